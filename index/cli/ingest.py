@@ -1,0 +1,1 @@
+"""`compute-index ingest`: raw files → validated data/processed/inputs.parquet."""

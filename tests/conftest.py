@@ -1,0 +1,32 @@
+"""Shared fixtures: where the read-only ../shared material lives (tests skip cleanly without it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shared_dir() -> Path:
+    return Path(os.environ.get("COMPUTE_INDEX_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared (or $COMPUTE_INDEX_SHARED); skips the test when absent."""
+    path = _shared_dir()
+    if not path.is_dir():
+        pytest.skip(f"shared material not found at {path} (set COMPUTE_INDEX_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def oracle_dir(shared_dir: Path) -> Path:
+    """COINr reference outputs (../shared/oracle/coinr); skips when absent."""
+    path = shared_dir / "oracle" / "coinr"
+    if not path.is_dir():
+        pytest.skip(f"COINr oracle not found at {path}")
+    return path
