@@ -1,0 +1,111 @@
+"""Import COINr's iData/iMeta pair (the JRC's R package format) as a framework and a dataset.
+
+iMeta rows of Type ``Indicator`` and ``Aggregate`` become the hierarchy (Level, Parent, Weight,
+Direction, Target, Denominator); ``Group`` rows name unit-group columns; ``Denominator`` rows name
+denominator series. iData holds one row per unit (and per ``Time`` for panels).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from index.dataset import Dataset
+from index.errors import InputError, Problem
+from index.framework import Aggregate, Framework, Indicator, Root
+
+_META_COLS = {"Level", "iCode", "iName", "Direction", "Weight", "Parent", "Type"}
+
+
+def _read(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=["", "NA"])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(Problem(str(path), None, None, f"cannot read: {exc}")) from None
+
+
+def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framework:
+    """Build a Framework from an iMeta table."""
+    if missing := _META_COLS - set(imeta.columns):
+        raise InputError(Problem(source, None, None, f"missing columns {sorted(missing)}"))
+    rows = imeta[imeta["Type"].isin(["Indicator", "Aggregate"])]
+    top = rows["Level"].max()
+    roots = rows[rows["Level"] == top]
+    if len(roots) != 1:
+        raise InputError(Problem(source, None, "Level", f"expected one node at level {top}"))
+    r = roots.iloc[0]
+    root = Root(code=r["iCode"], name_en=str(r["iName"]), weight=_num(r["Weight"], 1.0))
+    aggs, inds = [], []
+    for _, row in rows[rows["Level"] < top].iterrows():
+        common = {
+            "code": row["iCode"],
+            "name_en": str(row["iName"]),
+            "parent": row["Parent"],
+            "weight": _num(row["Weight"], 1.0),
+        }
+        if row["Type"] == "Aggregate":
+            aggs.append(Aggregate(**common))
+        else:
+            den = row.get("Denominator")
+            inds.append(
+                Indicator(
+                    **common,
+                    direction=int(_num(row["Direction"], 1)),
+                    unit="" if pd.isna(row.get("Unit")) else str(row.get("Unit")),
+                    denominator=None if pd.isna(den) else str(den),
+                    target=None if pd.isna(row.get("Target")) else float(row["Target"]),
+                )
+            )
+    return Framework.from_nodes(root, aggs, inds, source)
+
+
+def _num(v, default: float) -> float:
+    return default if pd.isna(v) else float(v)
+
+
+def dataset_from_idata(idata: pd.DataFrame, imeta: pd.DataFrame, source: str = "iData") -> Dataset:
+    """Build a Dataset (units sorted by uCode, as COINr's new_coin does) from iData."""
+    series = imeta.loc[imeta["Type"].isin(["Indicator", "Denominator"]), "iCode"].tolist()
+    groups = imeta.loc[imeta["Type"] == "Group", "iCode"].tolist()
+    data = idata.copy()
+    if "Time" not in data.columns:
+        data["Time"] = 0
+    present = [s for s in series if s in data.columns]
+    long = data.melt(id_vars=["uCode", "Time"], value_vars=present, var_name="indicator")
+    long = long.rename(columns={"uCode": "unit", "Time": "year"})
+    long["value"] = pd.to_numeric(long["value"], errors="coerce")
+    units = (
+        data.drop_duplicates("uCode")
+        .set_index("uCode")
+        .sort_index()
+        .rename(columns={"uName": "name_en"})
+    )
+    if "name_en" not in units.columns:
+        units["name_en"] = units.index
+    units["name_zh"] = units["name_en"]
+    units = units[["name_zh", "name_en", *[g for g in groups if g in units.columns]]]
+    units.index = units.index.astype(str)
+    units.index.name = "unit"
+    ds = Dataset.from_long(long, units, unit_col="unit", source=source)
+    # keep every declared series even when all its values are missing
+    if len(ds.series) < len(present):
+        idx = pd.Index(ds.series)
+        vals = np.full((*ds.values.shape[:2], len(present)), np.nan)
+        for k, s in enumerate(present):
+            if s in idx:
+                vals[..., k] = ds.values[..., idx.get_loc(s)]
+        ds = Dataset(
+            vals, ds.years, ds.unit_codes, tuple(present), units, ds.series_meta, ds.long, source
+        )
+    return ds
+
+
+def load_coinr(idata_path: str | Path, imeta_path: str | Path) -> tuple[Framework, Dataset]:
+    """Read an iData/iMeta CSV pair into (framework, dataset)."""
+    imeta = _read(imeta_path)
+    fw = framework_from_imeta(imeta, Path(imeta_path).name)
+    ds = dataset_from_idata(_read(idata_path), imeta, Path(idata_path).name)
+    return fw, ds

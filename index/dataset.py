@@ -1,0 +1,106 @@
+"""The panel the engine reads: a dense (years, units, series) array with its labels.
+
+Built from the long table the ETL writes (``data/processed/inputs.parquet``) or from any long
+DataFrame; units are regions for the Chinese index, but any unit code works (COINr imports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from index.errors import InputError, Problem
+
+DEFAULT_INPUTS = Path("data/processed/inputs.parquet")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Values (years, units, series) with NaN for missing, plus labels and unit metadata.
+
+    ``units`` holds one row per unit, indexed by unit code, with at least ``name_zh`` and
+    ``name_en``; any further columns are unit groups (for group imputation). ``series_meta``
+    holds unit and source per series.
+    """
+
+    values: np.ndarray
+    years: tuple[int, ...]
+    unit_codes: tuple[str, ...]
+    series: tuple[str, ...]
+    units: pd.DataFrame
+    series_meta: pd.DataFrame = field(default_factory=pd.DataFrame)
+    long: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source: str = "<data>"
+
+    @classmethod
+    def from_long(
+        cls,
+        long: pd.DataFrame,
+        units: pd.DataFrame | None = None,
+        *,
+        unit_col: str = "region_code",
+        source: str = "<data>",
+    ) -> Dataset:
+        """Pivot a long table (year, unit, indicator, value[, unit, source_id]) into a panel."""
+        need = {"year", unit_col, "indicator", "value"}
+        if missing := need - set(long.columns):
+            raise InputError(Problem(source, None, None, f"missing columns {sorted(missing)}"))
+        df = long.dropna(subset=["value"])
+        years = tuple(sorted(int(y) for y in df["year"].unique()))
+        codes = tuple(sorted(str(u) for u in df[unit_col].unique()))
+        if units is not None:
+            codes = tuple(str(c) for c in units.index)
+        series = tuple(sorted(df["indicator"].unique()))
+        arr = np.full((len(years), len(codes), len(series)), np.nan)
+        yi = pd.Index(years).get_indexer(df["year"].astype(int))
+        ui = pd.Index(codes).get_indexer(df[unit_col].astype(str))
+        si = pd.Index(series).get_indexer(df["indicator"])
+        keep = ui >= 0
+        arr[yi[keep], ui[keep], si[keep]] = df["value"].to_numpy(float)[keep]
+        if units is None:
+            units = _labels_from_long(df, unit_col, codes)
+        meta_cols = [c for c in ("unit", "source_id") if c in df.columns]
+        meta = (
+            df.groupby("indicator")[meta_cols].agg(lambda s: " | ".join(sorted(set(map(str, s)))))
+            if meta_cols
+            else pd.DataFrame(index=pd.Index(series, name="indicator"))
+        )
+        return cls(arr, years, codes, series, units, meta, df.reset_index(drop=True), source)
+
+    def select(self, series: list[str]) -> np.ndarray:
+        """The (years, units, len(series)) sub-array for the named series."""
+        idx = pd.Index(self.series).get_indexer(series)
+        if (idx < 0).any():
+            missing = [s for s, i in zip(series, idx, strict=True) if i < 0]
+            raise InputError(Problem(self.source, None, None, f"series not in data: {missing}"))
+        return self.values[..., idx]
+
+    def group_codes(self, column: str) -> np.ndarray:
+        """Integer group labels of every unit for a unit-group column (for group imputation)."""
+        if column not in self.units.columns:
+            raise InputError(Problem(self.source, None, column, f"no unit group column '{column}'"))
+        return pd.factorize(self.units[column].astype(str), sort=True)[0]
+
+
+def _labels_from_long(df: pd.DataFrame, unit_col: str, codes: tuple[str, ...]) -> pd.DataFrame:
+    cols = [c for c in ("region_zh", "region_en") if c in df.columns]
+    labels = df.drop_duplicates(unit_col).set_index(
+        df.drop_duplicates(unit_col)[unit_col].astype(str)
+    )
+    out = pd.DataFrame(index=pd.Index(codes, name="unit"))
+    out["name_zh"] = labels["region_zh"] if "region_zh" in cols else out.index
+    out["name_en"] = labels["region_en"] if "region_en" in cols else out.index
+    return out
+
+
+def load_inputs(path: str | Path = DEFAULT_INPUTS) -> Dataset:
+    """Read the processed Parquet panel written by ``compute-index ingest``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            Problem(str(path), None, None, "not found; run `compute-index ingest` first")
+        )
+    return Dataset.from_long(pd.read_parquet(path), source=str(path))

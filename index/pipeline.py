@@ -1,0 +1,382 @@
+"""The recorded, replayable build: data → denominate → impute → treat → normalise → weight → aggregate.
+
+``build(config, dataset)`` runs every stage over all years at once (arrays (years, units, ·)) and
+keeps each stage's output, so a notebook can inspect any stage as a labelled DataFrame and
+``Build.rebuild("weighting=entropy")`` regenerates everything downstream of a changed choice.
+The weight-dependent tail, :func:`aggregate_tree`, is the vectorised core the uncertainty analysis
+calls with thousands of weight sets at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from index import framework as fwmod
+from index.config import Config
+from index.dataset import Dataset
+from index.errors import InputError, Problem
+from index.methods import IndicatorError
+from index.methods import aggregate as agg
+from index.methods import impute as imp
+from index.methods import normalize as norm
+from index.methods import treat as trt
+from index.methods import weights as wts
+from index.methods.rank import rank_desc
+
+STAGES = ("raw", "denominated", "imputed", "treated", "normalised")
+_FIXED_WEIGHTS = {"fixed", "equal"}
+
+
+# ---- the vectorised core ---------------------------------------------------------------------
+def aggregate_tree(
+    xn: np.ndarray,
+    fw: fwmod.Framework,
+    weights: np.ndarray,
+    method: str | Callable[[int], str] = "amean",
+    *,
+    dat_thresh: float | None = None,
+    weigher: Callable[[np.ndarray, int], np.ndarray] | None = None,
+    **params,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Aggregate normalised indicators up the hierarchy.
+
+    ``xn`` is (..., units, indicators); ``weights`` is (..., nodes) in ``fw.codes`` order and
+    broadcasts against the leading axes of ``xn`` (a batch of weight sets over one data set, or
+    one weight set per year). ``method`` is a name or a function of the parent's level.
+    ``weigher(children_scores, parent_level)`` may replace a group's weights from data.
+    Returns the scores (..., units, nodes) and the weights actually used (..., nodes).
+    """
+    lead = np.broadcast_shapes(xn.shape[:-2], weights.shape[:-1])
+    n_nodes = len(fw.codes)
+    scores = np.full((*lead, xn.shape[-2], n_nodes), np.nan)
+    scores[..., : fw.n_indicators] = xn
+    used = np.array(np.broadcast_to(weights, (*lead, n_nodes)), dtype=float)
+    level_of = [fw.level[c] for c in fw.codes]
+    for parent, kids in fw.groups:
+        level = level_of[parent]
+        x = scores[..., kids]
+        if weigher is not None and (w_new := weigher(x, level)) is not None:
+            used[..., kids] = w_new
+        name = method(level) if callable(method) else method
+        scores[..., parent] = agg.aggregate(
+            x, used[..., kids], name, dat_thresh=dat_thresh, **params
+        )
+    return scores, used
+
+
+def normalise_within_groups(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:
+    """Weights rescaled to sum to 1 within each parent group (root = 1)."""
+    out = np.array(weights, dtype=float)
+    for _, kids in fw.groups:
+        out[..., kids] = out[..., kids] / out[..., kids].sum(axis=-1, keepdims=True)
+    out[..., -1] = 1.0
+    return out
+
+
+def effective_weights(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:
+    """Product of the within-group weights along the path to the root, for every node."""
+    w = normalise_within_groups(fw, weights)
+    eff = np.ones_like(w)
+    for k in range(len(fw.codes)):  # parents come after children in fw.codes: walk up
+        p = k
+        while p >= 0:
+            eff[..., k] *= w[..., p]
+            p = fw.parent_idx[p]
+    return eff
+
+
+# ---- the build -------------------------------------------------------------------------------
+@dataclass
+class Build:
+    """Every stage of one build, with labelled views for notebooks and the CLI."""
+
+    config: Config
+    framework: fwmod.Framework
+    dataset: Dataset
+    stages: dict[str, np.ndarray]
+    weights: np.ndarray  # (years, nodes), within-group normalised
+    scores: np.ndarray  # (years, units, nodes); level-1 columns = normalised indicators
+    treat_log: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @cached_property
+    def ranks(self) -> np.ndarray:
+        return rank_desc(self.scores, axis=-2)
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return self.dataset.years
+
+    def _year_index(self, year: int | None) -> int:
+        if year is None:
+            return len(self.years) - 1
+        if year not in self.years:
+            raise InputError(
+                Problem("--year", None, None, f"{year} not in data years {list(self.years)}")
+            )
+        return self.years.index(year)
+
+    def stage(self, name: str, year: int | None = None) -> pd.DataFrame:
+        """A stage ('raw', …, 'normalised', 'scores', 'ranks') for one year as units × codes."""
+        yi = self._year_index(year)
+        if name in ("scores", "ranks"):
+            arr, cols = getattr(self, name)[yi], self.framework.codes
+        elif name in self.stages:
+            arr, cols = self.stages[name][yi], self.framework.indicator_codes
+        else:
+            raise InputError(f"unknown stage '{name}'; choose from {[*STAGES, 'scores', 'ranks']}")
+        return pd.DataFrame(arr, index=pd.Index(self.dataset.unit_codes, name="unit"), columns=cols)
+
+    def ranking(self, year: int | None = None) -> pd.DataFrame:
+        """The ranking table of one year: names, index score and rank, and each pillar's."""
+        yi = self._year_index(year)
+        fw = self.framework
+        root = fw.root.code
+        pillars = fw.children[root]
+        out = self.dataset.units[["name_zh", "name_en"]].copy()
+        pos = {c: k for k, c in enumerate(fw.codes)}
+        for code in [root, *pillars]:
+            out[f"{code}_score"] = self.scores[yi, :, pos[code]]
+            out[f"{code}_rank"] = self.ranks[yi, :, pos[code]]
+        out = out.rename(columns={f"{root}_score": "score", f"{root}_rank": "rank"})
+        return out.sort_values(["rank", "name_en"], na_position="last")
+
+    @cached_property
+    def nodes(self) -> pd.DataFrame:
+        """One row per node: labels, level, parent, nominal and effective weights (latest year)."""
+        fw = self.framework
+        w = self.weights[-1]
+        eff = effective_weights(fw, w)
+        rows = []
+        for k, c in enumerate(fw.codes):
+            n = fw.node(c)
+            ind = isinstance(n, fwmod.Indicator)
+            rows.append(
+                {
+                    "code": c,
+                    "parent": fw.parent_of(c),
+                    "level": fw.level[c],
+                    "name_zh": n.name_zh,
+                    "name_en": n.name_en,
+                    "weight": w[k],
+                    "eff_weight": eff[k],
+                    "direction": float(n.direction) if ind else np.nan,
+                    "unit": n.unit if ind else "",
+                    "source_ids": self._sources(n) if ind else "",
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _sources(self, n: fwmod.Indicator) -> str:
+        meta = self.dataset.series_meta
+        if "source_id" not in meta.columns:
+            return ""
+        ids = [meta.at[s, "source_id"] for s in (n.data_series, n.denominator) if s in meta.index]
+        return " | ".join(sorted(set(" | ".join(ids).split(" | ")))) if ids else ""
+
+    @cached_property
+    def scores_long(self) -> pd.DataFrame:
+        """All levels, all years, long: year, region_code, labels, code, level, score, rank."""
+        fw, ds = self.framework, self.dataset
+        y, u, n = self.scores.shape
+        df = pd.DataFrame(
+            {
+                "year": np.repeat(np.array(ds.years), u * n),
+                "region_code": np.tile(np.repeat(np.array(ds.unit_codes), n), y),
+                "code": np.tile(np.array(fw.codes), y * u),
+                "score": self.scores.reshape(-1),
+                "rank": self.ranks.reshape(-1),
+            }
+        )
+        df["level"] = df["code"].map(fw.level)
+        df["region_zh"] = df["region_code"].map(ds.units["name_zh"])
+        df["region_en"] = df["region_code"].map(ds.units["name_en"])
+        cols = ["year", "region_code", "region_zh", "region_en", "code", "level", "score", "rank"]
+        return df[cols]
+
+    def rebuild(self, *overrides: str) -> Build:
+        """Re-run with ``key=value`` overrides: every stage downstream is regenerated."""
+        return build(self.config.with_overrides(list(overrides)), self.dataset, self.framework)
+
+
+def resolve_framework(config: Config) -> fwmod.Framework:
+    """The framework a config names: 'default' or a TOML path."""
+    if config.framework == "default":
+        return fwmod.load(fwmod.DEFAULT_FRAMEWORK)
+    return fwmod.load(Path(config.framework))
+
+
+def upstream(
+    config: Config, dataset: Dataset, fw: fwmod.Framework
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """The weight-independent stages (raw → normalised), each (years, units, indicators)."""
+    fw.check_data(dataset.series, denominators=config.denominate)
+    raw = dataset.select([i.data_series for i in fw.indicators])
+    stages = {"raw": raw}
+    x = denominate(raw, fw, dataset) if config.denominate else raw
+    stages["denominated"] = x
+    with _named(fw, "impute"):
+        x = _impute(x, config, fw, dataset)
+    stages["imputed"] = x
+    with _named(fw, "treat"):
+        x, log = _treat(x, config, fw, dataset)
+    stages["treated"] = x
+    with _named(fw, "normalise"):
+        stages["normalised"] = _normalise(x, config, fw, dataset)
+    return stages, log
+
+
+def nominal_weights(config: Config, fw: fwmod.Framework) -> np.ndarray:
+    """The starting weights of every node: the framework's, or all ones for 'equal'."""
+    method = config.weighting.method
+    if method not in _FIXED_WEIGHTS and method not in wts.WEIGHTERS:
+        raise InputError(
+            Problem(
+                "config",
+                None,
+                "weighting.method",
+                f"unknown '{method}'; choose from {sorted(_FIXED_WEIGHTS | set(wts.WEIGHTERS))}",
+            )
+        )
+    w = fw.nominal_weights()
+    return np.ones_like(w) if method == "equal" else w
+
+
+def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = None) -> Build:
+    """Run the whole pipeline for every year of the dataset."""
+    fw = framework or resolve_framework(config)
+    stages, log = upstream(config, dataset, fw)
+    nominal = nominal_weights(config, fw)
+    by_level = config.aggregation.by_level
+    scores, used = aggregate_tree(
+        stages["normalised"],
+        fw,
+        np.broadcast_to(nominal, (len(dataset.years), len(nominal))),
+        lambda level: by_level.get(level, config.aggregation.method),
+        dat_thresh=config.aggregation.dat_thresh,
+        weigher=_weigher(config),
+        **config.aggregation.params,
+    )
+    return Build(config, fw, dataset, stages, normalise_within_groups(fw, used), scores, log)
+
+
+@contextlib.contextmanager
+def _named(fw: fwmod.Framework, step: str) -> Iterator[None]:
+    """Re-raise a method's column-position error naming the indicators and the config step."""
+    try:
+        yield
+    except IndicatorError as exc:
+        raise InputError(
+            [
+                Problem("config", fw.indicator_codes[j], step, exc.reason)
+                for j in exc.columns
+                if j < fw.n_indicators
+            ]
+        ) from None
+
+
+# ---- stages ----------------------------------------------------------------------------------
+def denominate(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.ndarray:
+    """x / denominator × scale for indicators that name a denominator series."""
+    out = raw.copy()
+    for k, ind in enumerate(fw.indicators):
+        if ind.denominator:
+            den = dataset.select([ind.denominator])[..., 0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[..., k] = np.where(den != 0, raw[..., k] / den, np.nan) * ind.scale
+    return out
+
+
+def _impute(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) -> np.ndarray:
+    step = config.impute
+    if step.method == "none":
+        return x
+    params = step.params
+    if step.group is not None:
+        params["groups"] = ds.group_codes(step.group)
+    if step.method == "row_mean":
+        params.setdefault("ind_groups", np.array([fw.codes.index(i.parent) for i in fw.indicators]))
+        params.setdefault("directions", fw.directions)
+    return imp.impute(x, step.method, **params)
+
+
+def _treat(
+    x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
+) -> tuple[np.ndarray, pd.DataFrame]:
+    step = config.treat
+    if step.method == "none":
+        return x, pd.DataFrame()
+    out = np.empty_like(x)
+    logs = []
+    for yi, year in enumerate(ds.years):  # treatment is a cross-sectional decision, year by year
+        res = trt.treat(x[yi], method=step.method, **step.params)
+        out[yi] = res.x
+        details = pd.DataFrame(res.details)
+        details.insert(0, "indicator", fw.indicator_codes[: len(details)])
+        details.insert(0, "year", year)
+        logs.append(details)
+    return out, pd.concat(logs, ignore_index=True)
+
+
+def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) -> np.ndarray:
+    step = config.normalise
+    params = step.params
+    accepted = inspect.signature(norm.NORMALISERS[_checked(step.method)]).parameters
+    directions = fw.directions
+    if "directions" in accepted:
+        params["directions"] = directions
+    else:
+        x = x * directions  # COINr: directions are applied before normalising
+    if "targets" in accepted and "targets" not in params:
+        params["targets"] = np.array(
+            [np.nan if i.target is None else i.target for i in fw.indicators]
+        )
+    if "lower" in accepted and "lower" not in params:
+        posts = [i.goalposts or (np.nan, np.nan) for i in fw.indicators]
+        params["lower"] = np.array([p[0] for p in posts])
+        params["upper"] = np.array([p[1] for p in posts])
+    if isinstance(params.get("ref"), str):
+        params["ref"] = ds.unit_codes.index(params["ref"])
+    if step.panel != "per_year":
+        if "fit_on" not in accepted:
+            raise InputError(
+                Problem("config", None, "normalise.panel", f"'{step.method}' is per-year only")
+            )
+        if step.panel == "global":
+            params["fit_on"] = x.reshape(1, -1, x.shape[-1])
+        else:
+            params["fit_on"] = x[[ds.years.index(step.panel)]]
+    return norm.normalise(x, step.method, **params)
+
+
+def _checked(method: str) -> str:
+    if method not in norm.NORMALISERS:
+        raise InputError(
+            Problem(
+                "config",
+                None,
+                "normalise.method",
+                f"unknown '{method}'; choose from {sorted(norm.NORMALISERS)}",
+            )
+        )
+    return method
+
+
+def _weigher(config: Config) -> Callable[[np.ndarray, int], np.ndarray | None] | None:
+    step = config.weighting
+    if step.method in _FIXED_WEIGHTS:
+        return None
+
+    def weigh(children: np.ndarray, parent_level: int) -> np.ndarray | None:
+        if step.levels is not None and parent_level - 1 not in step.levels:
+            return None
+        return wts.WEIGHTERS[step.method](children, **step.params)
+
+    return weigh

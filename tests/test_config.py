@@ -1,0 +1,44 @@
+"""Run configuration: defaults, --set overrides, and readable errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.config import Config, load
+from index.errors import InputError
+
+
+def test_overrides_are_parsed_and_recorded():
+    cfg = Config().with_overrides(
+        ["weighting=entropy", "normalise.u=1", "aggregation.dat_thresh=0.5"]
+    )
+    assert cfg.weighting.method == "entropy"
+    assert cfg.normalise.params["u"] == 1 and cfg.normalise.method == "minmax"
+    assert cfg.aggregation.dat_thresh == 0.5
+    assert cfg.overrides == ["weighting=entropy", "normalise.u=1", "aggregation.dat_thresh=0.5"]
+
+
+@pytest.mark.parametrize(
+    "item,expected",
+    [
+        ("nokey", "expected key=value"),
+        ("bogus.x=1", "unknown section"),
+        ("aggregation.dat_thresh=2", "dat_thresh"),
+    ],
+)
+def test_bad_overrides(item, expected):
+    with pytest.raises(InputError, match=expected):
+        Config().with_overrides([item])
+
+
+def test_load_toml(tmp_path):
+    p = tmp_path / "run.toml"
+    p.write_text(
+        '[weighting]\nmethod = "critic"\n[normalise]\nmethod = "zscore"\nm = 0\ns = 1\n',
+        encoding="utf-8",
+    )
+    cfg = load(p)
+    assert cfg.weighting.method == "critic" and cfg.normalise.params == {"m": 0, "s": 1}
+    p.write_text("unknown_key = 1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown_key"):
+        load(p)

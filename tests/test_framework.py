@@ -1,0 +1,121 @@
+"""Framework files: structure, derived levels, and one readable error per problem."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from index import framework as fwmod
+from index.errors import InputError
+
+BASE = {
+    "index": {"code": "idx", "name_zh": "指数", "name_en": "Index"},
+    "aggregate": [
+        {"code": "p1", "parent": "idx", "weight": 2},
+        {"code": "sub", "parent": "p1"},
+        {"code": "p2", "parent": "idx"},
+    ],
+    "indicator": [
+        {"code": "a", "parent": "sub"},
+        {"code": "b", "parent": "sub", "direction": -1},
+        {"code": "c", "parent": "p1", "weight": 3},
+        {"code": "d", "parent": "p2", "series": "dd", "denominator": "pop"},
+    ],
+}
+
+
+def make(**changes):
+    data = copy.deepcopy(BASE)
+    data.update(changes)
+    return fwmod.from_dict(data, "fw.toml")
+
+
+def test_levels_order_and_groups():
+    fw = make()
+    assert fw.level == {"a": 1, "b": 1, "c": 1, "d": 1, "sub": 2, "p2": 2, "p1": 3, "idx": 4}
+    assert fw.codes == ["a", "b", "c", "d", "sub", "p2", "p1", "idx"]
+    groups = {fw.codes[p]: [fw.codes[k] for k in kids] for p, kids in fw.groups}
+    assert groups == {"sub": ["a", "b"], "p2": ["d"], "p1": ["sub", "c"], "idx": ["p1", "p2"]}
+    assert list(fw.parent_idx) == [4, 4, 6, 5, 6, 7, 7, -1]
+    assert fw.data_series == ["a", "b", "c", "dd", "pop"]
+    np.testing.assert_array_equal(fw.directions, [1, -1, 1, 1])
+    assert fw.ancestor_at("a", 3) == "p1"
+
+
+def test_default_framework_loads():
+    fw = fwmod.load(fwmod.DEFAULT_FRAMEWORK)
+    assert fw.children[fw.root.code] == ["compute", "network", "storage", "environment"]
+    assert all(i.name_zh and i.name_en for i in fw.indicators)
+
+
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"indicator": [*BASE["indicator"], {"code": "a", "parent": "p2"}]}, "duplicate code 'a'"),
+        (
+            {"indicator": [*BASE["indicator"], {"code": "e", "parent": "nope"}]},
+            "parent 'nope' is missing",
+        ),
+        ({"indicator": [*BASE["indicator"], {"code": "e", "parent": "a"}]}, "is an indicator"),
+        (
+            {"aggregate": [*BASE["aggregate"], {"code": "empty", "parent": "idx"}]},
+            "has no children",
+        ),
+        (
+            {
+                "aggregate": [
+                    {"code": "p1", "parent": "sub"},
+                    {"code": "sub", "parent": "p1"},
+                    {"code": "p2", "parent": "idx"},
+                ]
+            },
+            "cycle",
+        ),
+        (
+            {"indicator": [{"code": "a", "parent": "p2", "weight": -1}]},
+            "greater than or equal to 0",
+        ),
+        (
+            {
+                "indicator": [
+                    {"code": "a", "parent": "sub", "weight": 0},
+                    {"code": "b", "parent": "sub", "weight": 0},
+                    {"code": "d", "parent": "p2"},
+                    {"code": "c", "parent": "p1"},
+                ]
+            },
+            "all zero",
+        ),
+        ({"indicator": [{"code": "a", "parent": "p2", "direction": 2}]}, "direction"),
+    ],
+)
+def test_structure_errors_are_readable(changes, expected):
+    with pytest.raises(InputError) as err:
+        make(**changes)
+    assert expected in str(err.value)
+    assert "fw.toml" in str(err.value)
+
+
+def test_missing_series_in_data():
+    with pytest.raises(InputError, match="series 'pop' is not in the data"):
+        make().check_data(["a", "b", "c", "dd"])
+
+
+def test_bad_toml_file(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text("[index\ncode=", encoding="utf-8")
+    with pytest.raises(InputError, match="bad.toml: not valid TOML"):
+        fwmod.load(p)
+    with pytest.raises(InputError, match="not found"):
+        fwmod.load(tmp_path / "absent.toml")
+
+
+def test_with_weights_and_round_trip():
+    fw = make()
+    fw2 = fw.with_weights({"p2": 5.0})
+    assert fw2.node("p2").weight == 5.0 and fw.node("p2").weight == 1.0
+    assert fwmod.from_dict(fw.to_dict()).codes == fw.codes
+    with pytest.raises(InputError, match="unknown node"):
+        fw.with_weights({"zz": 1.0})

@@ -1,0 +1,116 @@
+"""The whole pipeline against COINr's reference outputs on its ASEM example (../shared/oracle/coinr)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from index.coinr import dataset_from_idata, framework_from_imeta
+from index.config import Config
+from index.pipeline import build
+
+
+def read(path):
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+@pytest.fixture(scope="module")
+def asem(oracle_dir):
+    imeta = read(oracle_dir / "input_iMeta.csv")
+    raw = read(oracle_dir / "input_raw_dset_sorted.csv")
+    return framework_from_imeta(imeta), dataset_from_idata(raw, imeta)
+
+
+def config(**steps) -> Config:
+    base = {"denominate": False, "impute": {"method": "none"}, "treat": {"method": "none"}}
+    return Config.model_validate({**base, **steps})
+
+
+PIPES = {
+    "pipe_A1_minmax_amean": {"normalise": {"method": "minmax", "l": 0, "u": 100}},
+    "pipe_A2_zscore_amean": {"normalise": {"method": "zscore", "m": 0, "s": 1}},
+    "pipe_A3_minmax1_gmean": {
+        "normalise": {"method": "minmax", "l": 1, "u": 100},
+        "aggregation": {"method": "gmean"},
+    },
+    "pipe_A4_minmax1_hmean": {
+        "normalise": {"method": "minmax", "l": 1, "u": 100},
+        "aggregation": {"method": "hmean"},
+    },
+    "pipe_A1T_treat_minmax_amean": {
+        "treat": {"method": "winsorise", "winmax": 5},
+        "normalise": {"method": "minmax", "l": 0, "u": 100},
+    },
+    "datthresh_0.8_A1": {
+        "normalise": {"method": "minmax", "l": 0, "u": 100},
+        "aggregation": {"method": "amean", "dat_thresh": 0.8},
+    },
+}
+
+
+def assert_frame_close(ours: pd.DataFrame, ref: pd.DataFrame, rtol=1e-9, atol=1e-9):
+    ours = ours.loc[ref.index, ref.columns]
+    a, b = ours.to_numpy(float), ref.to_numpy(float)
+    assert np.array_equal(np.isnan(a), np.isnan(b)), "missing-value pattern differs"
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("name", sorted(PIPES))
+def test_pipeline_reproduces_coinr(asem, oracle_dir, name):
+    fw, ds = asem
+    b = build(config(**PIPES[name]), ds, fw)
+    scores = read(oracle_dir / f"{name}_scores.csv").set_index("uCode")
+    ranks = read(oracle_dir / f"{name}_ranks.csv").set_index("uCode")
+    assert_frame_close(b.stage("scores"), scores)
+    ours = b.stage("ranks").loc[ranks.index, ranks.columns]
+    np.testing.assert_array_equal(ours.to_numpy(float), ranks.to_numpy(float))
+
+
+def test_treated_dataset(asem, oracle_dir):
+    fw, ds = asem
+    b = build(config(**PIPES["pipe_A1T_treat_minmax_amean"]), ds, fw)
+    ref = read(oracle_dir / "pipe_A1T_treat_minmax_amean_treated.csv").set_index("uCode")
+    assert_frame_close(b.stage("treated"), ref)
+
+
+def test_goalposts_pipeline(asem, oracle_dir):
+    fw, ds = asem
+    posts = read(oracle_dir / "goalposts_used.csv").set_index("iCode").loc[fw.indicator_codes]
+    cfg = config(
+        normalise={
+            "method": "goalposts",
+            "lower": posts["goalpost_lower"].tolist(),
+            "upper": posts["goalpost_upper"].tolist(),
+            "scale": 100,
+        }
+    )
+    b = build(cfg, ds, fw)
+    scores = read(oracle_dir / "goalposts_trunc_amean_scores.csv").set_index("uCode")
+    ranks = read(oracle_dir / "goalposts_trunc_amean_ranks.csv").set_index("uCode")
+    assert_frame_close(b.stage("scores"), scores)
+    ours = b.stage("ranks").loc[ranks.index, ranks.columns]
+    np.testing.assert_array_equal(ours.to_numpy(float), ranks.to_numpy(float))
+
+
+@pytest.mark.parametrize("panel,name", [("global", "global"), ("per_year", "peryear")])
+def test_panel_normalisation(oracle_dir, panel, name):
+    imeta = read(oracle_dir / "input_iMeta.csv")
+    fw = framework_from_imeta(imeta)
+    ds = dataset_from_idata(read(oracle_dir / "panel_raw_dset.csv"), imeta)
+    b = build(config(normalise={"method": "minmax", "l": 0, "u": 100, "panel": panel}), ds, fw)
+    ref = read(oracle_dir / f"panel_minmax_{name}_amean_scores_long.csv")
+    ours = b.scores_long.rename(columns={"year": "Time", "region_code": "uCode", "code": "iCode"})
+    merged = ref.merge(ours, on=["Time", "uCode", "iCode"], how="left", validate="1:1")
+    np.testing.assert_allclose(merged["score"], merged["value"], rtol=1e-9, atol=1e-9)
+    rref = read(oracle_dir / f"panel_minmax_{name}_amean_ranks_long.csv")
+    rmerged = rref.merge(ours, on=["Time", "uCode", "iCode"], how="left", validate="1:1")
+    np.testing.assert_array_equal(rmerged["rank"].to_numpy(float), rmerged["value"].to_numpy(float))
+
+
+def test_effective_weights(asem, oracle_dir):
+    fw, ds = asem
+    b = build(config(), ds, fw)
+    ref = read(oracle_dir / "weights_effective_original.csv").set_index("iCode")
+    ours = b.nodes.set_index("code").loc[ref.index, "eff_weight"]
+    np.testing.assert_allclose(ours.to_numpy(), ref["EffWeight"].to_numpy(), rtol=1e-12)
