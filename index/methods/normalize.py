@@ -1,0 +1,182 @@
+"""Normalisation of indicators onto comparable scales, column by column (COINr ``n_*`` semantics).
+
+Arrays are ``(..., n_units, n_ind)``; statistics are taken along axis -2 ignoring NaN, and NaN
+stays NaN. Directions are applied by the caller (``x * direction``) before every method except
+``goalposts`` and ``dist2targ``, which take the original ``x`` and ``directions`` explicitly.
+
+``fit_on`` (where accepted) is an array with the same last axis from which the statistics (min,
+max, mean, sd) are computed instead of ``x``; its leading axes broadcast against ``x``. Pass all
+years stacked, ``x.reshape(1, -1, n_ind)``, or one reference year, ``x[[k]]``, for
+panel-comparable scores.
+
+A statistic that would be divided by zero (max == min, sd == 0, a single observation, ...)
+raises :class:`~index.methods.ConstantIndicatorError` naming the column positions; all-NaN
+columns are left NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.stats import rankdata
+
+from index.errors import InputError
+from index.methods import ConstantIndicatorError, dispatch
+
+
+def _source(x: np.ndarray, fit_on: np.ndarray | None) -> np.ndarray:
+    src = x if fit_on is None else np.asarray(fit_on, dtype=float)
+    if src.ndim < 2 or src.shape[-1] != x.shape[-1]:
+        raise InputError(f"fit_on must have shape (..., n, {x.shape[-1]}), got {src.shape}")
+    return src
+
+
+def _min(a: np.ndarray) -> np.ndarray:
+    return np.fmin.reduce(a, axis=-2, keepdims=True)  # fmin ignores NaN, all-NaN -> NaN
+
+
+def _max(a: np.ndarray) -> np.ndarray:
+    return np.fmax.reduce(a, axis=-2, keepdims=True)
+
+
+def _count(a: np.ndarray) -> np.ndarray:
+    return np.sum(~np.isnan(a), axis=-2, keepdims=True)
+
+
+def _mean_sd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample sd (ddof = 1) along axis -2, ignoring NaN, without empty-slice warnings."""
+    n = _count(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(a, axis=-2, keepdims=True) / n
+        var = np.nansum((a - mean) ** 2, axis=-2, keepdims=True) / (n - 1)
+    return mean, np.sqrt(np.where(n > 1, var, np.nan))
+
+
+def _spread(denominator: np.ndarray, present: np.ndarray, what: str) -> np.ndarray:
+    """Raise when a column with data has a zero or undefined divisor; otherwise return it."""
+    bad = present & ~(np.isfinite(denominator) & (denominator != 0))
+    if bad.any():
+        cols = np.nonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0))[0]
+        raise ConstantIndicatorError(cols, f"{what} is zero or undefined; cannot normalise")
+    return denominator
+
+
+def _f(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+def minmax(x, *, l: float = 0.0, u: float = 100.0, fit_on=None) -> np.ndarray:  # noqa: E741
+    """Min-max onto [l, u]: $(x - \\min)/(\\max - \\min)\\,(u - l) + l$."""
+    x = _f(x)
+    src = _source(x, fit_on)
+    lo, hi = _min(src), _max(src)
+    rng = _spread(hi - lo, _count(src) > 0, "max - min")
+    return (x - lo) / rng * (u - l) + l
+
+
+def zscore(x, *, m: float = 0.0, s: float = 1.0, fit_on=None) -> np.ndarray:
+    """Z-score with mean m and sd s: $(x - \\bar x)/\\mathrm{sd}(x)\\,s + m$, sd with ddof = 1."""
+    x = _f(x)
+    src = _source(x, fit_on)
+    mean, sd = _mean_sd(src)
+    sd = _spread(sd, _count(src) > 0, "standard deviation")
+    return (x - mean) / sd * s + m
+
+
+def rank(x) -> np.ndarray:
+    """Rank, smallest = 1, ties take the lowest rank (R ``ties.method = "min"``), NaN kept."""
+    return rankdata(_f(x), method="min", axis=-2, nan_policy="omit")
+
+
+def borda(x) -> np.ndarray:
+    """Borda score $\\mathrm{rank}(x) - 1$ (ties "min", NaN kept)."""
+    return rank(x) - 1.0
+
+
+def prank(x) -> np.ndarray:
+    """Percentile rank $(\\mathrm{rank}(x) - 1)/(n_{\\text{non-NaN}} - 1)$ (ties "min")."""
+    x = _f(x)
+    n = _count(x)
+    return borda(x) / _spread(n - 1.0, n > 0, "number of observations - 1")
+
+
+def dist2max(x, *, fit_on=None) -> np.ndarray:
+    """Distance to the maximum: $1 - (\\max - x)/(\\max - \\min)$."""
+    x = _f(x)
+    src = _source(x, fit_on)
+    lo, hi = _min(src), _max(src)
+    return 1.0 - (hi - x) / _spread(hi - lo, _count(src) > 0, "max - min")
+
+
+def fracmax(x, *, fit_on=None) -> np.ndarray:
+    """Fraction of the maximum: $x/\\max$."""
+    x = _f(x)
+    src = _source(x, fit_on)
+    return x / _spread(_max(src), _count(src) > 0, "max")
+
+
+def dist2ref(x, *, ref: int) -> np.ndarray:
+    """Distance to a reference unit (row ``ref``): $1 - (x_{ref} - x)/(x_{ref} - \\min)$."""
+    x = _f(x)
+    if not -x.shape[-2] <= int(ref) < x.shape[-2]:
+        raise InputError(f"dist2ref: reference unit index {ref} out of range 0..{x.shape[-2] - 1}")
+    xref = x[..., [int(ref)], :]
+    return 1.0 - (xref - x) / _spread(xref - _min(x), _count(x) > 0, "x_ref - min")
+
+
+def _directions(directions, n_ind: int) -> np.ndarray:
+    d = np.broadcast_to(_f(directions), (n_ind,))
+    if not np.isin(d, (-1.0, 1.0)).all():
+        raise InputError("directions must be +1 or -1")
+    return d
+
+
+def dist2targ(x, *, targets, directions, fit_on=None, cap: bool = False) -> np.ndarray:
+    """Distance to target (COINr): with $d$ the direction, $(dx - \\min dx)/(d\\,t - \\min dx)$.
+
+    ``x`` is on its original scale; it and the targets are multiplied by the direction here.
+    No cap by default (values beyond the target exceed 1); ``cap=True`` clips at 1.
+    """
+    x = _f(x)
+    d = _directions(directions, x.shape[-1])
+    t = np.broadcast_to(_f(targets), (x.shape[-1],)) * d
+    if np.isnan(t).any():
+        raise InputError(f"dist2targ: missing target for column(s) {np.nonzero(np.isnan(t))[0]}")
+    src = _source(x, fit_on)
+    lo = _min(src * d)
+    y = (x * d - lo) / _spread(t - lo, _count(src) > 0, "target - min")
+    return np.minimum(y, 1.0) if cap else y
+
+
+def goalposts(x, *, lower, upper, directions, scale: float = 100.0, trunc: bool = True):
+    """Goalposts: $(x - l)/(u - l)$ for direction +1, $(x - u)/(l - u)$ for -1, clipped to [0, 1]
+    when ``trunc``, times ``scale``. ``x``, ``lower`` and ``upper`` are on the original scale."""
+    x = _f(x)
+    n = x.shape[-1]
+    d = _directions(directions, n)
+    lo, hi = np.broadcast_to(_f(lower), (n,)), np.broadcast_to(_f(upper), (n,))
+    bad = ~(np.isfinite(lo) & np.isfinite(hi) & (lo != hi))
+    if bad.any():
+        raise InputError(f"goalposts: missing or equal posts for column(s) {np.nonzero(bad)[0]}")
+    y = np.where(d > 0, (x - lo) / (hi - lo), (x - hi) / (lo - hi))
+    return (np.clip(y, 0.0, 1.0) if trunc else y) * scale
+
+
+NORMALISERS: dict[str, Callable[..., np.ndarray]] = {
+    "minmax": minmax,
+    "zscore": zscore,
+    "rank": rank,
+    "prank": prank,
+    "borda": borda,
+    "dist2max": dist2max,
+    "dist2ref": dist2ref,
+    "dist2targ": dist2targ,
+    "fracmax": fracmax,
+    "goalposts": goalposts,
+}
+
+
+def normalise(x, method: str, **params) -> np.ndarray:
+    """Dispatch to ``NORMALISERS[method]``; unknown names or parameters raise InputError."""
+    return dispatch(NORMALISERS, "normalisation", method, x, params)

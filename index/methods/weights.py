@@ -1,0 +1,338 @@
+"""Weights of the children of one parent: fixed, expert (AHP) and data-driven (entropy, CRITIC, PCA, balance).
+
+Data-driven weighters take the (normalised) children ``x (..., n_units, n_children)`` and return
+``(..., n_children)``, summing to 1 over the last axis (except the raw COINr PCA loadings). Statistics
+that need every child at once (correlations, PCA) use the units with data in every child.
+``effective_weights`` turns within-group weights into each element's weight in the whole index.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.stats import entropy as _shannon
+
+from index.errors import InputError
+from index.methods import ConstantIndicatorError, IndicatorError, dispatch
+from index.methods.aggregate import _columns, amean
+
+# Saaty (1980) random consistency index RI for n = 1..15.
+SAATY_RI = (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59)
+
+
+@dataclass(frozen=True)
+class AHPResult:
+    """Principal-eigenvector AHP weights with Saaty's consistency measures."""
+
+    weights: np.ndarray
+    lambda_max: float
+    ci: float
+    cr: float
+
+
+def _data(x) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.ndim < 2:
+        raise InputError(f"weighting needs x of shape (..., n_units, n_children), got {x.shape}")
+    return x
+
+
+def equal(x) -> np.ndarray:
+    """Equal weights $w_j = 1/k$."""
+    x = _data(x)
+    return np.full(x.shape[:-2] + x.shape[-1:], 1.0 / x.shape[-1])
+
+
+def fixed(x, *, weights) -> np.ndarray:
+    """User (expert) weights, non-negative, rescaled to sum to 1: $w_j / \\sum_k w_k$."""
+    x = _data(x)
+    w = np.asarray(weights, dtype=float)
+    if w.ndim == 0 or w.shape[-1] != x.shape[-1]:
+        raise InputError(f"fixed weights need {x.shape[-1]} values, got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise InputError("fixed weights must be finite and non-negative")
+    total = w.sum(axis=-1, keepdims=True)
+    if (total <= 0).any():
+        raise InputError("fixed weights must not all be zero")
+    shape = np.broadcast_shapes(x.shape[:-2], w.shape[:-1]) + x.shape[-1:]
+    return np.broadcast_to(w / total, shape).copy()
+
+
+def ahp(pairwise) -> AHPResult:
+    """AHP (Saaty 1980): weights = principal right eigenvector of the reciprocal matrix, summing to 1.
+
+    $CI = (\\lambda_{max} - n)/(n - 1)$, $CR = CI/RI_n$ (``SAATY_RI``; $CR = 0$ for $n \\le 2$).
+    $CR > 0.1$ warns. ``pairwise[i, j]`` = importance of i relative to j, ``pairwise[j, i] = 1/pairwise[i, j]``.
+    """
+    a = np.asarray(pairwise, dtype=float)
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
+        raise InputError(f"AHP needs a square pairwise-comparison matrix, got shape {a.shape}")
+    n = a.shape[0]
+    if n > len(SAATY_RI):
+        raise InputError(f"AHP supports at most {len(SAATY_RI)} elements per group, got {n}")
+    if not (np.isfinite(a).all() and (a > 0).all()):
+        raise InputError("AHP pairwise comparisons must be positive numbers")
+    if not (np.allclose(np.diag(a), 1.0) and np.allclose(a * a.T, 1.0, rtol=0, atol=1e-2)):
+        raise InputError(
+            "AHP matrix must have a unit diagonal and be reciprocal: a[j, i] = 1 / a[i, j]"
+        )
+    values, vectors = np.linalg.eig(a)
+    top = int(np.argmax(values.real))
+    lam = float(values[top].real)
+    v = np.abs(vectors[:, top].real)
+    ci = (lam - n) / (n - 1) if n > 1 else 0.0
+    cr = ci / SAATY_RI[n - 1] if SAATY_RI[n - 1] > 0 else 0.0
+    if cr > 0.1:
+        warnings.warn(
+            f"AHP consistency ratio CR = {cr:.3f} > 0.1: revise the pairwise judgements",
+            stacklevel=2,
+        )
+    return AHPResult(weights=v / v.sum(), lambda_max=lam, ci=ci, cr=cr)
+
+
+def ahp_weights(x, *, pairwise) -> np.ndarray:
+    """``ahp(pairwise).weights`` broadcast to ``x``'s batch shape (the registry form of AHP)."""
+    x = _data(x)
+    w = ahp(pairwise).weights
+    if w.shape[-1] != x.shape[-1]:
+        raise InputError(
+            f"AHP matrix is {w.size}x{w.size} but the group has {x.shape[-1]} children"
+        )
+    return np.broadcast_to(w, x.shape[:-2] + w.shape).copy()
+
+
+def entropy(x) -> np.ndarray:
+    """Entropy weights (熵权法): $w_j = d_j / \\sum_k d_k$, $d_j = 1 - e_j$.
+
+    $p_{ij} = x_{ij} / \\sum_i x_{ij}$, $e_j = -\\frac{1}{\\ln n_j} \\sum_i p_{ij} \\ln p_{ij}$ with
+    $0 \\ln 0 = 0$ and $n_j$ the number of units with data for child j (NaN units are dropped per
+    child). Needs non-negative data (e.g. min-max normalised); negative values raise, no shift is applied.
+    """
+    x = _data(x)
+    present = ~np.isnan(x)
+    negative = present & (x < 0)
+    if negative.any():
+        raise IndicatorError(
+            _columns(negative),
+            "entropy weights need non-negative data (normalise with minmax first)",
+        )
+    n = present.sum(axis=-2)
+    if (n < 2).any():
+        raise IndicatorError(_columns(n < 2), "entropy weights need at least 2 units with data")
+    x0 = np.where(present, x, 0.0)
+    zero = x0.sum(axis=-2) <= 0
+    if zero.any():
+        raise ConstantIndicatorError(_columns(zero), "all values are zero; entropy undefined")
+    d = np.clip(1.0 - _shannon(x0, axis=-2) / np.log(n), 0.0, None)
+    total = d.sum(axis=-1, keepdims=True)
+    if (total <= 0).any():
+        raise InputError("entropy weights undefined: no child varies across units")
+    return d / total
+
+
+def _complete_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Correlation matrix, sd (ddof = 1) and range of each child over units with data in every child."""
+    complete = ~np.isnan(x).any(axis=-1, keepdims=True)
+    n = complete.sum(axis=-2)
+    if (n < 3).any():
+        raise InputError(
+            "need at least 3 units with data in every child for correlation-based weights"
+        )
+    xc = np.where(complete, x, np.nan)
+    span = np.fmax.reduce(xc, axis=-2) - np.fmin.reduce(xc, axis=-2)
+    if (span == 0).any():
+        raise ConstantIndicatorError(_columns(span == 0), "no spread across units")
+    dev = np.where(complete, x - np.nansum(xc, axis=-2, keepdims=True) / n[..., None], 0.0)
+    cov = np.einsum("...ij,...ik->...jk", dev, dev) / (n[..., None] - 1)
+    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+    return cov / (sd[..., :, None] * sd[..., None, :]), sd, span
+
+
+def critic(x) -> np.ndarray:
+    """CRITIC (Diakoulaki et al. 1995): $C_j = \\sigma_j \\sum_k (1 - r_{jk})$, $w = C/\\sum C$.
+
+    $\\sigma_j$: sample sd (ddof = 1) of child j min-max normalised onto [0, 1] (= sd / range, so the
+    result is invariant to affine rescaling); $r_{jk}$: Pearson correlation. Units with data in every
+    child only.
+    """
+    corr, sd, span = _complete_stats(_data(x))
+    c = sd / span * (1.0 - corr).sum(axis=-1)
+    return c / c.sum(axis=-1, keepdims=True)
+
+
+def pca_components(x) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending, ``(..., k)``) and eigenvectors (columns, ``(..., k, k)``) of the
+    correlation matrix of the units with data in every child = ``prcomp(center, scale)`` (sdev²,
+    rotation) up to the sign of each vector."""
+    corr, _, _ = _complete_stats(_data(x))
+    values, vectors = np.linalg.eigh(corr)
+    return values[..., ::-1], vectors[..., :, ::-1]
+
+
+def pca_loadings(x) -> tuple[np.ndarray, np.ndarray]:
+    """Raw PC1 loadings ``(..., k)`` and PC1 share of variance ``(...)`` (COINr ``get_PCA``).
+
+    Sign convention (LAPACK's is arbitrary): loadings sum to a positive number; if the sum is 0,
+    the largest-magnitude loading is positive.
+    """
+    values, vectors = pca_components(x)
+    v = vectors[..., :, 0]
+    sign = np.sign(v.sum(axis=-1))
+    biggest = np.take_along_axis(v, np.argmax(np.abs(v), axis=-1)[..., None], axis=-1)[..., 0]
+    sign = np.where(sign == 0, np.sign(biggest), sign)
+    return v * sign[..., None], values[..., 0] / values.shape[-1]
+
+
+def varimax(loadings, *, tol: float = 1e-13, max_iter: int = 10_000) -> np.ndarray:
+    """Varimax rotation with Kaiser row normalisation (Kaiser 1958; R ``stats::varimax`` algorithm).
+
+    Rows are scaled to unit length, the orthogonal rotation $T$ maximising the variance of squared
+    loadings is found by the SVD iteration $T = UV^\\top$ of $A^\\top(Z^3 - Z\\,\\mathrm{diag}(\\bar{Z^2}))$,
+    $Z = AT$, until $T$ changes by less than ``tol``, and the rows are scaled back. (R stops when
+    the criterion gains less than ``eps``; the criterion is flat at the optimum, so that stops
+    earlier, with the rotation correct to only about the square root of ``eps``.)
+    """
+    a = np.asarray(loadings, dtype=float)
+    p, m = a.shape
+    if m < 2:
+        return a.copy()
+    h = np.sqrt((a**2).sum(axis=1, keepdims=True))
+    h = np.where(h > 0, h, 1.0)
+    a = a / h
+    rot = np.eye(m)
+    for _ in range(max_iter):
+        z = a @ rot
+        u, _, vt = np.linalg.svd(a.T @ (z**3 - z * (z**2).sum(axis=0) / p))
+        rot, previous = u @ vt, rot
+        if np.abs(rot - previous).max() < tol:
+            break
+    return a @ rot * h
+
+
+def _oecd(values: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """OECD/JRC Handbook (2008) factor weights for one data set (steps in the methodology)."""
+    k = values.size
+    share = values / k
+    n_keep = max(1, int(np.sum((values > 1) & (share > 0.10))))
+    n_keep = max(n_keep, int(np.argmax(np.cumsum(share) >= 0.6)) + 1)
+    sq = varimax(vectors[:, :n_keep] * np.sqrt(np.clip(values[:n_keep], 0, None))) ** 2
+    # factor share EV_f / sum(EV) times scaled squared loading sq_jf / EV_f = sq_jf / sum(EV)
+    w = sq[np.arange(k), np.argmax(sq, axis=1)] / sq.sum()
+    return w / w.sum()
+
+
+def pca(x, *, variant: str = "coinr") -> np.ndarray:
+    """PCA weights. ``"coinr"``: raw PC1 loadings (``pca_loadings``; not normalised, may be negative
+    — aggregators divide by their sum). ``"oecd"``: rotated-factor weights of the OECD/JRC Handbook,
+    summing to 1 (computed per leading index: the number of factors can differ between replicates)."""
+    x = _data(x)
+    if variant == "coinr":
+        return pca_loadings(x)[0]
+    if variant != "oecd":
+        raise InputError(f"pca variant must be 'coinr' or 'oecd', got {variant!r}")
+    values, vectors = pca_components(x)
+    out = np.empty(values.shape)
+    for idx in np.ndindex(values.shape[:-1]):
+        out[idx] = _oecd(values[idx], vectors[idx])
+    return out
+
+
+def _corr_with(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column of ``a (n, k)`` with ``y (n,)``, pairwise-complete."""
+    m = ~np.isnan(a) & ~np.isnan(y)[:, None]
+    cnt = m.sum(axis=0)
+    da = np.where(m, a - np.where(m, a, 0).sum(axis=0) / cnt, 0.0)
+    yy = np.where(m, y[:, None], 0.0)
+    dy = np.where(m, y[:, None] - yy.sum(axis=0) / cnt, 0.0)
+    return (da * dy).sum(axis=0) / np.sqrt((da**2).sum(axis=0) * (dy**2).sum(axis=0))
+
+
+def _balance_one(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+    def objective(w: np.ndarray) -> float:
+        c = _corr_with(x, amean(x, w))
+        return float(np.sum((c / c.sum() - target) ** 2))
+
+    k = target.size
+    res = minimize(
+        objective,
+        target,
+        method="SLSQP",
+        bounds=[(0.0, 1.0)] * k,
+        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
+        options={"ftol": 1e-15, "maxiter": 1000},
+    )
+    if not res.success:
+        warnings.warn(f"balance weights: optimiser did not converge ({res.message})", stacklevel=3)
+    w = np.clip(res.x, 0.0, None)
+    return w / w.sum()
+
+
+def balance(x, *, targets=None) -> np.ndarray:
+    """COINr ``get_opt_weights(optype = "balance")``: weights on the simplex minimising
+    $\\sum_j (c_j/\\sum_k c_k - t_j)^2$, $c_j$ = Pearson correlation of child j with the parent
+    ``amean(x, w)``, $t$ = normalised target importances (default equal). SLSQP from $w = t$."""
+    x = _data(x)
+    k = x.shape[-1]
+    t = np.ones(k) if targets is None else np.asarray(targets, dtype=float)
+    if t.shape != (k,) or not np.isfinite(t).all() or (t < 0).any() or t.sum() <= 0:
+        raise InputError(f"balance targets need {k} non-negative numbers, not all zero")
+    t = t / t.sum()
+    out = np.empty(x.shape[:-2] + (k,))
+    for idx in np.ndindex(x.shape[:-2]):
+        out[idx] = _balance_one(x[idx], t)
+    return out
+
+
+def effective_weights(parent_of: Sequence[int | None], weights) -> np.ndarray:
+    """Weight of every element in the whole index: product of within-group normalised weights along
+    the path to the root, $\\tilde w_i = \\frac{w_i}{\\sum_{s \\in \\mathrm{sib}(i)} w_s}\\,\\tilde w_{\\mathrm{parent}(i)}$
+    (roots: their own group). ``parent_of[i]``: index of i's parent or None; ``weights (..., n_nodes)``."""
+    parents = list(parent_of)
+    n = len(parents)
+    w = np.asarray(weights, dtype=float)
+    if w.ndim == 0 or w.shape[-1] != n:
+        raise InputError(f"effective_weights: need {n} weights, got shape {w.shape}")
+    for i, p in enumerate(parents):
+        if p is not None and not (0 <= p < n and p != i):
+            raise InputError(f"effective_weights: node {i} has an invalid parent {p!r}")
+    depth = [0] * n
+    for i in range(n):
+        node, steps = i, 0
+        while parents[node] is not None:
+            node, steps = parents[node], steps + 1
+            if steps > n:
+                raise InputError(f"effective_weights: the hierarchy has a cycle through node {i}")
+        depth[i] = steps
+    groups = np.array([-1 if p is None else p for p in parents])
+    local = np.empty_like(w)
+    for g in np.unique(groups):
+        members = groups == g
+        total = w[..., members].sum(axis=-1, keepdims=True)
+        if (total == 0).any():
+            raise InputError(f"effective_weights: the weights of the children of node {g} sum to 0")
+        local[..., members] = w[..., members] / total
+    eff = np.empty_like(w)
+    for i in sorted(range(n), key=depth.__getitem__):
+        p = parents[i]
+        eff[..., i] = local[..., i] * (1.0 if p is None else eff[..., p])
+    return eff
+
+
+WEIGHTERS: dict[str, Callable[..., np.ndarray]] = {
+    "equal": equal,
+    "fixed": fixed,
+    "ahp": ahp_weights,
+    "entropy": entropy,
+    "critic": critic,
+    "pca": pca,
+    "balance": balance,
+}
+
+
+def compute_weights(x, method: str, **params) -> np.ndarray:
+    """Weights of the children in ``x`` by the registered ``method`` (``WEIGHTERS``)."""
+    return dispatch(WEIGHTERS, "weighting", method, x, params)
