@@ -1,0 +1,10 @@
+"""Analysis of a built index: statistical audit, uncertainty design, Sobol' sensitivity, rank statistics.
+
+Modules (pure functions over arrays / wide DataFrames; the pipeline wires them to a build):
+
+- :mod:`index.analysis.audit`      correlations, flags, Cronbach's alpha, PCA, indicator statistics
+- :mod:`index.analysis.sampling`   Monte Carlo / Sobol' designs, Saltelli layouts, noisy weights
+- :mod:`index.analysis.sobol`      first-order and total Sobol' indices (COINr and SALib conventions)
+- :mod:`index.analysis.rankstats`  rank intervals and an exact streaming rank-count accumulator
+- :mod:`index.analysis.loo`        leave-one-out rank shifts
+"""
