@@ -43,7 +43,7 @@ def aggregate_tree(
     method: str | Callable[[int], str] = "amean",
     *,
     dat_thresh: float | None = None,
-    weigher: Callable[[np.ndarray, int], np.ndarray] | None = None,
+    weigher: Callable[[np.ndarray, str, int], np.ndarray | None] | None = None,
     **params,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Aggregate normalised indicators up the hierarchy.
@@ -51,7 +51,7 @@ def aggregate_tree(
     ``xn`` is (..., units, indicators); ``weights`` is (..., nodes) in ``fw.codes`` order and
     broadcasts against the leading axes of ``xn`` (a batch of weight sets over one data set, or
     one weight set per year). ``method`` is a name or a function of the parent's level.
-    ``weigher(children_scores, parent_level)`` may replace a group's weights from data.
+    ``weigher(children_scores, parent_code, parent_level)`` may replace a group's weights.
     Returns the scores (..., units, nodes) and the weights actually used (..., nodes).
     """
     lead = np.broadcast_shapes(xn.shape[:-2], weights.shape[:-1])
@@ -63,7 +63,7 @@ def aggregate_tree(
     for parent, kids in fw.groups:
         level = level_of[parent]
         x = scores[..., kids]
-        if weigher is not None and (w_new := weigher(x, level)) is not None:
+        if weigher is not None and (w_new := weigher(x, fw.codes[parent], level)) is not None:
             used[..., kids] = w_new
         name = method(level) if callable(method) else method
         scores[..., parent] = agg.aggregate(
@@ -83,14 +83,8 @@ def normalise_within_groups(fw: fwmod.Framework, weights: np.ndarray) -> np.ndar
 
 def effective_weights(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:
     """Product of the within-group weights along the path to the root, for every node."""
-    w = normalise_within_groups(fw, weights)
-    eff = np.ones_like(w)
-    for k in range(len(fw.codes)):  # parents come after children in fw.codes: walk up
-        p = k
-        while p >= 0:
-            eff[..., k] *= w[..., p]
-            p = fw.parent_idx[p]
-    return eff
+    parents = [None if p < 0 else int(p) for p in fw.parent_idx]
+    return wts.effective_weights(parents, weights)
 
 
 # ---- the build -------------------------------------------------------------------------------
@@ -369,14 +363,26 @@ def _checked(method: str) -> str:
     return method
 
 
-def _weigher(config: Config) -> Callable[[np.ndarray, int], np.ndarray | None] | None:
+def _weigher(config: Config) -> Callable[[np.ndarray, str, int], np.ndarray | None] | None:
+    """Data-driven weights for the groups the config selects.
+
+    A parameter given as a table keyed by parent code (e.g. one AHP ``pairwise`` matrix per pillar)
+    is looked up per group; groups it does not list keep their fixed weights.
+    """
     step = config.weighting
     if step.method in _FIXED_WEIGHTS:
         return None
 
-    def weigh(children: np.ndarray, parent_level: int) -> np.ndarray | None:
+    def weigh(children: np.ndarray, parent: str, parent_level: int) -> np.ndarray | None:
         if step.levels is not None and parent_level - 1 not in step.levels:
             return None
-        return wts.WEIGHTERS[step.method](children, **step.params)
+        params = {}
+        for key, value in step.params.items():
+            if isinstance(value, dict):
+                if parent not in value:
+                    return None
+                value = value[parent]
+            params[key] = value
+        return wts.compute_weights(children, step.method, **params)
 
     return weigh
