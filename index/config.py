@@ -65,6 +65,10 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     framework: str = "default"
+    years: list[int] | None = Field(
+        default=None,
+        description="years to build; None = every year in which each indicator has some data",
+    )
     denominate: bool = True
     impute: Impute = Impute()
     treat: Treat = Treat(method="winsorise", winmax=5)

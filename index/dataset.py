@@ -6,7 +6,7 @@ DataFrame; units are regions for the Chinese index, but any unit code works (COI
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +77,15 @@ class Dataset:
             missing = [s for s, i in zip(series, idx, strict=True) if i < 0]
             raise InputError(Problem(self.source, None, None, f"series not in data: {missing}"))
         return self.values[..., idx]
+
+    def subset_years(self, years: list[int]) -> Dataset:
+        """The same panel restricted to some years (in the given order, which must be sorted)."""
+        missing = sorted(set(years) - set(self.years))
+        if missing:
+            raise InputError(Problem(self.source, None, "year", f"years not in data: {missing}"))
+        idx = [self.years.index(y) for y in years]
+        long = self.long[self.long["year"].isin(years)] if "year" in self.long else self.long
+        return replace(self, values=self.values[idx], years=tuple(years), long=long)
 
     def group_codes(self, column: str) -> np.ndarray:
         """Integer group labels of every unit for a unit-group column (for group imputation)."""

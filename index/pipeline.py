@@ -214,7 +214,7 @@ def upstream(
     fw.check_data(dataset.series, denominators=config.denominate)
     raw = dataset.select([i.data_series for i in fw.indicators])
     stages = {"raw": raw}
-    x = denominate(raw, fw, dataset) if config.denominate else raw
+    x = denominated(raw, fw, dataset) if config.denominate else raw
     stages["denominated"] = x
     with _named(fw, "impute"):
         x = _impute(x, config, fw, dataset)
@@ -225,6 +225,20 @@ def upstream(
     with _named(fw, "normalise"):
         stages["normalised"] = _normalise(x, config, fw, dataset)
     return stages, log
+
+
+def covered_years(fw: fwmod.Framework, dataset: Dataset, denominate: bool = True) -> list[int]:
+    """Years in which every indicator of the framework has at least one value."""
+    fw.check_data(dataset.series, denominators=denominate)
+    raw = dataset.select([i.data_series for i in fw.indicators])
+    x = denominated(raw, fw, dataset) if denominate else raw
+    ok = (~np.isnan(x)).any(axis=-2).all(axis=-1)
+    years = [y for y, keep in zip(dataset.years, ok, strict=True) if keep]
+    if not years:
+        raise InputError(
+            Problem(dataset.source, None, "year", "no year has data for every indicator")
+        )
+    return years
 
 
 def nominal_weights(config: Config, fw: fwmod.Framework) -> np.ndarray:
@@ -246,6 +260,7 @@ def nominal_weights(config: Config, fw: fwmod.Framework) -> np.ndarray:
 def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = None) -> Build:
     """Run the whole pipeline for every year of the dataset."""
     fw = framework or resolve_framework(config)
+    dataset = dataset.subset_years(config.years or covered_years(fw, dataset, config.denominate))
     stages, log = upstream(config, dataset, fw)
     nominal = nominal_weights(config, fw)
     by_level = config.aggregation.by_level
@@ -277,7 +292,7 @@ def _named(fw: fwmod.Framework, step: str) -> Iterator[None]:
 
 
 # ---- stages ----------------------------------------------------------------------------------
-def denominate(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.ndarray:
+def denominated(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.ndarray:
     """x / denominator × scale for indicators that name a denominator series."""
     out = raw.copy()
     for k, ind in enumerate(fw.indicators):

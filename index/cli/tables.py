@@ -1,0 +1,39 @@
+"""Readable bilingual ranking tables in the terminal (rich)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from index.pipeline import Build
+
+
+def _fmt(v: float, rank: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{int(v)}" if rank else f"{v:.2f}"
+
+
+def print_ranking(b: Build, year: int | None = None, *, top: int = 0) -> None:
+    """Print rank, 中文 / English names, score and each pillar's score (rank)."""
+    fw = b.framework
+    table_df = b.ranking(year)
+    if top:
+        table_df = table_df.head(top)
+    shown_year = year or b.years[-1]
+    pillars = fw.children[fw.root.code]
+    t = Table(title=f"{fw.root.name_zh} {fw.root.name_en} — {shown_year}", header_style="bold")
+    t.add_column("排名 Rank", justify="right")
+    t.add_column("地区", justify="left")
+    t.add_column("Region", justify="left")
+    t.add_column("得分 Score", justify="right")
+    for p in pillars:
+        n = fw.node(p)
+        t.add_column(f"{n.name_zh} {n.name_en}\n(rank)", justify="right")
+    for _, row in table_df.iterrows():
+        cells = [_fmt(row["rank"], True), row["name_zh"], row["name_en"], _fmt(row["score"])]
+        cells += [f"{_fmt(row[f'{p}_score'])} ({_fmt(row[f'{p}_rank'], True)})" for p in pillars]
+        t.add_row(*cells)
+    Console(width=160).print(t)
