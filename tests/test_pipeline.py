@@ -1,0 +1,140 @@
+"""The pipeline: stage views, replay with overrides, batch = single run, readable errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from index import framework as fwmod
+from index.config import Config
+from index.dataset import Dataset
+from index.errors import InputError
+from index.pipeline import aggregate_tree, build, effective_weights
+
+FW = fwmod.from_dict(
+    {
+        "index": {"code": "idx", "name_zh": "指数", "name_en": "Index"},
+        "aggregate": [
+            {"code": "p1", "parent": "idx"},
+            {"code": "p2", "parent": "idx", "weight": 3},
+        ],
+        "indicator": [
+            {"code": "a", "parent": "p1"},
+            {"code": "b", "parent": "p1", "direction": -1},
+            {"code": "c", "parent": "p2", "series": "cc", "denominator": "pop", "scale": 10},
+            {"code": "d", "parent": "p2"},
+        ],
+    }
+)
+
+
+def dataset(seed: int = 0, years=(2022, 2023), n_units: int = 7) -> Dataset:
+    rng = np.random.default_rng(seed)
+    rows = [
+        {"year": y, "region_code": f"u{k}", "indicator": s, "value": float(rng.uniform(1, 100))}
+        for y in years
+        for k in range(n_units)
+        for s in ("a", "b", "cc", "d", "pop")
+    ]
+    return Dataset.from_long(pd.DataFrame(rows))
+
+
+PLAIN = Config.model_validate({"treat": {"method": "none"}})
+
+
+def test_hand_computed_scores():
+    ds = dataset()
+    b = build(PLAIN, ds, FW)
+    raw = b.stage("raw", 2023)
+    c = ds.select(["cc"])[1, :, 0] / ds.select(["pop"])[1, :, 0] * 10
+    np.testing.assert_allclose(b.stage("denominated", 2023)["c"], c)
+
+    def mm(v):
+        return (v - v.min()) / (v.max() - v.min()) * 100
+
+    n = pd.DataFrame({"a": mm(raw["a"]), "b": mm(-raw["b"]), "c": mm(c), "d": mm(raw["d"])})
+    p1, p2 = (n["a"] + n["b"]) / 2, (n["c"] + n["d"]) / 2
+    np.testing.assert_allclose(b.stage("scores", 2023)["idx"], (p1 + 3 * p2) / 4)
+    ranking = b.ranking(2023)
+    assert list(ranking["rank"]) == sorted(ranking["rank"])
+    assert ranking.columns[:4].tolist() == ["name_zh", "name_en", "score", "rank"]
+
+
+def test_rebuild_regenerates_downstream():
+    b = build(PLAIN, dataset(), FW)
+    b2 = b.rebuild("weighting=equal")
+    assert b2.config.overrides == ["weighting=equal"]
+    np.testing.assert_array_equal(b2.stages["normalised"], b.stages["normalised"])
+    s = b2.stage("scores")
+    np.testing.assert_allclose(s["idx"], (s["p1"] + s["p2"]) / 2)
+    nodes = b2.nodes.set_index("code")
+    assert nodes.loc["a", "eff_weight"] == pytest.approx(0.25)
+
+
+def test_entropy_and_ahp_weights_per_group():
+    ds = dataset()
+    b = build(PLAIN.with_overrides(["weighting=entropy", "weighting.levels=[1]"]), ds, FW)
+    nodes = b.nodes.set_index("code")
+    assert nodes.loc[["a", "b"], "weight"].sum() == pytest.approx(1)
+    assert nodes.loc["p2", "weight"] == pytest.approx(0.75)  # level 2 keeps the framework weights
+    ahp = PLAIN.with_overrides(
+        ['weighting={"method": "ahp", "pairwise": {"idx": [[1, 3], [0.3333333333333333, 1]]}}']
+    )
+    w = build(ahp, ds, FW).nodes.set_index("code")["weight"]
+    assert w["p1"] == pytest.approx(0.75) and w["a"] == pytest.approx(0.5)
+
+
+def test_batch_equals_single_runs():
+    b = build(PLAIN, dataset(), FW)
+    xn = b.stages["normalised"][-1]
+    rng = np.random.default_rng(3)
+    weights = rng.uniform(0.5, 1.5, size=(5, len(FW.codes)))
+    batch, _ = aggregate_tree(xn, FW, weights)
+    for k in range(5):
+        single, _ = aggregate_tree(xn[None], FW, weights[k][None])
+        np.testing.assert_allclose(batch[k], single[0], rtol=1e-14)
+
+
+def test_permuting_units_permutes_results():
+    ds = dataset()
+    perm = np.random.default_rng(1).permutation(len(ds.unit_codes))
+    long = ds.long.copy()
+    mapping = dict(zip(ds.unit_codes, np.array(ds.unit_codes)[perm], strict=True))
+    long["region_code"] = long["region_code"].map(mapping)
+    a = build(PLAIN, ds, FW).stage("scores").rename(index=mapping).sort_index()
+    b = build(PLAIN, Dataset.from_long(long), FW).stage("scores").sort_index()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_effective_weights_multiply_down_the_tree():
+    eff = effective_weights(FW, FW.nominal_weights())
+    assert dict(zip(FW.codes, eff, strict=True)) == pytest.approx(
+        {"a": 0.125, "b": 0.125, "c": 0.375, "d": 0.375, "p1": 0.25, "p2": 0.75, "idx": 1}
+    )
+
+
+def test_constant_indicator_is_named():
+    ds = dataset()
+    long = ds.long.copy()
+    long.loc[long["indicator"] == "d", "value"] = 5.0
+    with pytest.raises(InputError, match=r"config:d:normalise"):
+        build(PLAIN, Dataset.from_long(long), FW)
+
+
+def test_years_default_to_covered_and_unknown_year_is_clear():
+    ds = dataset(years=(2021, 2022, 2023))
+    long = ds.long[~((ds.long["year"] == 2021) & (ds.long["indicator"] == "d"))]
+    b = build(PLAIN, Dataset.from_long(long), FW)
+    assert b.years == (2022, 2023)
+    with pytest.raises(InputError, match="2021 not in data years"):
+        b.ranking(2021)
+    with pytest.raises(InputError, match="unknown stage"):
+        b.stage("nope")
+
+
+def test_unknown_methods_are_input_errors():
+    ds = dataset()
+    for item in ("weighting=magic", "normalise=magic", "aggregation=magic", "impute=magic"):
+        with pytest.raises(InputError, match="magic"):
+            build(PLAIN.with_overrides([item]), ds, FW)
