@@ -1,0 +1,85 @@
+"""`compute-index publish` and `compute-index verify`: the annual publication and its proof."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from index.cli.app import app, guarded
+from index.cli.options import ConfigOpt, FrameworkOpt, QuietOpt, SetOpt, resolve_config
+from index.publication import (
+    PublishSettings,
+    UncertaintySettings,
+    run_publication,
+    verify_publication,
+)
+
+
+@app.command()
+@guarded
+def publish(
+    raw_dir: Annotated[Path, typer.Option(help="raw input folder")] = Path("data/raw"),
+    out_dir: Annotated[Path, typer.Option("--out", help="publications root")] = Path(
+        "publications"
+    ),
+    edition: Annotated[
+        str | None, typer.Option(help="edition folder name (default: the year)")
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option(help="edition year (default: latest complete)")
+    ] = None,
+    runs: Annotated[int, typer.Option(help="uncertainty-analysis runs (0 = skip)")] = 2000,
+    seed: Annotated[int, typer.Option(help="seed of the uncertainty analysis")] = 20231008,
+    framework: FrameworkOpt = None,
+    set_: SetOpt = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Full publication run: ingest, every year, alternatives, uncertainty, tables, figures, report.
+
+    Writes publications/<edition>/ atomically (ranking.xlsx, ranking.csv, scores.parquet,
+    figures/*.png|svg, report.html, manifest.json).
+
+    Example: compute-index publish --year 2024 --runs 5000
+    """
+    start = time.perf_counter()
+    settings = PublishSettings(
+        raw_dir=raw_dir.as_posix(),
+        edition=edition,
+        year=year,
+        run=resolve_config(config, framework, set_),
+        uncertainty=UncertaintySettings(runs=runs, seed=seed),
+    )
+    pub = run_publication(settings, out_dir)
+    if not quiet:
+        total = 0
+        for rel, info in sorted(pub.files.items()):
+            total += info["bytes"]
+            typer.echo(f"  {info['bytes']:>10,d}  {rel}")
+        typer.echo(
+            f"published {pub.folder} ({total:,d} bytes) in {time.perf_counter() - start:.1f} s"
+        )
+
+
+@app.command("verify")
+@guarded
+def verify_cmd(
+    folder: Annotated[Path, typer.Argument(help="a publication folder (with manifest.json)")],
+    quiet: QuietOpt = False,
+) -> None:
+    """Re-run a publication from its manifest and confirm every output is byte-identical.
+
+    Exit 0 when identical; 1 with the list of differing, missing or extra files otherwise.
+
+    Example: compute-index verify publications/2024
+    """
+    result = verify_publication(folder)
+    for line in result.lines():
+        typer.echo(line, err=not result.ok)
+    if not result.ok:
+        raise typer.Exit(1)
+    if not quiet:
+        typer.echo(f"verified: every output in {folder} is byte-identical")

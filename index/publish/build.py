@@ -1,0 +1,245 @@
+"""Assemble a publication folder from a pipeline Result: tables, figures, report, manifest.
+
+``build_publication`` writes ``<out_dir>/<edition>/`` atomically (see :mod:`index.publish.folder`);
+``assemble`` writes the same files into any existing folder (used by tests and ``verify``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+import index
+from index.errors import InputError, Problem
+from index.publish import figures, folder, manifest, report, tables, views
+from index.publish.fonts import FontChoice
+
+
+class ResultLike(Protocol):
+    """What the publication reads from the pipeline (see RESULT.md); ``rank_intervals``,
+    ``alternatives`` (scheme, region_code, rank) and ``sources`` (source_id, source,
+    source_table) are optional attributes."""
+
+    scores: pd.DataFrame
+    nodes: pd.DataFrame
+    data: pd.DataFrame
+    config: dict
+
+
+@dataclass(frozen=True)
+class Publication:
+    """The published folder and its manifest."""
+
+    folder: Path
+    manifest: dict[str, Any]
+
+    @property
+    def files(self) -> dict[str, dict[str, Any]]:
+        """relative path → {sha256, bytes} (manifest.json excluded)."""
+        return self.manifest["outputs"]
+
+
+_EDITION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+FigureMaker = Callable[[], Figure]
+
+
+def _figure_plan(
+    result: ResultLike,
+    year: int,
+    bilingual: bool,
+    intervals: pd.DataFrame | None,
+    alternatives: pd.DataFrame | None,
+) -> list[tuple[str, str, str, FigureMaker]]:
+    """(stem, caption zh, caption en, maker) of every figure the data supports."""
+    s, n, b = result.scores, result.nodes, bilingual
+    plan: list[tuple[str, str, str, FigureMaker | None]] = [
+        (
+            "composite",
+            f"{year}年综合得分（按分项贡献堆叠）",
+            f"Composite score by pillar contribution, {year}",
+            lambda: figures.composite_bars(s, n, year=year, bilingual=b),
+        ),
+        (
+            "map",
+            f"{year}年各省综合得分瓦片地图（数字为排名）",
+            f"Tile-grid map of the composite score, {year} (number = rank)",
+            lambda: figures.tile_map(s, n, year=year, bilingual=b),
+        ),
+        (
+            "rank_intervals",
+            "排名不确定性区间（Q5–Q95）",
+            "Rank intervals (Q5–Q95) from the uncertainty analysis",
+            (lambda: figures.rank_intervals(intervals, s, bilingual=b))
+            if intervals is not None and len(intervals)
+            else None,
+        ),
+        (
+            "profiles",
+            "前10名分项得分",
+            "Pillar profiles of the top 10",
+            lambda: figures.pillar_profiles(s, n, year=year, bilingual=b),
+        ),
+        (
+            "alternatives",
+            "不同权重方案下的排名",
+            "Rankings under alternate weightings",
+            (lambda: figures.alternate_rankings(alternatives, s, bilingual=b))
+            if alternatives is not None and len(alternatives)
+            else None,
+        ),
+        (
+            "bump",
+            "历年排名变化",
+            "Ranks over the years",
+            (lambda: figures.bump_chart(s, n, bilingual=b)) if s["year"].nunique() > 1 else None,
+        ),
+        (
+            "correlations",
+            f"{year}年指标、分项与综合指数的相关系数",
+            f"Correlations between indicators, pillars and the index, {year}",
+            lambda: figures.correlation_heatmap(s, n, year=year, bilingual=b),
+        ),
+    ]
+    return [(stem, zh, en, make) for stem, zh, en, make in plan if make is not None]
+
+
+def assemble(
+    result: ResultLike,
+    target: str | Path,
+    *,
+    edition: str,
+    inputs: Mapping[str, str | Path] | Iterable[str | Path] = (),
+    config: Mapping[str, Any] | None = None,
+    year: int | None = None,
+    alternatives: pd.DataFrame | None = None,
+    sources: pd.DataFrame | None = None,
+    seeds: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write every publication file into the existing folder ``target``; return the manifest."""
+    target = Path(target)
+    config = dict(result.config if config is None else config)
+    scores, nodes = result.scores, result.nodes
+    year = views.edition_year(scores, year)
+    intervals = getattr(result, "rank_intervals", None)
+    alternatives = getattr(result, "alternatives", None) if alternatives is None else alternatives
+    sources = getattr(result, "sources", None) if sources is None else sources
+    input_hashes = manifest.hash_inputs(inputs)
+
+    (target / "figures").mkdir(parents=True, exist_ok=True)
+    rendered: list[report.Figure] = []
+    with figures.style() as font:
+        for stem, zh, en, make in _figure_plan(
+            result, year, font is not None, intervals, alternatives
+        ):
+            png, _svg = figures.save_figure(make(), target / "figures" / stem)
+            rendered.append(report.Figure(stem, zh, en, png.read_bytes()))
+
+    sheets = [
+        tables.ranking(scores, nodes, year=year, rank_intervals=intervals),
+        tables.indicator_data(result.data, nodes, scores, year=year),
+        tables.weights(nodes),
+        tables.method(config, _facts(edition, year, scores, nodes, font)),
+        tables.sources(result.data, nodes, sources),
+    ]
+    tables.write_xlsx(sheets, target / "ranking.xlsx")
+    tables.write_csv(sheets[0].frame, target / "ranking.csv")
+    provenance = {
+        "edition": edition,
+        "year": str(year),
+        "config": json.dumps(config, sort_keys=True, ensure_ascii=False, default=str),
+    }
+    tables.write_parquet(scores, target / "scores.parquet", provenance)
+    page = report.render(
+        edition=edition,
+        year=year,
+        scores=scores,
+        nodes=nodes,
+        rank_intervals=intervals,
+        sheets=sheets,
+        figures=rendered,
+        version=index.__version__,
+    )
+    report.write(target / "report.html", page)
+
+    record = manifest.build(
+        edition=edition,
+        year=year,
+        config=config,
+        inputs=input_hashes,
+        seeds=manifest.find_seeds(config) if seeds is None else seeds,
+        outputs=manifest.hash_outputs(target),
+        font=font,
+    )
+    manifest.write(target, record)
+    return record
+
+
+def _facts(
+    edition: str, year: int, scores: pd.DataFrame, nodes: pd.DataFrame, font: FontChoice | None
+) -> dict[str, Any]:
+    years = sorted(int(y) for y in scores["year"].unique())
+    return {
+        "版本 Edition": edition,
+        "年份 Year": year,
+        "年份范围 Years computed": f"{years[0]}–{years[-1]}",
+        "地区数 Regions": int(scores["region_code"].nunique()),
+        "分项 Pillars": ", ".join(
+            f"{p.name_zh} {p.name_en}" for p in views.pillars(nodes).itertuples()
+        ),
+        "指标数 Indicators": int((nodes["level"] == 1).sum()),
+        "排名规则 Ranking": "1 = 最优 best; 并列取最小名次 ties share the lowest rank",
+        "图表字体 Figure font": font.name if font else "DejaVu Sans (no CJK font: English labels)",
+    }
+
+
+def build_publication(
+    result: ResultLike,
+    out_dir: str | Path,
+    *,
+    edition: str,
+    inputs: Mapping[str, str | Path] | Iterable[str | Path] = (),
+    config: Mapping[str, Any] | None = None,
+    year: int | None = None,
+    alternatives: pd.DataFrame | None = None,
+    sources: pd.DataFrame | None = None,
+    seeds: Mapping[str, Any] | None = None,
+) -> Publication:
+    """Build ``<out_dir>/<edition>/`` atomically: the previous folder survives any failure.
+
+    ``inputs``: files that fed the run (label → path, or paths), hashed into the manifest.
+    ``config``: the fully resolved configuration (default ``result.config``).
+    ``year``: the edition year (default: the latest in ``result.scores``).
+    ``alternatives`` / ``sources``: default to the same-named attributes of ``result``.
+    ``seeds``: default = every config entry whose key contains "seed".
+    """
+    if not _EDITION.match(edition):
+        raise InputError(
+            Problem(
+                "",
+                None,
+                "edition",
+                f"'{edition}' is not a valid folder name (letters, digits, . _ -)",
+            )
+        )
+    target = Path(out_dir) / edition
+    with folder.staging(target) as tmp:
+        record = assemble(
+            result,
+            tmp,
+            edition=edition,
+            inputs=inputs,
+            config=config,
+            year=year,
+            alternatives=alternatives,
+            sources=sources,
+            seeds=seeds,
+        )
+    return Publication(target, record)

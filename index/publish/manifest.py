@@ -1,0 +1,202 @@
+"""manifest.json: what went into a publication and the SHA-256 of everything that came out.
+
+``verify`` rebuilds a publication into a temporary folder and compares every file byte for byte,
+returning exactly which files differ, are missing or are extra (plus changed inputs and versions).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from index.io import atomic_path, sha256_file
+from index.publish.fonts import FontChoice
+
+NAME = "manifest.json"
+PACKAGES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "openpyxl",
+    "compute-index",
+)
+
+
+def versions() -> dict[str, str]:
+    """Python and the versions of the packages that shape the output bytes."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def hash_inputs(inputs: Mapping[str, str | Path] | Iterable[str | Path]) -> dict[str, str]:
+    """label → SHA-256. A mapping gives labels; plain paths are labelled by the path as given
+    (pass paths relative to the project root so the manifest does not depend on the checkout)."""
+    pairs = (
+        inputs.items() if isinstance(inputs, Mapping) else ((Path(p).as_posix(), p) for p in inputs)
+    )
+    return {str(label): sha256_file(path) for label, path in pairs}
+
+
+def hash_outputs(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """relative POSIX path → {sha256, bytes} for every file under ``folder`` except the manifest."""
+    folder = Path(folder)
+    return {
+        p.relative_to(folder).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).as_posix() != NAME
+    }
+
+
+def find_seeds(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Every configuration entry whose key contains "seed", by dotted path."""
+    if not isinstance(config, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out |= find_seeds(value, f"{path}.")
+        elif "seed" in str(key).lower():
+            out[path] = value
+    return out
+
+
+def font_entry(font: FontChoice | None) -> dict[str, str] | None:
+    """The CJK font that rendered the figures (family, file name, SHA-256): it changes PNG/SVG bytes."""
+    if font is None:
+        return None
+    return {"family": font.name, "file": font.path.name, "sha256": sha256_file(font.path)}
+
+
+def build(
+    *,
+    edition: str,
+    year: int,
+    config: Mapping[str, Any],
+    inputs: Mapping[str, str],
+    seeds: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    font: FontChoice | None,
+) -> dict[str, Any]:
+    """The manifest as plain data."""
+    return {
+        "edition": edition,
+        "year": year,
+        "config": dict(config),
+        "inputs": dict(inputs),
+        "seeds": dict(seeds),
+        "versions": versions(),
+        "font": font_entry(font),
+        "outputs": dict(outputs),
+    }
+
+
+def dumps(manifest: Mapping[str, Any]) -> str:
+    """Stable JSON: sorted keys, two-space indent, UTF-8 text, final newline."""
+    return (
+        json.dumps(
+            manifest, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False, default=str
+        )
+        + "\n"
+    )
+
+
+def write(folder: str | Path, manifest: Mapping[str, Any]) -> Path:
+    path = Path(folder) / NAME
+    with atomic_path(path) as tmp:
+        tmp.write_text(dumps(manifest), encoding="utf-8", newline="\n")
+    return path
+
+
+def read(folder: str | Path) -> dict[str, Any]:
+    return json.loads((Path(folder) / NAME).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Outcome of a rebuild: relative paths that differ, are missing from / extra in the rebuild."""
+
+    differing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    inputs_changed: list[str] = field(default_factory=list)
+    versions_changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.differing or self.missing or self.extra)
+
+    def lines(self) -> list[str]:
+        """Human-readable findings, one per line (empty when everything matches)."""
+        out = [f"differs: {p}" for p in self.differing]
+        out += [f"missing from rebuild: {p}" for p in self.missing]
+        out += [f"extra in rebuild: {p}" for p in self.extra]
+        out += [f"input changed since publication: {p}" for p in self.inputs_changed]
+        out += [f"version {k}: {a} → {b}" for k, (a, b) in self.versions_changed.items()]
+        return out
+
+
+def compare(published: str | Path, rebuilt: str | Path) -> tuple[list[str], list[str], list[str]]:
+    """(differing, missing, extra) between two folders, by SHA-256 of every file (manifest included)."""
+
+    def files(folder: Path) -> dict[str, str]:
+        return {
+            p.relative_to(folder).as_posix(): sha256_file(p)
+            for p in folder.rglob("*")
+            if p.is_file()
+        }
+
+    a, b = files(Path(published)), files(Path(rebuilt))
+    differing = sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
+    return differing, sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
+
+
+def changed_inputs(manifest: Mapping[str, Any], base: str | Path) -> list[str]:
+    """Inputs whose file under ``base`` is gone or no longer has the recorded SHA-256."""
+    out = []
+    for label, digest in sorted(manifest.get("inputs", {}).items()):
+        path = Path(base) / label
+        if not path.is_file() or sha256_file(path) != digest:
+            out.append(label)
+    return out
+
+
+def verify(
+    folder: str | Path,
+    rebuild: Callable[[Path], Path],
+    *,
+    base: str | Path | None = None,
+    workdir: str | Path | None = None,
+) -> Verification:
+    """Rebuild with ``rebuild(tmp_root) -> rebuilt_folder`` and compare every file with ``folder``.
+
+    ``base``: where the manifest's input paths are resolved (to report inputs changed since then).
+    """
+    folder = Path(folder)
+    recorded = read(folder)
+    inputs_changed = changed_inputs(recorded, base) if base is not None else []
+    with tempfile.TemporaryDirectory(prefix="compute-index-verify-", dir=workdir) as tmp:
+        rebuilt = Path(rebuild(Path(tmp)))
+        differing, missing, extra = compare(folder, rebuilt)
+        now = read(rebuilt).get("versions", {}) if (rebuilt / NAME).is_file() else {}
+    before = recorded.get("versions", {})
+    changed = {
+        k: (before.get(k, ""), now.get(k, ""))
+        for k in sorted(before.keys() | now.keys())
+        if before.get(k) != now.get(k)
+    }
+    return Verification(differing, missing, extra, inputs_changed, changed)

@@ -1,0 +1,341 @@
+"""Publication tables: the frames behind ranking.xlsx / ranking.csv / scores.parquet, and their writers.
+
+Every writer is byte-deterministic: the xlsx zip is rewritten with a fixed timestamp (document
+properties and zip entries), the CSV has a fixed float format, the Parquet file no creation time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from index.io import atomic_path
+from index.publish import citations, views
+
+#: The one timestamp written into documents and archives (xlsx core properties, zip entries).
+STAMP = datetime(2000, 1, 1, 0, 0, 0)
+
+RANK, REGION_ZH, REGION_EN, CODE, SCORE = (
+    "排名 Rank",
+    "地区 Region",
+    "Region (English)",
+    "代码 Code",
+    "得分 Score",
+)
+F_SCORE, F_RANK, F_CHANGE, F_WEIGHT, F_VALUE = "0.00", "0", "+0;-0;0", "0.0000", "#,##0.####"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet: a frame, Excel number formats by column, the frozen-pane anchor cell."""
+
+    name: str
+    frame: pd.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)
+    freeze: str = "A2"
+    wrap: tuple[str, ...] = ()
+
+
+# ---- frames ---------------------------------------------------------------------------------
+def ranking(
+    scores: pd.DataFrame,
+    nodes: pd.DataFrame,
+    *,
+    year: int | None = None,
+    rank_intervals: pd.DataFrame | None = None,
+) -> Sheet:
+    """Overall ranking of ``year``: rank, names, score, pillar scores and ranks, change, 90 % interval.
+
+    Change = rank(previous year) − rank(year), so positive means the region moved up.
+    """
+    year = views.edition_year(scores, year)
+    root, pil = views.root_code(nodes), views.pillars(nodes)
+    reg = views.regions(scores)
+    df = pd.DataFrame(index=reg.index)
+    df[RANK] = views.wide(scores, year, [root], "rank")[root].astype("Int64")
+    df[REGION_ZH], df[REGION_EN], df[CODE] = reg["region_zh"], reg["region_en"], reg.index
+    df[SCORE] = views.wide(scores, year, [root], "score")[root]
+    formats = {RANK: F_RANK, SCORE: F_SCORE}
+    pscore = views.wide(scores, year, list(pil["code"]), "score")
+    prank = views.wide(scores, year, list(pil["code"]), "rank")
+    for p in pil.itertuples():
+        s_col, r_col = f"{p.name_zh}得分 {p.name_en} score", f"{p.name_zh}排名 {p.name_en} rank"
+        df[s_col], df[r_col] = pscore[p.code], prank[p.code].astype("Int64")
+        formats |= {s_col: F_SCORE, r_col: F_RANK}
+    prev = views.previous_year(scores, year)
+    if prev is not None:
+        change = f"较{prev}年排名变化 Change vs {prev}"
+        df[change] = views.rank_change(scores, root, year).astype("Int64")
+        formats[change] = F_CHANGE
+    if rank_intervals is not None and len(rank_intervals):
+        ri = rank_intervals.set_index("region_code").reindex(df.index)
+        for key, head in (
+            ("median", "排名中位数 Median rank"),
+            ("q05", "排名5%分位 Q5 rank"),
+            ("q95", "排名95%分位 Q95 rank"),
+        ):
+            df[head] = ri[key]
+            formats[head] = "0.0"
+    df = df.sort_values([RANK, CODE], na_position="last", kind="stable").reset_index(drop=True)
+    return Sheet("排名 Ranking", df, formats, freeze="C2")
+
+
+def indicator_data(
+    data: pd.DataFrame, nodes: pd.DataFrame, scores: pd.DataFrame, *, year: int
+) -> Sheet:
+    """Raw indicator values of ``year``, regions × indicators, headers "中文名 English (unit)"."""
+    reg = views.regions(scores)
+    sel = data[data["year"] == year]
+    table = sel.pivot_table(
+        index="region_code", columns="indicator", values="value", aggfunc="first"
+    )
+    known = [c for c in views.indicators(nodes)["code"] if c in table.columns]
+    table = table[known + sorted(set(table.columns) - set(known))]
+    meta = nodes.set_index("code")
+    units = sel.drop_duplicates("indicator").set_index("indicator")["unit"]
+
+    def head(code: str) -> str:
+        zh, en = (
+            (meta.at[code, "name_zh"], meta.at[code, "name_en"])
+            if code in meta.index
+            else ("", code)
+        )
+        unit = units.get(code, "")
+        return f"{zh} {en} ({unit})".strip() if unit else f"{zh} {en}".strip()
+
+    table.columns = [head(c) for c in table.columns]
+    df = reg[["region_zh", "region_en"]].rename(
+        columns={"region_zh": REGION_ZH, "region_en": REGION_EN}
+    )
+    df = df.join(table).rename_axis(CODE).reset_index()
+    df = df[[REGION_ZH, REGION_EN, CODE, *table.columns]]
+    return Sheet(
+        f"指标数据 Indicator data {year}"[:31],
+        df,
+        dict.fromkeys(table.columns, F_VALUE),
+        freeze="D2",
+    )
+
+
+def weights(nodes: pd.DataFrame) -> Sheet:
+    """Every node in tree order with its nominal weight (within parent) and effective weight (to root)."""
+    tree = views.tree_order(nodes)
+    df = pd.DataFrame(
+        {
+            "代码 Code": tree["code"],
+            "层级 Level": tree["level"].astype("Int64"),
+            "上级 Parent": tree["parent"],
+            "名称 Name": tree["name_zh"],
+            "Name (English)": tree["name_en"],
+            "名义权重 Nominal weight": tree["weight"],
+            "有效权重 Effective weight": tree["eff_weight"],
+            "方向 Direction": tree["direction"].astype("Int64"),
+            "单位 Unit": tree["unit"],
+            "来源 Sources": tree["source_ids"],
+        }
+    )
+    formats = {
+        "名义权重 Nominal weight": F_WEIGHT,
+        "有效权重 Effective weight": F_WEIGHT,
+        "方向 Direction": "+0;-0",
+    }
+    return Sheet("权重 Weights", df, formats, freeze="B2")
+
+
+def method(config: Mapping[str, Any], facts: Mapping[str, Any]) -> Sheet:
+    """Key facts of the run, then the resolved configuration flattened to dotted keys."""
+    rows = [(k, _text(v)) for k, v in facts.items()]
+    rows += [(f"config.{k}", _text(v)) for k, v in _flatten(config)]
+    df = pd.DataFrame(rows, columns=["项目 Item", "值 Value"])
+    return Sheet("方法 Method summary", df, wrap=("值 Value",))
+
+
+def sources(data: pd.DataFrame, nodes: pd.DataFrame, table: pd.DataFrame | None) -> Sheet:
+    """Sources the indicators cite (id, source, table, indicators using it), then the references."""
+    used = _source_usage(data, nodes)
+    if table is None:
+        table = pd.DataFrame({"source_id": used.index, "source": "", "source_table": ""})
+    table = table[table["source_id"].isin(used.index)].sort_values(
+        "source_id", key=_natural, kind="stable"
+    )
+    df = pd.DataFrame(
+        {
+            "类型 Type": "数据 data",
+            "编号 ID": table["source_id"].to_numpy(),
+            "来源 Source": table["source"].to_numpy(),
+            "数据表 Table": table["source_table"].to_numpy(),
+            "指标 Indicators": used.reindex(table["source_id"]).to_numpy(),
+        }
+    )
+    refs = citations.for_sources([*table["source"].astype(str), *table["source_table"].astype(str)])
+    cites = pd.DataFrame(
+        {
+            "类型 Type": "引用 reference",
+            "编号 ID": [f"R{k + 1}" for k in range(len(refs))],
+            "来源 Source": refs,
+            "数据表 Table": "",
+            "指标 Indicators": "",
+        }
+    )
+    return Sheet(
+        "来源 Sources",
+        pd.concat([df, cites], ignore_index=True),
+        wrap=("来源 Source", "数据表 Table"),
+    )
+
+
+def _source_usage(data: pd.DataFrame, nodes: pd.DataFrame) -> pd.Series:
+    """source id → indicators using it, from the indicators' ``source_ids`` ("S1 | S2"; these
+    include denominators); from the data's ``source_id`` column when the nodes list none."""
+    ind = views.indicators(nodes)
+    pairs = pd.DataFrame(
+        [
+            (sid, code)
+            for code, ids in zip(ind["code"], ind["source_ids"].fillna(""), strict=True)
+            for sid in re.split(r"\s*[|,;]\s*", str(ids).strip())
+            if sid
+        ],
+        columns=["source_id", "indicator"],
+    )
+    if pairs.empty:
+        pairs = data[["source_id", "indicator"]]
+    return pairs.groupby("source_id")["indicator"].agg(lambda s: ", ".join(sorted(set(s))))
+
+
+def _natural(s: pd.Series) -> pd.Series:
+    """Sort key putting S2 before S10."""
+    return s.astype(str).map(
+        lambda v: tuple((0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", v))
+    )
+
+
+def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(obj, Mapping):
+        return [kv for k in sorted(obj, key=str) for kv in _flatten(obj[k], f"{prefix}{k}.")]
+    return [(prefix[:-1], obj)]
+
+
+def _text(value: Any) -> str:
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    )
+
+
+# ---- writers --------------------------------------------------------------------------------
+def write_xlsx(sheets: list[Sheet], path: str | Path, *, stamp: datetime = STAMP) -> Path:
+    """Formatted workbook (bold wrapped header, frozen panes, filters, widths, number formats)."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.properties.creator = "compute-index"
+    wb.properties.created = wb.properties.modified = stamp
+    header_fill = PatternFill("solid", fgColor="DDE5EE")
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.name)
+        ws.append([str(c) for c in sheet.frame.columns])
+        for row in sheet.frame.itertuples(index=False):
+            ws.append([_cell(v) for v in row])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.fill = header_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        for j, col in enumerate(sheet.frame.columns, start=1):
+            letter = ws.cell(1, j).column_letter
+            fmt = sheet.formats.get(col)
+            wrap = col in sheet.wrap
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                if fmt:
+                    cell.number_format = fmt
+                if wrap:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+            ws.column_dimensions[letter].width = _width(col, sheet.frame[col], fmt, wrap)
+        ws.row_dimensions[1].height = 45
+        ws.freeze_panes = sheet.freeze
+        ws.auto_filter.ref = ws.dimensions
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        _rewrite_zip(buffer.getvalue(), tmp, stamp)
+    return path
+
+
+def _cell(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _display_len(text: str) -> int:
+    """Width in Excel character units: East Asian wide characters count double."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _width(header: str, values: pd.Series, fmt: str | None, wrap: bool) -> float:
+    head = max(_display_len(w) for w in str(header).split(" ")) + 2
+    if fmt in (F_SCORE, F_WEIGHT) or (fmt and pd.api.types.is_float_dtype(values)):
+        cells = [f"{v:,.4f}" for v in values.dropna()]
+    else:
+        cells = [str(v) for v in values.dropna()]
+    body = max((_display_len(c) for c in cells), default=0) + 2
+    return float(min(max(head, body, 6), 60 if wrap else 40))
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _rewrite_zip(data: bytes, target: Path, stamp: datetime) -> None:
+    """Copy a zip with every entry dated ``stamp`` (and the xlsx modified property set to it)."""
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(target, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = _MODIFIED.sub(rb"\g<1>" + iso + rb"\g<2>", body)
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.create_system = 3
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, body, compresslevel=6)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """UTF-8 with BOM (so Excel detects the encoding of the Chinese names), LF line ends."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(
+            tmp, index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.6g"
+        )
+    return path
+
+
+def write_parquet(scores: pd.DataFrame, path: str | Path, metadata: Mapping[str, str]) -> Path:
+    """All scores (every level, every year) sorted by year, level, node and region, with provenance."""
+    frame = scores.sort_values(["year", "level", "code", "region_code"], kind="stable").reset_index(
+        drop=True
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = {
+        **(table.schema.metadata or {}),
+        **{f"compute_index.{k}".encode(): v.encode() for k, v in metadata.items()},
+    }
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+    return path
