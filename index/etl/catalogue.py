@@ -1,0 +1,109 @@
+"""The indicator catalogue (``indicators.csv``) and the sources table (``sources.csv``).
+
+The catalogue declares, per indicator code, its zh/en names, the canonical unit every input is
+converted to, the pillar dimension, whether it is a proxy, and the zh aliases under which source
+tables (NBS exports) name it. Any of code, names and aliases resolves to the code.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+import pandera.pandas as pa
+
+from index.errors import InputError, Problem
+from index.etl.read import read_text
+from index.etl.text import key
+from index.etl.units import UnitError, parse_unit
+from index.etl.validate import schema_problems
+
+DIMENSIONS: Final = ("compute", "network", "storage", "environment")
+CATALOGUE_FILE: Final = "indicators.csv"
+SOURCES_FILE: Final = "sources.csv"
+
+
+def _is_unit(text: str) -> bool:
+    try:
+        parse_unit(text)
+    except UnitError:
+        return False
+    return True
+
+
+_nonempty = pa.Check.str_length(min_value=1, error="must not be empty")
+CATALOGUE_SCHEMA: Final = pa.DataFrameSchema(
+    {
+        "code": pa.Column(
+            str,
+            pa.Check.str_matches(r"^[a-z][a-z0-9_]*$", error="not a snake_case code"),
+            unique=True,
+        ),
+        "name_zh": pa.Column(str, _nonempty),
+        "name_en": pa.Column(str, _nonempty),
+        "unit": pa.Column(str, pa.Check(_is_unit, element_wise=True, error="unknown unit")),
+        "dimension": pa.Column(str, pa.Check.isin(DIMENSIONS, error=f"not one of {DIMENSIONS}")),
+        "proxy": pa.Column(str, pa.Check.isin(["true", "false"], error="must be true or false")),
+        "aliases": pa.Column(str),
+    },
+)
+SOURCES_SCHEMA: Final = pa.DataFrameSchema(
+    {"source_id": pa.Column(str, _nonempty, unique=True), "publisher": pa.Column(str, _nonempty)},
+)
+
+
+def _read_table(path: Path, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Read a small reference CSV as strings and validate it; rows are numbered as in the file."""
+    frame = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
+    frame = frame.rename(columns=str.strip)
+    missing = [c for c in schema.columns if c not in frame.columns]
+    if missing:
+        raise InputError(Problem(path.name, 1, None, f"missing columns: {', '.join(missing)}"))
+    frame = frame.apply(lambda col: col.str.strip())
+    located = frame.assign(file=path.name, row=frame.index + 2)
+    problems = schema_problems(schema, located)
+    if problems:
+        raise InputError(problems)
+    return frame
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Indicator definitions indexed by code, with a lookup from any name or alias to the code."""
+
+    table: pd.DataFrame
+    lookup: dict[str, str] = field(repr=False)
+
+    def resolve(self, label: object) -> str | None:
+        """Indicator code for a code, zh/en name or alias (case, width and spacing ignored)."""
+        return self.lookup.get(key(label))
+
+    def unit(self, code: str) -> str:
+        """Canonical unit of an indicator."""
+        return str(self.table.at[code, "unit"])
+
+
+def load_catalogue(path: str | Path) -> Catalogue:
+    """Read and check ``indicators.csv``; aliases are separated by ``|``."""
+    path = Path(path)
+    frame = _read_table(path, CATALOGUE_SCHEMA)
+    lookup: dict[str, str] = {}
+    problems = []
+    for i, rec in enumerate(frame.itertuples(index=False), start=2):
+        names = [rec.code, rec.name_zh, rec.name_en, *rec.aliases.split("|")]
+        for name in filter(None, (n.strip() for n in names)):
+            other = lookup.setdefault(key(name), rec.code)
+            if other != rec.code:
+                problems.append(Problem(path.name, i, "aliases", f"{name!r} also names {other!r}"))
+    if problems:
+        raise InputError(problems)
+    return Catalogue(frame.set_index("code"), lookup)
+
+
+def load_sources(path: str | Path) -> pd.DataFrame:
+    """Read and check ``sources.csv`` (one row per source id), indexed by ``source_id``."""
+    path = Path(path)
+    return _read_table(path, SOURCES_SCHEMA).set_index("source_id")

@@ -1,0 +1,174 @@
+"""Raw long frame (text) → typed long panel in catalogue units, with every problem located.
+
+Per row: the region resolves to a GB/T 2260 code (totals, HK, Macao, Taiwan are dropped with a
+note, or rejected when ``drop_non_provinces`` is off); the indicator label resolves through the
+catalogue; the year parses; the value parses (missing marks are counted per indicator and the row
+is dropped); the declared unit — or an inline ``%`` on the cell — converts to the catalogue unit.
+Each rule runs once per distinct input, not once per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from index.errors import Problem
+from index.etl import regions
+from index.etl.catalogue import Catalogue
+from index.etl.numbers import parse_number, parse_year
+from index.etl.units import UnitError, convert, factor, parse_unit
+from index.etl.validate import YEARS
+
+LOCATED_COLUMNS = ("file", "row", "field", "region_code", "region_zh", "region_en", "year",
+                   "indicator", "value", "unit", "source_id")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """Typed rows (``LOCATED_COLUMNS``), missing-cell counts per indicator, notes and problems."""
+
+    frame: pd.DataFrame
+    missing: pd.Series
+    notes: list[str]
+    problems: list[Problem]
+
+
+def _apply(func: Callable[..., Any], *columns: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``func`` once per distinct tuple of the columns → (results, error messages; '' if none)."""
+    keys = list(zip(*columns, strict=True))
+    results: dict[tuple, Any] = {}
+    errors: dict[tuple, str] = {}
+    for k in dict.fromkeys(keys):
+        try:
+            results[k], errors[k] = func(*k), ""
+        except ValueError as exc:  # includes UnitError
+            results[k], errors[k] = None, str(exc)
+    index = columns[0].index
+    return (
+        pd.Series([results[k] for k in keys], index=index, dtype=object),
+        pd.Series([errors[k] for k in keys], index=index, dtype=object),
+    )
+
+
+def _region(name: str) -> str | object:
+    code = regions.resolve(name)
+    if code is None:
+        raise ValueError(f"unknown region {name!r}")
+    return code
+
+
+def _year(text: str, years: tuple[int, int]) -> int:
+    year = parse_year(text)
+    if not years[0] <= year <= years[1]:
+        raise ValueError(f"year {year} outside {years[0]}–{years[1]}")
+    return year
+
+
+def _unit(declared: str, parsed: tuple[float | None, str] | None, target: object) -> str:
+    """The unit the cell is in — its inline ``%``/``‰`` if any, else the declared unit — checked
+    to be known and convertible to the catalogue unit ``target``."""
+    inline = parsed[1] if parsed else ""
+    declared = declared.strip()
+    if not (inline or declared):
+        raise UnitError("no unit declared (add a unit column, a '(unit)' label or unit = … )")
+    if inline and declared and parse_unit(declared).dimension != parse_unit(inline).dimension:
+        raise UnitError(f"cell is written in {inline!r} but the series unit is {declared!r}")
+    unit = inline or declared
+    if not isinstance(target, str):  # unknown indicator: the unit can only be checked to exist
+        parse_unit(unit)
+    else:
+        factor(unit, target)
+    return unit
+
+
+def clean(
+    raw: pd.DataFrame,
+    catalogue: Catalogue,
+    *,
+    sources: Collection[str] | None = None,
+    drop_non_provinces: bool = True,
+    years: tuple[int, int] = YEARS,
+) -> Cleaned:
+    """Resolve, parse and convert the raw long frame; ``sources`` (if given) are the valid ids and
+    ``years`` the accepted (first, last) year."""
+    code, region_err = _apply(_region, raw["region"])
+    indicator = raw["indicator"].map(catalogue.resolve).astype(object)
+    known = indicator.notna()
+    year, year_err = _apply(lambda text: _year(text, years), raw["year"])
+    parsed, value_err = _apply(parse_number, raw["value"])
+    target = indicator.map(catalogue.table["unit"]).astype(object)
+    unit, unit_err = _apply(_unit, raw["unit"], parsed, target)
+    dropped = code.map(lambda c: c is regions.DROP)
+    is_missing = parsed.map(lambda p: p is not None and p[0] is None)
+
+    checks: list[tuple[pd.Series, str | pd.Series, pd.Series | str]] = [
+        (region_err != "", "region", region_err),
+        (~known, "indicator", "unknown indicator " + raw["indicator"].map(repr)),
+        (year_err != "", "year", year_err),
+        (value_err != "", raw["field"], value_err),
+        (unit_err != "", "unit", unit_err),
+    ]
+    if sources is not None:
+        bad = ~raw["source"].isin(set(sources))
+        checks.append((bad, "source", "unknown source id " + raw["source"].map(repr)))
+    if not drop_non_provinces:
+        msg = "not one of the 31 provinces: " + raw["region"].map(repr)
+        checks.append((dropped, "region", msg))
+    problems = [
+        Problem(raw.at[i, "file"], int(raw.at[i, "row"]), _at(field, i), _at(message, i))
+        for bad, field, message in checks
+        for i in bad[bad].index
+    ]
+    notes = [
+        f"{file}: dropped {len(g)} row(s) for {name!r} (not one of the 31 provinces)"
+        for (file, name), g in raw[dropped].groupby(["file", "region"], sort=True)
+    ]
+    failed = pd.concat([c[0] for c in checks], axis=1).any(axis=1)
+    missing = indicator[is_missing & known & ~dropped].value_counts().sort_index()
+    keep = ~(failed | dropped | is_missing)
+    return Cleaned(
+        _typed(raw[keep], code, indicator, year, parsed, unit, target), missing, notes, problems
+    )
+
+
+def _at(item: str | pd.Series, i: Any) -> str:
+    return item if isinstance(item, str) else str(item[i])
+
+
+def _typed(
+    rows: pd.DataFrame,
+    code: pd.Series,
+    indicator: pd.Series,
+    year: pd.Series,
+    parsed: pd.Series,
+    unit: pd.Series,
+    target: pd.Series,
+) -> pd.DataFrame:
+    """Typed, converted rows; values are converted per (source unit, catalogue unit) group."""
+    idx = rows.index
+    out = pd.DataFrame(
+        {
+            "file": rows["file"],
+            "row": rows["row"].astype("int64"),
+            "field": rows["field"],
+            "region_code": code[idx].astype(str),
+            "year": year[idx].astype("int64"),
+            "indicator": indicator[idx].astype(str),
+            "value": np.array([p[0] for p in parsed[idx]], dtype=np.float64),
+            "unit": target[idx].astype(str),
+            "source_id": rows["source"],
+        },
+        index=idx,
+    )
+    for (src, dst), group in out.groupby([unit[idx], out["unit"]], sort=True):
+        out.loc[group.index, "value"] = convert(group["value"], src, dst)
+    labels = regions.labels()
+    out["region_zh"] = out["region_code"].map(labels["name_zh"])
+    out["region_en"] = out["region_code"].map(labels["name_en"])
+    return out[list(LOCATED_COLUMNS)].astype(
+        {c: str for c in LOCATED_COLUMNS if c not in ("row", "year", "value")}
+    )

@@ -1,0 +1,415 @@
+"""Readers: CSV/XLSX files in any of the supported layouts → one raw long frame of strings.
+
+Every file is first loaded as *grids* (a CSV is one grid, an XLSX has one per sheet) of text cells
+with their original row numbers; the layout is then detected per grid and parsed into records that
+one shared step (``_frame``) turns into the raw long frame ``RAW_COLUMNS``. Nothing is converted
+here: regions, years, numbers and units stay text for ``index.etl.clean``.
+
+Layouts (detected in this order, or forced with ``format`` in the table's metadata):
+
+``nbs``
+    The NBS data-portal export: lines ``数据库：…`` ``指标：地区生产总值(亿元)`` ``时间：…``, a header
+    ``地区,2024年,2023年,…`` and footnotes ``注：…`` / ``数据来源：…`` (the table ends at the first).
+    The header's first cell names the row dimension (地区, 指标 or 时间); the columns hold years or,
+    failing that, the remaining dimension; the third dimension is fixed by its ``指标：``/``地区：``/
+    ``时间：`` line.
+``long``
+    A header with a ``value`` column and region, year, indicator columns (``province_zh``,
+    ``province_en``, ``地区`` … are accepted for region), optional ``unit`` and ``source``.
+``wide``
+    First column the region (header ``地区``/``region``/``province`` … or blank). Either every other
+    header is a year (one indicator, named by ``indicator`` in the metadata), or the headers are
+    indicators, with the year in a ``year``/``年份`` column or given as ``year`` in the metadata.
+
+Units: a label ending in a parenthesised unit (``软件业务收入(万元)``) declares it; otherwise the row's
+``unit`` column, else the metadata ``unit`` (one string, or a table by indicator label). Sources: the
+``source`` column, else the metadata ``source``, else the file's own name.
+
+Metadata comes from the ``meta`` argument; ``index.etl.ingest`` loads it from a sidecar
+``<file stem>.toml`` with keys ``format indicator year unit source`` and, for workbooks, per-sheet
+tables ``[sheets.<name>]`` that override them — when ``sheets`` is given, only those sheets are read.
+Blank rows and trailing blank cells are ignored everywhere; row numbers are those of the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import tomllib
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import openpyxl
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from index.errors import InputError, Problem
+from index.etl.numbers import parse_year
+from index.etl.text import clean, key
+from index.etl.units import UnitError, parse_unit
+
+RAW_COLUMNS: Final = (
+    "file", "row", "field", "region", "year", "indicator", "value", "unit", "source",
+)  # fmt: skip
+CSV_SUFFIXES: Final = frozenset({".csv"})
+XLSX_SUFFIXES: Final = frozenset({".xlsx", ".xlsm"})
+
+# Header names per field (compared by ``text.key``: case, width, spaces and punctuation ignored);
+# earlier names win when a table has several (province_zh before province_en).
+HEADERS: Final = {
+    "region": ("region", "province_zh", "province", "地区", "省份", "省份名称", "地区名称",
+               "省", "省市", "省区市", "region_code", "省份代码", "province_en"),
+    "year": ("year", "年份", "年", "时间"),
+    "indicator": ("indicator", "indicator_code", "指标", "指标名称"),
+    "value": ("value", "值", "数值"),
+    "unit": ("unit", "单位"),
+    "source": ("source", "source_id", "来源", "数据来源"),
+}  # fmt: skip
+NBS_DIMENSIONS: Final = {"地区": "region", "指标": "indicator", "时间": "year"}
+_NBS_LINE = re.compile(r"(数据库|指标|地区|时间):(.*)")
+_FOOTNOTE = re.compile(r"(注\d*|数据来源|资料来源):")
+_LABEL_UNIT = re.compile(r"(.*\S)\s*\(([^()]*)\)")
+
+
+class TableMeta(BaseModel):
+    """What a table does not say about itself (a sidecar TOML or reader arguments)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["nbs", "long", "wide"] | None = None
+    indicator: str | None = None
+    year: int | None = None
+    unit: str | dict[str, str] | None = None
+    source: str | dict[str, str] | None = None
+    sheets: dict[str, TableMeta] | None = None
+
+    def for_sheet(self, sheet: str) -> TableMeta:
+        """This metadata with the ``[sheets.<sheet>]`` overrides applied."""
+        own = (self.sheets or {}).get(sheet)
+        return self.model_copy(
+            update={**(own.model_dump(exclude_unset=True) if own else {}), "sheets": None}
+        )
+
+    def lookup(self, attr: Literal["unit", "source"], label: str) -> str:
+        """The metadata unit/source for an indicator label ('' if none is declared)."""
+        value = getattr(self, attr)
+        if isinstance(value, dict):
+            return next((v for k, v in value.items() if key(k) == key(label)), "")
+        return value or ""
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table of text cells: ``name`` is the file (``book.xlsx[Sheet1]`` for a sheet); each row
+    keeps its 1-based row number in the file. Blank rows and trailing blank cells are dropped."""
+
+    name: str
+    rows: list[tuple[int, list[str]]]
+    sheet: str | None = None
+
+
+def load_sidecar(path: Path) -> TableMeta:
+    """Parse and check a sidecar TOML; problems are reported at ``<name>:<key>``."""
+    try:
+        return TableMeta.model_validate(tomllib.loads(read_text(path)))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(Problem(path.name, None, None, f"not valid TOML: {exc}")) from None
+    except ValidationError as exc:
+        raise InputError(
+            [Problem(path.name, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        ) from None
+
+
+def read_text(path: Path) -> str:
+    """Decode a text file without being told its encoding: UTF-16 (by BOM), UTF-8 (with or without
+    BOM), else GB18030 (a superset of GBK/GB2312, as NBS exports use). Anything else is an error."""
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text:
+            return text
+    raise InputError(
+        Problem(
+            path.name, None, None,
+            "cannot decode the file as UTF-8 or GB18030/GBK (is it binary, or in another "
+            "encoding?); save it as UTF-8 CSV",
+        )
+    )  # fmt: skip
+
+
+def _cell(value: object) -> str:
+    """Spreadsheet cell → text; floats keep their shortest round-trip form (49670.2, not 49670.199…)."""
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _grid(name: str, rows: Iterator[tuple[int, list[str]]], sheet: str | None = None) -> Grid:
+    kept = []
+    for n, cells in rows:
+        while cells and not clean(cells[-1]):
+            cells = cells[:-1]
+        if cells:
+            kept.append((n, cells))
+    return Grid(f"{name}[{sheet}]" if sheet else name, kept, sheet)
+
+
+def load_grids(path: Path, name: str | None = None) -> list[Grid]:
+    """A CSV as one grid, or each non-empty sheet of an XLSX workbook."""
+    name = name or path.name
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        reader = csv.reader(io.StringIO(read_text(path), newline=""))
+        grids = [_grid(name, ((reader.line_num, row) for row in reader))]
+    elif suffix in XLSX_SUFFIXES:
+        try:
+            book = openpyxl.load_workbook(path, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise InputError(
+                Problem(name, None, None, f"not a readable XLSX workbook ({exc})")
+            ) from None
+        grids = [
+            _grid(name, ((n, list(map(_cell, r))) for n, r in enumerate(ws.values, 1)), ws.title)
+            for ws in book.worksheets
+        ]
+    else:
+        raise InputError(
+            Problem(name, None, None, "not a recognised data format (use .csv or .xlsx)")
+        )
+    grids = [g for g in grids if g.rows] if len(grids) > 1 else grids
+    if not any(g.rows for g in grids):
+        raise InputError(Problem(name, None, None, "empty file: no data"))
+    return grids
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """``"地区生产总值(亿元)"`` → ``("地区生产总值", "亿元")``; a trailing parenthesis that is not a
+    known unit stays part of the name (``"R&D经费投入强度(与地区生产总值之比)"``, ``"")``."""
+    label = clean(label)
+    m = _LABEL_UNIT.fullmatch(label)
+    if m:
+        try:
+            parse_unit(m.group(2))
+        except UnitError:
+            return label, ""
+        return m.group(1), m.group(2).strip()
+    return label, ""
+
+
+def _field_of(header: str) -> str | None:
+    k = key(header)
+    return next((f for f, names in HEADERS.items() if k in {key(n) for n in names}), None)
+
+
+def _columns(header: Sequence[str]) -> dict[str, int]:
+    """Field → column index for the recognised headers (first one wins per field)."""
+    found: dict[str, int] = {}
+    for j, h in enumerate(header):
+        f = _field_of(h)
+        if f and f not in found:
+            found[f] = j
+    return found
+
+
+def _is_year(text: str) -> bool:
+    try:
+        parse_year(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _detect(grid: Grid) -> str:
+    """The layout of a grid: ``nbs``, ``long`` or ``wide`` (see the module docstring)."""
+    first = clean(grid.rows[0][1][0])
+    if _NBS_LINE.match(first):
+        return "nbs"
+    header = grid.rows[0][1]
+    cols = _columns(header)
+    if "value" in cols:
+        return "long"
+    if not first or _field_of(first) == "region":
+        return "wide"
+    raise InputError(
+        Problem(
+            grid.name, grid.rows[0][0], None,
+            "not a recognised table: expected an NBS export (数据库：…), a long table "
+            "(region, year, indicator, value, unit, source) or a wide table whose first column is "
+            "the region (地区/region)",
+        )
+    )  # fmt: skip
+
+
+# One value cell: row, field (its column header), region, year, indicator, value, unit, source.
+Record = tuple[int, str, str, str, str, str, str, str]
+
+
+def _body(grid: Grid, start: int, width: int) -> list[tuple[int, list[str]]]:
+    """Data rows after the header (index ``start``), padded to ``width``; stops at a footnote."""
+    rows = []
+    for n, cells in grid.rows[start:]:
+        if _FOOTNOTE.match(clean(cells[0])):
+            break
+        if len(cells) > width:
+            raise InputError(
+                Problem(grid.name, n, None, f"{len(cells)} cells but only {width} column headers")
+            )
+        rows.append((n, cells + [""] * (width - len(cells))))
+    if not rows:
+        raise InputError(
+            Problem(grid.name, grid.rows[start - 1][0], None, "header only: no data rows")
+        )
+    return rows
+
+
+def _long(grid: Grid, meta: TableMeta) -> list[Record]:
+    n0, header = grid.rows[0]
+    cols = _columns(header)
+    missing = [f for f in ("region", "year", "indicator", "value") if f not in cols]
+    if missing:
+        raise InputError(
+            Problem(grid.name, n0, None, f"long table without column(s): {', '.join(missing)}")
+        )
+    fields = ("region", "year", "indicator", "value", "unit", "source")
+    return [
+        (n, header[cols["value"]], *(cells[cols[f]] if f in cols else "" for f in fields))
+        for n, cells in _body(grid, 1, len(header))
+    ]
+
+
+def _wide(grid: Grid, meta: TableMeta) -> list[Record]:
+    n0, header = grid.rows[0]
+    year_col = next((j for j, h in enumerate(header) if j and _field_of(h) == "year"), None)
+    data_cols = [j for j in range(1, len(header)) if j != year_col]
+    body = _body(grid, 1, len(header))
+    blank = [j for j in data_cols if not clean(header[j])]
+    if any(clean(cells[j]) for j in blank for _, cells in body):
+        raise InputError(Problem(grid.name, n0, None, "a column with values has no header"))
+    data_cols = [j for j in data_cols if j not in blank]
+    if not data_cols:
+        raise InputError(Problem(grid.name, n0, None, "wide table without value columns"))
+    by_year = year_col is None and all(_is_year(header[j]) for j in data_cols)
+    if by_year and not meta.indicator:
+        raise InputError(
+            Problem(grid.name, n0, None, "years as columns: say which indicator (indicator = …)")
+        )
+    if not by_year and year_col is None and meta.year is None:
+        raise InputError(
+            Problem(
+                grid.name,
+                n0,
+                None,
+                "indicators as columns: add a year column or say which year (year = …)",
+            )
+        )
+    records = []
+    for n, cells in body:
+        row_year = cells[year_col] if year_col is not None else str(meta.year)
+        for j in data_cols:
+            year, indicator = (header[j], meta.indicator) if by_year else (row_year, header[j])
+            records.append((n, header[j], cells[0], year, indicator, cells[j], "", ""))
+    return records
+
+
+def _nbs(grid: Grid, meta: TableMeta) -> list[Record]:
+    lines = [_NBS_LINE.fullmatch(clean(",".join(filter(clean, cells)))) for _, cells in grid.rows]
+    i = next((k for k, line in enumerate(lines) if not line), None)
+    if i is None:
+        raise InputError(
+            Problem(grid.name, None, None, "NBS export without a table header (地区,2024年,…)")
+        )
+    fixed = {line.group(1): line.group(2).strip() for line in lines[:i] if line}
+    header_row, header = grid.rows[i]
+    row_dim = clean(header[0])
+    if row_dim not in NBS_DIMENSIONS:
+        raise InputError(
+            Problem(
+                grid.name,
+                header_row,
+                None,
+                f"NBS export: header starts with {header[0]!r}, not 地区/指标/时间",
+            )
+        )
+    if all(_is_year(h) for h in header[1:]):
+        col_dim = "时间"
+    elif row_dim != "时间":
+        col_dim = next(d for d in NBS_DIMENSIONS if d not in (row_dim, "时间"))
+    else:
+        col_dim = "指标" if "地区" in fixed else "地区"
+    fixed_dim = next(d for d in NBS_DIMENSIONS if d not in (row_dim, col_dim))
+    if fixed_dim not in fixed:
+        raise InputError(
+            Problem(grid.name, None, None, f"NBS export without a '{fixed_dim}：' line")
+        )
+    records = []
+    for n, cells in _body(grid, i + 1, len(header)):
+        for j in range(1, len(header)):
+            at = {
+                NBS_DIMENSIONS[fixed_dim]: fixed[fixed_dim],
+                NBS_DIMENSIONS[row_dim]: cells[0],
+                NBS_DIMENSIONS[col_dim]: header[j],
+            }
+            records.append(
+                (n, header[j], at["region"], at["year"], at["indicator"], cells[j], "", "")
+            )
+    return records
+
+
+PARSERS: Final = {"nbs": _nbs, "long": _long, "wide": _wide}
+
+
+def _frame(grid: Grid, records: list[Record], meta: TableMeta, source: str) -> pd.DataFrame:
+    """The shared normalisation: split ``name(unit)`` labels, apply metadata defaults, build the frame."""
+    frame = pd.DataFrame(records, columns=list(RAW_COLUMNS[1:]), dtype=object)
+    labels = {label: split_label(label) for label in frame["indicator"].unique()}
+    frame["unit"] = [
+        u or labels[i][1] or meta.lookup("unit", labels[i][0]) or meta.lookup("unit", i)
+        for i, u in zip(frame["indicator"], frame["unit"], strict=True)
+    ]
+    frame["source"] = [
+        s or meta.lookup("source", labels[i][0]) or meta.lookup("source", i) or source
+        for i, s in zip(frame["indicator"], frame["source"], strict=True)
+    ]
+    frame["indicator"] = frame["indicator"].map(lambda i: labels[i][0])
+    frame.insert(0, "file", grid.name)
+    return frame.astype({c: str for c in RAW_COLUMNS if c != "row"}).astype({"row": "int64"})
+
+
+def read_table(
+    path: str | Path, *, name: str | None = None, meta: TableMeta | None = None
+) -> pd.DataFrame:
+    """Read one CSV/XLSX file in any supported layout into the raw long frame ``RAW_COLUMNS``.
+
+    ``name`` is how the file is named in messages and the default source id (default: its name).
+    Raises ``InputError`` with every problem found in the file's sheets.
+    """
+    path = Path(path)
+    name = name or path.name
+    meta = meta or TableMeta()
+    grids = load_grids(path, name)
+    if meta.sheets:
+        absent = set(meta.sheets) - {g.sheet for g in grids}
+        if absent:
+            raise InputError(Problem(name, None, "sheets", f"no such sheet(s): {sorted(absent)}"))
+        grids = [g for g in grids if g.sheet in meta.sheets]
+    frames, problems = [], []
+    for grid in grids:
+        sheet_meta = meta.for_sheet(grid.sheet) if grid.sheet else meta
+        try:
+            fmt = sheet_meta.format or _detect(grid)
+            frames.append(_frame(grid, PARSERS[fmt](grid, sheet_meta), sheet_meta, name))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    return pd.concat(frames, ignore_index=True)

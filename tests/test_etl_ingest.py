@@ -1,0 +1,205 @@
+"""End-to-end ingest (index.etl.ingest): bundled data vs ../shared, fixtures, determinism."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from index import __version__
+from index.etl import regions
+from index.etl.catalogue import load_catalogue
+from index.etl.clean import clean
+from index.etl.ingest import METADATA_INPUTS, METADATA_VERSION, build, data_files, ingest
+from index.etl.read import read_table
+from index.etl.units import convert
+from index.etl.validate import panel_schema
+from index.io import sha256_file
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+FIXTURES = ROOT / "tests" / "fixtures" / "etl"
+# the shared table writes gdp_per_capita's unit as NBS's unit field (元); the NBS label is 元/人
+SHARED_UNIT_LABELS = {("gdp_per_capita", "元"): "元/人"}
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bundled") / "inputs.parquet"
+    ingest(RAW, out)
+    return out
+
+
+def _shared(shared_dir: Path) -> pd.DataFrame:
+    shared = pd.read_csv(
+        shared_dir / "data" / "provincial_inputs_long.csv",
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+    )
+    shared["region_code"] = shared["province_zh"].map(regions.resolve)
+    shared["year"] = shared["year"].astype("int64")
+    return shared
+
+
+def test_bundled_data_equals_shared_data_set(bundled: Path, shared_dir: Path):
+    panel = pd.read_parquet(bundled)
+    shared = _shared(shared_dir)
+    assert len(panel) == len(shared) == 11257
+    assert panel.region_code.nunique() == 31 and panel.indicator.nunique() == 45
+    assert sorted(panel.year.unique()) == list(range(2016, 2026))
+    merged = shared.merge(
+        panel, on=["region_code", "year", "indicator"], how="outer", indicator=True
+    )
+    assert (merged["_merge"] == "both").all()
+    assert (merged["source_id_x"] == merged["source_id_y"]).all()
+    assert (merged["province_zh"] == merged["region_zh"]).all()
+    # every value equal after converting the shared unit to the catalogue unit (equal here: exact)
+    for (indicator, unit), group in merged.groupby(["indicator", "unit_x"]):
+        target = group["unit_y"].iloc[0]
+        assert SHARED_UNIT_LABELS.get((indicator, unit), unit) == target, indicator
+        expected = convert(
+            group["value_x"].astype(float), SHARED_UNIT_LABELS.get((indicator, unit), unit), target
+        )
+        assert (group["value_y"].to_numpy() == expected).all(), indicator
+
+
+def test_bundled_coverage_equals_shared_coverage_matrix(shared_dir: Path):
+    report = build(RAW)
+    shared = pd.read_csv(shared_dir / "data" / "coverage_matrix.csv").set_index("indicator")
+    ours = report.coverage.droplevel("dimension")
+    ours.columns = ours.columns.astype(str)
+    pd.testing.assert_frame_equal(
+        ours.sort_index(),
+        shared.drop(columns="dimension").sort_index(),
+        check_names=False,
+        check_dtype=False,
+    )
+    assert report.missing == {} and report.notes == []
+
+
+def test_output_schema_metadata_and_byte_identical_rerun(bundled: Path, tmp_path: Path):
+    again = tmp_path / "again.parquet"
+    ingest(RAW, again)
+    assert again.read_bytes() == bundled.read_bytes()
+    meta = pq.read_schema(bundled).metadata
+    assert meta[METADATA_VERSION].decode() == __version__
+    inputs = json.loads(meta[METADATA_INPUTS])
+    assert inputs == {
+        name: sha256_file(RAW / name)
+        for name in ("indicators.csv", "provincial_inputs.csv", "sources.csv")
+    }
+    assert set(meta) == {METADATA_VERSION, METADATA_INPUTS}  # no pandas block, no paths, no times
+    assert str(ROOT) not in meta[METADATA_INPUTS].decode()
+    panel = pd.read_parquet(bundled)
+    assert list(panel.columns) == [
+        "region_code",
+        "region_zh",
+        "region_en",
+        "year",
+        "indicator",
+        "value",
+        "unit",
+        "source_id",
+    ]
+    panel_schema(sorted(panel.indicator.unique())).validate(panel)
+    assert panel.equals(
+        panel.sort_values(["indicator", "year", "region_code"]).reset_index(drop=True)
+    )
+
+
+@pytest.fixture
+def fixture_raw(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(RAW / "indicators.csv", raw)
+    for f in FIXTURES.iterdir():
+        shutil.copy(f, raw)
+    (raw / "NOTICE.md").write_text("notes are skipped\n", encoding="utf-8")
+    return raw
+
+
+def test_ingest_of_every_fixture_layout(fixture_raw: Path, tmp_path: Path):
+    report = ingest(fixture_raw, tmp_path / "out.parquet")
+    panel = pd.read_parquet(tmp_path / "out.parquet").set_index(
+        ["region_code", "year", "indicator"]
+    )
+    assert panel.loc[("11", 2024, "gdp"), "value"] == 49670.2  # NBS export, GBK
+    assert panel.loc[("13", 2022, "gdp"), "source_id"] == "nbs_gdp_gbk.csv"
+    assert panel.loc[("13", 2024, "rd_intensity"), "value"] == 2.04  # full-width digits and ％
+    assert panel.loc[("11", 2024, "rd_intensity"), "value"] == 6.58  # 6.58% in a % series
+    assert panel.loc[("54", 2024, "rd_intensity"), "region_en"] == "Tibet"
+    assert (
+        panel.loc[("11", 2022, "long_distance_optical_cable_length"), "value"] == 0.43
+    )  # 4300 公里 → 万公里
+    assert panel.loc[("13", 2022, "optical_cable_length"), "value"] == 2502431.07  # "2,502,431.07"
+    assert panel.loc[("12", 2023, "power_generation_hydro"), "unit"] == "亿千瓦时"
+    assert report.missing == {"power_generation_hydro": 3}  # Shanghai —, —, —
+    assert report.notes == [
+        "years_hydro.csv: dropped 3 row(s) for '全国' (not one of the 31 provinces)"
+    ]
+    assert set(report.inputs) == {
+        "indicators.csv", "long_en.csv", "nbs_gdp_gbk.csv", "wide_2022.csv", "wide_2022.toml",
+        "years_hydro.csv", "years_hydro.toml",
+    }  # fmt: skip
+
+
+def test_fixtures_hold_the_real_values(fixture_raw: Path, shared_dir: Path):
+    """The fixtures were typed from the shared data: after conversion every value matches it."""
+    panel = build(fixture_raw).panel
+    shared = (
+        _shared(shared_dir).set_index(["region_code", "year", "indicator"])["value"].astype(float)
+    )
+    got = panel.set_index(["region_code", "year", "indicator"])["value"]
+    assert len(got) == 9 + 5 + 12 + 6
+    assert got.to_numpy() == pytest.approx(shared.loc[got.index].to_numpy(), rel=1e-15, abs=0)
+
+
+def test_identical_duplicates_collapse_with_a_note(tmp_path: Path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(RAW / "indicators.csv", raw)
+    row = "北京市,2024,gdp,49670.2,亿元,S227\n"
+    (raw / "a.csv").write_text("region,year,indicator,value,unit,source\n" + row, encoding="utf-8")
+    (raw / "b.csv").write_text(
+        "地区,年份,指标,数值,单位,来源\n" + row.replace("北京市", "Beijing"), encoding="utf-8"
+    )
+    report = build(raw)
+    assert len(report.panel) == 1
+    assert report.notes == ["b.csv:2: identical duplicate of 北京市 2024 gdp dropped"]
+
+
+def test_file_selection_convention(tmp_path: Path):
+    for name in ["indicators.csv", "sources.csv", "a.csv", "sub/b.xlsx", "a.toml", "NOTICE.md", "LICENSE",
+                 ".hidden.csv", "~$b.xlsx", "c.json"]:  # fmt: skip
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    files, problems = data_files(tmp_path)
+    assert [f.relative_to(tmp_path).as_posix() for f in files] == ["a.csv", "sub/b.xlsx"]
+    assert [str(p) for p in problems] == [
+        "c.json: not a recognised data format (use .csv or .xlsx)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("export", "indicator"),
+    [
+        ("RenJiyi163__panel_data_analysis_for_thesis/分省年度数据.csv", "gdp"),
+        ("1lmq__FYP_QMM2_Chinese_Railways/分省年度数据.csv", "population_year_end"),
+    ],
+)
+def test_real_nbs_exports_read_as_published(shared_dir: Path, export: str, indicator: str):
+    """The untouched GBK portal exports in ../shared read cleanly and agree with the data set."""
+    raw = read_table(shared_dir / "data" / "raw" / export)
+    out = clean(raw, load_catalogue(RAW / "indicators.csv"))
+    assert out.problems == [] and out.notes == [] and out.missing.empty
+    got = out.frame.set_index(["region_code", "year", "indicator"])["value"]
+    assert set(got.index.get_level_values("indicator")) == {indicator}
+    shared = _shared(shared_dir)
+    shared = shared[shared.indicator == indicator].set_index(["region_code", "year", "indicator"])
+    assert len(shared) == 279
+    assert (got.loc[shared.index].to_numpy() == shared["value"].astype(float).to_numpy()).all()
