@@ -15,9 +15,18 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from index.api import Build, Config, build, load_coinr, load_framework, load_inputs
+    from index.api import Build, Config, build, ingest, load_coinr, load_framework, load_inputs
 
-__all__ = ["Build", "Config", "build", "load_coinr", "load_framework", "load_inputs", "__version__"]
+__all__ = [
+    "Build",
+    "Config",
+    "build",
+    "ingest",
+    "load_coinr",
+    "load_framework",
+    "load_inputs",
+    "__version__",
+]
 
 
 def __getattr__(name: str):

@@ -7,12 +7,13 @@ from pathlib import Path
 from index.coinr import load_coinr
 from index.config import Config
 from index.dataset import DEFAULT_INPUTS, Dataset, load_inputs
+from index.etl.ingest import ingest
 from index.framework import Framework
 from index.framework import load as load_framework
 from index.pipeline import Build
 from index.pipeline import build as _build
 
-__all__ = ["Build", "Config", "build", "load_coinr", "load_framework", "load_inputs"]
+__all__ = ["Build", "Config", "build", "ingest", "load_coinr", "load_framework", "load_inputs"]
 
 
 def build(

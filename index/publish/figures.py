@@ -140,7 +140,8 @@ def composite_bars(
     ax.set_ylim(len(y) - 0.5, -0.5)
     ax.set_xlabel(_title("权重 × 分项得分", "weight × pillar score", bilingual))
     fig.legend(loc="outside lower center", ncols=len(pil) + 1, frameon=False)
-    ax.set_title(_title(f"{year}年综合算力指数", f"Composite index {year}", bilingual))
+    zh, en = views.root_names(nodes)
+    ax.set_title(_title(f"{year}年{zh}", f"{en} {year}", bilingual))
     return fig
 
 
@@ -192,9 +193,8 @@ def tile_map(
         shrink=0.6,
         label=_title("综合得分 (数字为排名)", "composite score (number = rank)", bilingual),
     )
-    ax.set_title(
-        _title(f"{year}年各省综合算力指数", f"Composite index by province, {year}", bilingual)
-    )
+    zh, en = views.root_names(nodes)
+    ax.set_title(_title(f"{year}年{zh}", f"{en}, {year}", bilingual))
     return fig
 
 

@@ -16,6 +16,12 @@ def root_code(nodes: pd.DataFrame) -> str:
     return str(nodes.loc[nodes["parent"].isna(), "code"].iloc[0])
 
 
+def root_names(nodes: pd.DataFrame) -> tuple[str, str]:
+    """(zh, en) name of the composite index, e.g. 中国综合算力指数 / China … Index."""
+    root = nodes.loc[nodes["parent"].isna()].iloc[0]
+    return str(root["name_zh"] or root["code"]), str(root["name_en"] or root["code"])
+
+
 def pillars(nodes: pd.DataFrame) -> pd.DataFrame:
     """The root's children (code, name_zh, name_en, weight, …) in framework order."""
     return nodes[nodes["parent"] == root_code(nodes)].reset_index(drop=True)
