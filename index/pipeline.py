@@ -36,40 +36,74 @@ _FIXED_WEIGHTS = {"fixed", "equal"}
 
 
 # ---- the vectorised core ---------------------------------------------------------------------
-def aggregate_tree(
+Weigher = Callable[[np.ndarray, str, int], np.ndarray | None]
+
+
+def aggregate_nodes(
     xn: np.ndarray,
     fw: fwmod.Framework,
     weights: np.ndarray,
     method: str | Callable[[int], str] = "amean",
     *,
     dat_thresh: float | None = None,
-    weigher: Callable[[np.ndarray, str, int], np.ndarray | None] | None = None,
+    weigher: Weigher | None = None,
     **params,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Aggregate normalised indicators up the hierarchy.
+    """Aggregate normalised indicators up the hierarchy; scores of the aggregates only.
 
     ``xn`` is (..., units, indicators); ``weights`` is (..., nodes) in ``fw.codes`` order and
     broadcasts against the leading axes of ``xn`` (a batch of weight sets over one data set, or
     one weight set per year). ``method`` is a name or a function of the parent's level.
     ``weigher(children_scores, parent_code, parent_level)`` may replace a group's weights.
-    Returns the scores (..., units, nodes) and the weights actually used (..., nodes).
+    Groups of indicators read ``xn`` as it is, never broadcast over the batch, so a batch of B
+    weight sets costs one (B, k) × (k, units) product per group.
+    Returns the scores (..., units, aggregates) in ``fw.codes[n_indicators:]`` order and the
+    weights actually used (..., nodes).
     """
     lead = np.broadcast_shapes(xn.shape[:-2], weights.shape[:-1])
-    n_nodes = len(fw.codes)
-    scores = np.full((*lead, xn.shape[-2], n_nodes), np.nan)
-    scores[..., : fw.n_indicators] = xn
-    used = np.array(np.broadcast_to(weights, (*lead, n_nodes)), dtype=float)
-    level_of = [fw.level[c] for c in fw.codes]
-    for parent, kids in fw.groups:
-        level = level_of[parent]
-        x = scores[..., kids]
+    n_ind, units = fw.n_indicators, xn.shape[-2]
+    aggs = np.empty((len(fw.codes) - n_ind, *lead, units))  # node-major: contiguous per node
+    used = np.array(np.broadcast_to(weights, (*lead, len(fw.codes))), dtype=float)
+
+    def column(k: int) -> np.ndarray:
+        return np.broadcast_to(xn[..., k], (*lead, units)) if k < n_ind else aggs[k - n_ind]
+
+    for parent, kids in fw.groups:  # bottom-up: every aggregate is written before it is read
+        level = fw.level[fw.codes[parent]]
+        # children that are all indicators are shared by the whole batch: not broadcast
+        x = xn[..., kids] if kids.max() < n_ind else np.stack([column(k) for k in kids], axis=-1)
         if weigher is not None and (w_new := weigher(x, fw.codes[parent], level)) is not None:
             used[..., kids] = w_new
         name = method(level) if callable(method) else method
-        scores[..., parent] = agg.aggregate(
+        aggs[parent - n_ind] = agg.aggregate(
             x, used[..., kids], name, dat_thresh=dat_thresh, **params
         )
-    return scores, used
+    return np.moveaxis(aggs, 0, -1), used
+
+
+def aggregate_tree(
+    xn: np.ndarray,
+    fw: fwmod.Framework,
+    weights: np.ndarray,
+    method: str | Callable[[int], str] = "amean",
+    **options,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`aggregate_nodes` with the indicator columns in front: scores (..., units, nodes)
+    in ``fw.codes`` order, and the weights actually used (..., nodes)."""
+    aggs, used = aggregate_nodes(xn, fw, weights, method, **options)
+    leaves = np.broadcast_to(xn, (*aggs.shape[:-1], xn.shape[-1]))
+    return np.concatenate([leaves, aggs], axis=-1), used
+
+
+def aggregation_options(config: Config) -> dict:
+    """Keyword arguments of :func:`aggregate_nodes` for a config: method per level, data
+    threshold and method parameters (the weigher comes from :func:`config_weigher`)."""
+    by_level = config.aggregation.by_level
+    return {
+        "method": lambda level: by_level.get(level, config.aggregation.method),
+        "dat_thresh": config.aggregation.dat_thresh,
+        **config.aggregation.params,
+    }
 
 
 def normalise_within_groups(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:
@@ -163,6 +197,8 @@ class Build:
                     "eff_weight": eff[k],
                     "direction": float(n.direction) if ind else np.nan,
                     "unit": n.unit if ind else "",
+                    "proxy": bool(n.proxy) if ind else False,
+                    "note": n.note,
                     "source_ids": self._sources(n) if ind else "",
                 }
             )
@@ -208,22 +244,42 @@ def resolve_framework(config: Config) -> fwmod.Framework:
 
 
 def upstream(
-    config: Config, dataset: Dataset, fw: fwmod.Framework
+    config: Config, dataset: Dataset, fw: fwmod.Framework, cache: dict | None = None
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """The weight-independent stages (raw → normalised), each (years, units, indicators)."""
-    fw.check_data(dataset.series, denominators=config.denominate)
-    raw = dataset.select([i.data_series for i in fw.indicators])
+    """The weight-independent stages (raw → normalised), each (years, units, indicators).
+
+    ``cache`` (a dict kept by the caller, one per dataset and framework) stores every stage under
+    the settings that feed it, so configs sharing a prefix of choices (same imputation and
+    treatment, another normalisation) compute that prefix once.
+    """
+    cache = {} if cache is None else cache
+
+    def stage(name: str, settings: tuple, compute: Callable[[], object]):
+        key = (name, *settings)
+        if key not in cache:
+            with _named(fw, name):
+                cache[key] = compute()
+        return cache[key]
+
+    def select() -> np.ndarray:
+        fw.check_data(dataset.series, denominators=config.denominate)
+        return dataset.select([i.data_series for i in fw.indicators])
+
+    raw = stage("raw", (config.denominate,), select)
     stages = {"raw": raw}
-    x = denominated(raw, fw, dataset) if config.denominate else raw
+    keys: tuple = (config.denominate,)
+    x = stage(
+        "denominate", keys, lambda: denominated(raw, fw, dataset) if config.denominate else raw
+    )
     stages["denominated"] = x
-    with _named(fw, "impute"):
-        x = _impute(x, config, fw, dataset)
+    keys += (config.impute.model_dump_json(),)
+    x = stage("impute", keys, lambda: _impute(x, config, fw, dataset))
     stages["imputed"] = x
-    with _named(fw, "treat"):
-        x, log = _treat(x, config, fw, dataset)
+    keys += (config.treat.model_dump_json(),)
+    x, log = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
     stages["treated"] = x
-    with _named(fw, "normalise"):
-        stages["normalised"] = _normalise(x, config, fw, dataset)
+    keys += (config.normalise.model_dump_json(),)
+    stages["normalised"] = stage("normalise", keys, lambda: _normalise(x, config, fw, dataset))
     return stages, log
 
 
@@ -263,15 +319,12 @@ def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = 
     dataset = dataset.subset_years(config.years or covered_years(fw, dataset, config.denominate))
     stages, log = upstream(config, dataset, fw)
     nominal = nominal_weights(config, fw)
-    by_level = config.aggregation.by_level
     scores, used = aggregate_tree(
         stages["normalised"],
         fw,
         np.broadcast_to(nominal, (len(dataset.years), len(nominal))),
-        lambda level: by_level.get(level, config.aggregation.method),
-        dat_thresh=config.aggregation.dat_thresh,
-        weigher=_weigher(config),
-        **config.aggregation.params,
+        weigher=config_weigher(config),
+        **aggregation_options(config),
     )
     return Build(config, fw, dataset, stages, normalise_within_groups(fw, used), scores, log)
 
@@ -295,11 +348,12 @@ def _named(fw: fwmod.Framework, step: str) -> Iterator[None]:
 def denominated(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.ndarray:
     """x / denominator × scale for indicators that name a denominator series."""
     out = raw.copy()
-    for k, ind in enumerate(fw.indicators):
-        if ind.denominator:
-            den = dataset.select([ind.denominator])[..., 0]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[..., k] = np.where(den != 0, raw[..., k] / den, np.nan) * ind.scale
+    cols = [k for k, ind in enumerate(fw.indicators) if ind.denominator]
+    dens = dataset.select([fw.indicators[k].denominator for k in cols])  # one lookup for all
+    for j, k in enumerate(cols):
+        den = dens[..., j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[..., k] = np.where(den != 0, raw[..., k] / den, np.nan) * fw.indicators[k].scale
     return out
 
 
@@ -324,14 +378,14 @@ def _treat(
         return x, pd.DataFrame()
     out = np.empty_like(x)
     logs = []
-    for yi, year in enumerate(ds.years):  # treatment is a cross-sectional decision, year by year
+    for yi in range(len(ds.years)):  # treatment is a cross-sectional decision, year by year
         res = trt.treat(x[yi], method=step.method, **step.params)
         out[yi] = res.x
-        details = pd.DataFrame(res.details)
-        details.insert(0, "indicator", fw.indicator_codes[: len(details)])
-        details.insert(0, "year", year)
-        logs.append(details)
-    return out, pd.concat(logs, ignore_index=True)
+        logs.append(res.details)
+    log = pd.concat(logs, ignore_index=True)  # labelled once: pandas calls cost more than treating
+    log.insert(0, "indicator", [c for d in logs for c in fw.indicator_codes[: len(d)]])
+    log.insert(0, "year", np.repeat(ds.years, [len(d) for d in logs]))
+    return out, log
 
 
 def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) -> np.ndarray:
@@ -378,7 +432,7 @@ def _checked(method: str) -> str:
     return method
 
 
-def _weigher(config: Config) -> Callable[[np.ndarray, str, int], np.ndarray | None] | None:
+def config_weigher(config: Config) -> Weigher | None:
     """Data-driven weights for the groups the config selects.
 
     A parameter given as a table keyed by parent code (e.g. one AHP ``pairwise`` matrix per pillar)

@@ -7,4 +7,7 @@ Modules (pure functions over arrays / wide DataFrames; the pipeline wires them t
 - :mod:`index.analysis.sobol`      first-order and total Sobol' indices (COINr and SALib conventions)
 - :mod:`index.analysis.rankstats`  rank intervals and an exact streaming rank-count accumulator
 - :mod:`index.analysis.loo`        leave-one-out rank shifts
+- :mod:`index.analysis.spec`       the uncertainty specification (TOML) resolved into a design
+- :mod:`index.analysis.uncertainty` the batched, exact evaluator of a design's runs
+- :mod:`index.analysis.sensitivity` Sobol' indices and leave-one-out on that evaluator
 """

@@ -8,6 +8,7 @@ batch of one. Submodules (``normalize``, ``impute``, ``treat``, ``weights``, ``a
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 
@@ -31,13 +32,16 @@ class ConstantIndicatorError(IndicatorError):
     """An indicator has no spread (e.g. max == min) where a method divides by it."""
 
 
+_signature = functools.cache(inspect.signature)  # dispatch sits in the uncertainty hot path
+
+
 def dispatch(registry: Mapping[str, Callable], kind: str, method: str, x, params: dict):
     """Call ``registry[method](x, **params)``; unknown names or parameters raise InputError."""
     if method not in registry:
         raise InputError(f"unknown {kind} method '{method}'; choose from {sorted(registry)}")
     fn = registry[method]
     try:
-        inspect.signature(fn).bind(x, **params)
+        _signature(fn).bind(x, **params)
     except TypeError as exc:
         raise InputError(f"{kind} method '{method}': {exc} (given {sorted(params)})") from None
     return fn(x, **params)

@@ -177,12 +177,16 @@ def pca_loadings(x) -> tuple[np.ndarray, np.ndarray]:
     """Raw PC1 loadings ``(..., k)`` and PC1 share of variance ``(...)`` (COINr ``get_PCA``).
 
     Sign convention (LAPACK's is arbitrary): loadings sum to a positive number; if the sum is 0,
-    the largest-magnitude loading is positive.
+    the first of the largest-magnitude loadings is positive. "0" and "largest" are judged within
+    1e-9, so that rounding noise (e.g. from reordering units) cannot flip the sign.
     """
     values, vectors = pca_components(x)
     v = vectors[..., :, 0]
-    sign = np.sign(v.sum(axis=-1))
-    biggest = np.take_along_axis(v, np.argmax(np.abs(v), axis=-1)[..., None], axis=-1)[..., 0]
+    total = v.sum(axis=-1)
+    sign = np.where(np.abs(total) < 1e-9, 0.0, np.sign(total))
+    mag = np.abs(v)
+    first_max = np.argmax(mag >= mag.max(axis=-1, keepdims=True) - 1e-9, axis=-1)
+    biggest = np.take_along_axis(v, first_max[..., None], axis=-1)[..., 0]
     sign = np.where(sign == 0, np.sign(biggest), sign)
     return v * sign[..., None], values[..., 0] / values.shape[-1]
 

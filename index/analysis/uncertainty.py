@@ -1,0 +1,493 @@
+"""Uncertainty analysis: evaluate thousands of runs of a design exactly, in batches.
+
+A run is one row of alternative indices (one per factor of a :class:`~index.analysis.spec.Design`).
+The runs are grouped by their method choices (a *variant*: imputation, treatment, normalisation,
+weighting method, aggregation). Each variant's weight-independent stages are computed once
+(``pipeline.upstream`` with a shared stage cache, so variants differing only in normalisation share
+the imputed and treated data); then all the variant's runs are aggregated together, in chunks of
+bounded size, as one batch of weight sets: weights = nominal weights × the run's rows of the weight
+multiplier tables. Every run is computed by the same functions as ``build``, so the batch result
+equals running the pipeline run by run (the COINr replay test checks that to 1e-9). Per chunk only
+the index scores (chunk, units) and their ranks are kept; they stream into an exact rank-count
+accumulator and score moments, so memory does not grow with the number of runs (except the
+optional per-run arrays that per-region Sobol' indices need).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import ThreadpoolController
+from tqdm.auto import tqdm
+
+from index.analysis import spec as specmod
+from index.analysis.rankstats import RankCounts, RankStats, mean_abs_rank_change, share_within
+from index.config import Config
+from index.dataset import Dataset
+from index.errors import InputError, Problem
+from index.framework import Framework
+from index.methods.rank import rank_desc
+from index.pipeline import (
+    Build,
+    Weigher,
+    aggregate_nodes,
+    aggregation_options,
+    config_weigher,
+    covered_years,
+    nominal_weights,
+    upstream,
+)
+
+TEMPORAL_IMPUTERS = frozenset({"latest", "linear"})  # the imputers that read other years
+MEMORY = 32 * 2**20  # bytes of working memory per chunk of runs (a target, not a hard limit)
+MAX_CHUNK = 1024  # runs aggregated in one batch (more gains nothing once the batch is in cache)
+POOL = 2**20  # scores (runs × units) pooled before ranking them into the rank counts
+
+
+# ---- streaming score moments -------------------------------------------------------------------
+class ScoreMoments:
+    """Per-unit count, mean, sum of squared deviations, min and max of streamed (runs, units)
+    chunks, merged exactly with Chan et al.'s update:
+    $\\delta = \\bar x_b - \\bar x_a$, $M_2 = M_{2a} + M_{2b} + \\delta^2 n_a n_b / n$. NaN skipped."""
+
+    def __init__(self, n_units: int):
+        self.n = np.zeros(n_units)
+        self.mean = np.zeros(n_units)
+        self.m2 = np.zeros(n_units)
+        self.min = np.full(n_units, np.inf)
+        self.max = np.full(n_units, -np.inf)
+
+    def update(self, x: np.ndarray) -> None:
+        """Add a (runs, units) chunk."""
+        ok = ~np.isnan(x)
+        nb = ok.sum(axis=0).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mb = np.where(ok, x, 0.0).sum(axis=0) / nb
+            m2b = np.where(ok, (x - mb) ** 2, 0.0).sum(axis=0)
+        self._combine(nb, mb, m2b, np.fmin.reduce(x, axis=0), np.fmax.reduce(x, axis=0))
+
+    def merge(self, other: ScoreMoments) -> ScoreMoments:
+        """Add another accumulator (e.g. a worker's)."""
+        self._combine(other.n, other.mean, other.m2, other.min, other.max)
+        return self
+
+    def _combine(self, nb, mb, m2b, lo, hi) -> None:
+        n = self.n + nb
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delta = np.where(nb > 0, mb - self.mean, 0.0)
+            self.mean = np.where(nb > 0, self.mean + delta * nb / n, self.mean)
+            self.m2 = np.where(nb > 0, self.m2 + m2b + delta**2 * self.n * nb / n, self.m2)
+        self.n = n
+        self.min, self.max = np.fmin(self.min, lo), np.fmax(self.max, hi)
+
+    def frame(self) -> dict[str, np.ndarray]:
+        """score_mean, score_sd (ddof 1), score_min, score_max (NaN for units never scored)."""
+        none = self.n == 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(self.m2 / (self.n - 1))
+        return {
+            "score_mean": np.where(none, np.nan, self.mean),
+            "score_sd": np.where(self.n > 1, sd, np.nan),
+            "score_min": np.where(none, np.nan, self.min),
+            "score_max": np.where(none, np.nan, self.max),
+        }
+
+
+# ---- results -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """The result of evaluating a design for one year.
+
+    ``y`` is COINr's scalar output per run, the mean absolute rank change against the nominal
+    ranking; ``ranks``/``scores`` (runs, units) are kept only when asked for.
+    """
+
+    year: int
+    units: pd.DataFrame  # index = unit code; name_zh, name_en
+    design: specmod.Design
+    alternatives: np.ndarray  # (runs, factors)
+    nominal_scores: np.ndarray
+    nominal_ranks: np.ndarray
+    counts: RankCounts
+    moments: ScoreMoments
+    y: np.ndarray
+    ranks: np.ndarray | None = None
+    scores: np.ndarray | None = None
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.y)
+
+    @cached_property
+    def rank_stats(self) -> RankStats:
+        """Nominal, mean, median, Q5, Q95 rank per unit, exact from the rank counts."""
+        return self.counts.stats(self.nominal_ranks)
+
+    def table(self) -> pd.DataFrame:
+        """One row per unit: names, nominal/mean/median/q05/q95 rank, nominal and summary scores.
+
+        Score quantiles (``score_median``, ``score_q05``, ``score_q95``) only when scores were kept.
+        """
+        rs = self.rank_stats.to_frame(list(self.units.index)).reset_index(names="region_code")
+        out = pd.concat(
+            [rs[["region_code"]], self.units[["name_zh", "name_en"]].reset_index(drop=True)],
+            axis=1,
+        )
+        out = pd.concat([out, rs.drop(columns="region_code")], axis=1)
+        out["score_nominal"] = self.nominal_scores
+        for key, value in self.moments.frame().items():
+            out[key] = value
+        if self.scores is not None:
+            q = np.nanquantile(self.scores, [0.5, 0.05, 0.95], axis=0)
+            out["score_median"], out["score_q05"], out["score_q95"] = q
+        return out
+
+    def distribution(self) -> pd.DataFrame:
+        """The exact rank distribution: runs in which each unit (rows) had each rank (columns)."""
+        cols = pd.Index(np.arange(1, self.counts.n_ranks + 1), name="rank")
+        return pd.DataFrame(self.counts.counts, index=self.units.index, columns=cols)
+
+    def within(self, ks=(1, 3, 5)) -> pd.Series:
+        """Share of units whose 90 % interval [Q5, Q95] lies within ±k places of the nominal rank."""
+        rs = self.rank_stats
+        shares = share_within(rs.quantiles[0], rs.quantiles[-1], self.nominal_ranks, list(ks))
+        return pd.Series(shares, index=pd.Index(list(ks), name="k"), name="share_within")
+
+
+# ---- the evaluator -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Variant:
+    """One distinct combination of method choices, with everything its runs share: the config,
+    the normalised data of the year, the nominal weights, the aggregation options, the config's
+    data-driven weigher and the weights it gives groups of indicators (the same for every run)."""
+
+    label: str
+    config: Config
+    xn: np.ndarray  # (units, indicators)
+    weights: np.ndarray  # (nodes,)
+    options: dict
+    weigher: Weigher | None
+    shared: dict = field(default_factory=dict)  # parent code → data-driven weights of indicators
+
+
+class Evaluator:
+    """Batched, exact evaluation of a design's runs for one year of one build configuration.
+
+    ``config`` is the nominal run; ``year`` defaults to the last year the build covers. Upstream
+    stages are computed on that year alone unless a choice needs the panel (temporal imputation,
+    panel-wide normalisation), in which case on every year the build covers, as ``build`` does.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        dataset: Dataset,
+        fw: Framework,
+        design: specmod.Design,
+        *,
+        year: int | None = None,
+        memory: int = MEMORY,
+    ):
+        self.config, self.fw, self.design = config, fw, design
+        years = list(config.years or covered_years(fw, dataset, config.denominate))
+        self.year = years[-1] if year is None else int(year)
+        if self.year not in years:
+            raise InputError(
+                Problem("--year", None, None, f"{self.year} is not a year the build covers {years}")
+            )
+        self._cfg_cols = [k for k, f in enumerate(design.factors) if f.stage != "weights"]
+        self._w_cols = [k for k, f in enumerate(design.factors) if f.stage == "weights"]
+        alternatives = [
+            config.with_overrides([o]) for k in self._cfg_cols for o in design.factors[k].overrides
+        ]
+        panel = any(_needs_panel(c) for c in (config, *alternatives))
+        self.data = dataset.subset_years(years if panel else [self.year])
+        self._yi = self.data.years.index(self.year)
+        self._cache: dict = {}
+        self._variants: dict[tuple[int, ...], _Variant] = {}
+        n_units = len(self.data.unit_codes)
+        n_aggs = len(fw.codes) - fw.n_indicators
+        widest = max(len(kids) for _, kids in fw.groups)
+        per_run = 8 * n_units * (n_aggs + 3 * widest + 4)
+        self.chunk = int(np.clip(memory // per_run, 1, MAX_CHUNK))
+        # the rank-count update costs O(units²) per call: pool many chunks per update
+        self.pool = max(self.chunk, min(POOL // n_units, 4 * MAX_CHUNK))
+        self.nominal = self._prepare(config, "nominal")
+        self.nominal_scores = self.scores(np.ones((1, len(fw.codes))), self.nominal)[0]
+        self.nominal_ranks = rank_desc(self.nominal_scores)
+
+    @property
+    def units(self) -> pd.DataFrame:
+        return self.data.units.loc[list(self.data.unit_codes), ["name_zh", "name_en"]]
+
+    # -- building blocks --
+    def _prepare(self, config: Config, label: str) -> _Variant:
+        """Upstream stages of one variant (from the shared stage cache)."""
+        with self._named(label):
+            stages, _ = upstream(config, self.data, self.fw, self._cache)
+            weights = nominal_weights(config, self.fw)
+        xn = stages["normalised"][self._yi]
+        opts = aggregation_options(config)
+        return _Variant(label, config, xn, weights, opts, config_weigher(config))
+
+    @contextlib.contextmanager
+    def _named(self, label: str) -> Iterator[None]:
+        """Re-raise a user error naming the variant (e.g. a geometric mean of negative values)."""
+        try:
+            yield
+        except InputError as exc:
+            raise InputError(
+                [
+                    Problem(
+                        self.design.source, None, f"[{label}] {p.field or ''}".strip(), p.message
+                    )
+                    for p in exc.problems
+                ]
+            ) from None
+
+    def variant(self, key: tuple[int, ...]) -> _Variant:
+        """The variant for the alternatives ``key`` of the config factors (built once)."""
+        if key not in self._variants:
+            factors = [self.design.factors[k] for k in self._cfg_cols]
+            overrides = [f.overrides[a] for f, a in zip(factors, key, strict=True)]
+            label = ", ".join(f"{f.name}={f.labels[a]}" for f, a in zip(factors, key, strict=True))
+            cfg = self.config.with_overrides(overrides) if overrides else self.config
+            self._variants[key] = self._prepare(cfg, label or "nominal")
+        return self._variants[key]
+
+    def multipliers(self, alts: np.ndarray) -> np.ndarray:
+        """Weight multipliers (runs, nodes): the product of each weight factor's chosen row."""
+        out = np.ones((len(alts), len(self.fw.codes)))
+        for k in self._w_cols:
+            out *= self.design.factors[k].multipliers[alts[:, k]]
+        return out
+
+    def scores(self, multipliers: np.ndarray, variant: _Variant | None = None) -> np.ndarray:
+        """Index scores (runs, units) of a variant (default nominal) for weight multipliers
+        (runs, nodes): one batched pass of ``aggregate_nodes``."""
+        v = self.nominal if variant is None else variant
+        with self._named(v.label):
+            aggs, _ = aggregate_nodes(
+                v.xn,
+                self.fw,
+                v.weights * multipliers,
+                weigher=_scaled(v, multipliers, self.fw),
+                **v.options,
+            )
+        return aggs[..., -1]
+
+    # -- the whole design --
+    def run(
+        self,
+        alternatives: np.ndarray,
+        *,
+        keep_ranks: bool = False,
+        keep_scores: bool = False,
+        progress: bool | None = None,
+        jobs: int = 1,
+    ) -> Outcome:
+        """Evaluate every run (rows of 0-based alternative indices, (runs, factors)).
+
+        ``progress``: a tqdm bar (None = only on a terminal). ``jobs`` > 1 shares the chunks
+        among that many threads, each with its own accumulators, merged at the end (NumPy
+        releases the GIL in its loops; pays for large panels, see benchmarks/README.md); the
+        result is the same. Every variant's upstream stages are computed before any chunk.
+        """
+        alts = self._checked(alternatives)
+        groups = _groups(alts[:, self._cfg_cols], self.design.n_alts[self._cfg_cols])
+        tasks = [
+            (self.variant(key), runs[start : start + self.chunk])
+            for key, runs in groups
+            for start in range(0, len(runs), self.chunk)
+        ]
+        sink = _Sink(
+            len(alts), len(self.data.unit_codes), self.nominal_ranks, keep_ranks, keep_scores
+        )
+        sinks = [sink, *(sink.worker() for _ in range(jobs - 1))]
+        disable = None if progress is None else not progress
+        # small matrix products: BLAS threads only add overhead (measured: 10× on 2 cores)
+        with (
+            _blas().limit(limits=1, user_api="blas"),
+            tqdm(total=len(alts), disable=disable, unit="run", desc="uncertainty") as bar,
+        ):
+
+            def work(k: int) -> None:
+                for v, idx in tasks[k::jobs]:
+                    sinks[k].add(idx, self.scores(self.multipliers(alts[idx]), v), self.pool)
+                    bar.update(len(idx))
+                sinks[k].flush()
+
+            if jobs == 1:
+                work(0)
+            else:
+                with ThreadPoolExecutor(jobs) as pool:
+                    list(pool.map(work, range(jobs)))
+        for other in sinks[1:]:
+            sink.merge(other)
+        return Outcome(
+            self.year,
+            self.units,
+            self.design,
+            alts,
+            self.nominal_scores,
+            self.nominal_ranks,
+            sink.counts,
+            sink.moments,
+            sink.y,
+            sink.ranks,
+            sink.scores,
+        )
+
+    def _checked(self, alternatives: np.ndarray) -> np.ndarray:
+        alts = np.asarray(alternatives)
+        d = len(self.design.factors)
+        if alts.ndim != 2 or alts.shape[1] != d or not np.issubdtype(alts.dtype, np.integer):
+            raise InputError(f"alternatives must be an integer array (runs, {d})")
+        bad = (alts < 0) | (alts >= self.design.n_alts)
+        if bad.any():
+            k = int(np.nonzero(bad.any(axis=0))[0][0])
+            raise InputError(
+                f"factor '{self.design.factors[k].name}': alternatives are 0..{self.design.n_alts[k] - 1}"
+            )
+        return alts
+
+
+class _Sink:
+    """Collects index scores of evaluated runs and, a chunk at a time, ranks them and streams them
+    into the rank counts, the score moments and the per-run output (small variants are pooled so
+    ranking costs one call per chunk, not per variant)."""
+
+    def __init__(
+        self, n_runs: int, n_units: int, nominal: np.ndarray, keep_ranks: bool, keep_scores: bool
+    ):
+        self.nominal = nominal
+        self.counts, self.moments = RankCounts(n_units), ScoreMoments(n_units)
+        self.y = np.empty(n_runs)
+        self.ranks = np.empty((n_runs, n_units)) if keep_ranks else None
+        self.scores = np.empty((n_runs, n_units)) if keep_scores else None
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._n = 0
+
+    def worker(self) -> _Sink:
+        """A sink for another thread: its own accumulators, the same per-run outputs (each run is
+        written by exactly one worker)."""
+        other = copy.copy(self)
+        other.counts = RankCounts(self.counts.n_units)
+        other.moments = ScoreMoments(self.counts.n_units)
+        other._pending, other._n = [], 0
+        return other
+
+    def merge(self, other: _Sink) -> None:
+        self.counts.merge(other.counts)
+        self.moments.merge(other.moments)
+
+    def add(self, idx: np.ndarray, scores: np.ndarray, pool: int) -> None:
+        self._pending.append((idx, scores))
+        self._n += len(idx)
+        if self._n >= pool:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        idx = np.concatenate([i for i, _ in self._pending])
+        s = np.concatenate([x for _, x in self._pending])
+        self._pending, self._n = [], 0
+        r = rank_desc(s, axis=-1)
+        self.counts.update(r)
+        self.moments.update(s)
+        self.y[idx] = mean_abs_rank_change(r, self.nominal)
+        if self.ranks is not None:
+            self.ranks[idx] = r
+        if self.scores is not None:
+            self.scores[idx] = s
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The BLAS thread pools of the process, inspected once (inspection takes milliseconds)."""
+    return ThreadpoolController()
+
+
+def _needs_panel(config: Config) -> bool:
+    return config.normalise.panel != "per_year" or config.impute.method in TEMPORAL_IMPUTERS
+
+
+def _groups(cols: np.ndarray, n_alts: np.ndarray) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """Distinct rows of ``cols`` (alternatives of the config factors, each below ``n_alts``) with
+    the indices of the runs holding each, in increasing order. Rows are coded as one integer
+    (mixed radix), so grouping is a 1-D sort."""
+    if cols.shape[1] == 0:
+        return [((), np.arange(len(cols)))]
+    codes = np.ravel_multi_index(tuple(cols.T), tuple(n_alts))
+    keys, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")
+    rows = np.stack(np.unravel_index(keys, tuple(n_alts)), axis=1)
+    return [
+        (tuple(int(a) for a in row), runs)
+        for row, runs in zip(rows, np.split(order, np.cumsum(counts)[:-1]), strict=True)
+    ]
+
+
+def _scaled(v: _Variant, multipliers: np.ndarray, fw: Framework) -> Weigher | None:
+    """The variant's data-driven weigher, its weights multiplied by the runs' weight multipliers.
+
+    Weights of a group of indicators depend on the data only (children not broadcast over runs),
+    so they are computed once per variant; weights of higher groups depend on each run's scores.
+    """
+    if v.weigher is None:
+        return None
+    kids = {fw.codes[p]: k for p, k in fw.groups}
+
+    def weigh(x: np.ndarray, parent: str, level: int) -> np.ndarray | None:
+        if x.ndim > v.xn.ndim:
+            w = v.weigher(x, parent, level)
+        else:
+            if parent not in v.shared:
+                v.shared[parent] = v.weigher(x, parent, level)
+            w = v.shared[parent]
+        return None if w is None else w * multipliers[..., kids[parent]]
+
+    return weigh
+
+
+# ---- entry points --------------------------------------------------------------------------------
+def analyse(
+    config: Config,
+    dataset: Dataset,
+    fw: Framework,
+    design: specmod.Design,
+    *,
+    year: int | None = None,
+    n: int | None = None,
+    seed: int | None = None,
+    keep_scores: bool = False,
+    progress: bool | None = None,
+    jobs: int = 1,
+) -> Outcome:
+    """Sample ``design`` (``n`` runs, ``seed``; defaults from the spec) and evaluate it."""
+    ev = Evaluator(config, dataset, fw, design, year=year)
+    alts = design.alternatives(design.uniform(n, seed))
+    return ev.run(alts, keep_scores=keep_scores, progress=progress, jobs=jobs)
+
+
+def publication_intervals(b: Build, settings, year: int) -> pd.DataFrame:
+    """Rank intervals of a build for the publication: region_code, nominal, mean, median, q05, q95.
+
+    ``settings`` has ``spec`` ("default" or a TOML path), ``runs`` and ``seed``.
+    """
+    spec, source = specmod.load(settings.spec)
+    design = specmod.resolve(spec, b.config, b.framework, source)
+    out = analyse(
+        b.config, b.dataset, b.framework, design, year=year, n=settings.runs, seed=settings.seed,
+        progress=False,
+    )  # fmt: skip
+    return out.table()[["region_code", "nominal", "mean", "median", "q05", "q95"]]

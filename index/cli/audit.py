@@ -1,0 +1,145 @@
+"""`compute-index audit`: the statistical audit of one year's build (correlations, flags,
+Cronbach's alpha, PCA per group, indicator statistics) as tables and a heatmap."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from index.analysis.audit import Audit, audit
+from index.cli.app import app, guarded
+from index.cli.options import (
+    ConfigOpt,
+    DataOpt,
+    FrameworkOpt,
+    QuietOpt,
+    SetOpt,
+    YearOpt,
+    load_data,
+    resolve_config,
+)
+from index.dataset import DEFAULT_INPUTS
+from index.io import atomic_path
+from index.pipeline import Build, build
+
+DEFAULT_OUT = Path("data/processed/audit.xlsx")
+
+
+def build_audit(b: Build, year: int | None = None) -> Audit:
+    """Audit of one year of a build: normalised indicators and every aggregate, with the
+    framework's hierarchy (COINr audits its aggregated data set the same way)."""
+    fw = b.framework
+    values = b.stage("scores", year)
+    return audit(values, {c: fw.parent_of(c) for c in fw.codes})
+
+
+def audit_sheets(a: Audit) -> dict[str, pd.DataFrame]:
+    """Every audit table by sheet name (tuples flattened to text for spreadsheets)."""
+    pca = a.pca.assign(eigenvalues=[", ".join(f"{v:.4g}" for v in e) for e in a.pca["eigenvalues"]])
+    sheets = {
+        "flags": a.flags,
+        "cronbach": a.cronbach,
+        "pca": pca,
+        "stats": a.stats.reset_index(),
+        "availability": a.availability.reset_index(),
+        "within_group": a.within_group,
+        "with_parent": a.with_parent,
+    }
+    for method, corr in a.correlations.items():
+        sheets[f"corr_{method}"] = corr.rename_axis("code").reset_index()
+    return sheets
+
+
+def write_audit(a: Audit, path: Path) -> Path:
+    """All audit tables in one workbook, written atomically."""
+    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        for name, df in audit_sheets(a).items():
+            df.to_excel(xl, sheet_name=name, index=False)
+    return path
+
+
+@app.command("audit")
+@guarded
+def audit_command(
+    framework: FrameworkOpt = None,
+    year: YearOpt = None,
+    set_: SetOpt = None,
+    config: ConfigOpt = None,
+    data: DataOpt = DEFAULT_INPUTS,
+    out: Annotated[Path, typer.Option(help="workbook with every audit table")] = DEFAULT_OUT,
+    heatmap: Annotated[
+        bool, typer.Option(help="also save the correlation heatmap (audit_heatmap.png/.svg)")
+    ] = True,
+    quiet: QuietOpt = False,
+) -> None:
+    """Statistical audit: correlations within and between levels, flags (collinear > 0.9 within a group, negative < −0.4), Cronbach's alpha and PCA per group, indicator statistics.
+
+    Writes every table to one workbook and the correlation heatmap beside it.
+
+    Example: compute-index audit --year 2024 --set weighting=entropy
+    """
+    cfg = resolve_config(config, framework, set_)
+    b = build(cfg, load_data(data))
+    shown = b.years[-1] if year is None else year
+    a = build_audit(b, shown)
+    written = [write_audit(a, out)]
+    if heatmap:
+        from index.publish import figures  # matplotlib only when asked for
+
+        with figures.style():
+            fig = figures.correlation_heatmap(b.scores_long, b.nodes, year=shown)
+            written += figures.save_figure(fig, out.with_name("audit_heatmap"))
+    if quiet:
+        return
+    console = Console(width=160)
+    for table in (flags_table(a, shown), group_table(a, b)):
+        console.print(table)
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+def _num(v: float, digits: int = 2) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def flags_table(a: Audit, year: int) -> Table:
+    """Pearson flags: collinear siblings, negatively correlated siblings or element–parent."""
+    flags = a.flags[a.flags["method"] == "pearson"]
+    t = Table(title=f"Correlation flags (Pearson), {year}: {len(flags)}", header_style="bold")
+    for head in ("kind", "level", "group", "element", "with", "r"):
+        t.add_column(head, justify="right" if head in ("level", "r") else "left")
+    for row in flags.itertuples():
+        t.add_row(row.kind, str(row.level), row.group, row.code_1, row.code_2, _num(row.r))
+    if not len(flags):
+        t.add_row("none", "", "", "", "", "")
+    return t
+
+
+def group_table(a: Audit, b: Build) -> Table:
+    """Per group: items, Cronbach's alpha, PC1 share of variance, eigenvalues > 1."""
+    pca = a.pca.set_index("group")
+    t = Table(title="Consistency per group", header_style="bold")
+    for head in ("group", "name", "items", "Cronbach α", "PC1 variance", "eigenvalues > 1"):
+        t.add_column(head, justify="left" if head in ("group", "name") else "right")
+    for row in a.cronbach.itertuples():
+        name = ""
+        if row.group in b.framework.codes:
+            node = b.framework.node(row.group)
+            name = f"{node.name_zh} {node.name_en}".strip()
+        pc1 = pca["pc1_var_explained"].get(row.group, float("nan"))
+        n_gt1 = pca["n_eigen_gt1"].get(row.group)
+        t.add_row(
+            row.group,
+            name,
+            str(row.k),
+            _num(row.alpha),
+            _num(pc1),
+            "" if n_gt1 is None else str(n_gt1),
+        )
+    return t
