@@ -376,16 +376,28 @@ def _treat(
     step = config.treat
     if step.method == "none":
         return x, pd.DataFrame()
+    params = step.params
+    if "per_indicator" in params:  # the config names indicators; the method takes positions
+        params["per_indicator"] = _by_position(fw, params["per_indicator"], "treat.per_indicator")
     out = np.empty_like(x)
     logs = []
     for yi in range(len(ds.years)):  # treatment is a cross-sectional decision, year by year
-        res = trt.treat(x[yi], method=step.method, **step.params)
+        res = trt.treat(x[yi], method=step.method, **params)
         out[yi] = res.x
         logs.append(res.details)
     log = pd.concat(logs, ignore_index=True)  # labelled once: pandas calls cost more than treating
     log.insert(0, "indicator", [c for d in logs for c in fw.indicator_codes[: len(d)]])
     log.insert(0, "year", np.repeat(ds.years, [len(d) for d in logs]))
     return out, log
+
+
+def _by_position(fw: fwmod.Framework, table: dict, field: str) -> dict[int, object]:
+    """A table keyed by indicator code, re-keyed by the indicator's column position."""
+    codes = fw.indicator_codes
+    unknown = [k for k in table if k not in codes]
+    if unknown:
+        raise InputError(Problem("config", None, field, f"unknown indicator(s) {unknown}"))
+    return {codes.index(k): v for k, v in table.items()}
 
 
 def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) -> np.ndarray:

@@ -125,8 +125,11 @@ def run_publication(
     out_dir: str | Path = "publications",
     *,
     processed: str | Path = "data/processed/inputs.parquet",
-) -> Publication:
-    """Ingest, build every year, compare alternatives, and write ``<out_dir>/<edition>/``."""
+) -> tuple[Publication, Build]:
+    """Ingest, build every year, compare alternatives, and write ``<out_dir>/<edition>/``.
+
+    Returns the publication and the nominal build it was made from.
+    """
     ingest(settings.raw_dir, processed)
     ds = load_inputs(processed)
     fw_path = (
@@ -152,7 +155,7 @@ def run_publication(
         sources=_sources(Path(settings.raw_dir)),
         rank_intervals=intervals,
     )
-    return build_publication(
+    pub = build_publication(
         result,
         out_dir,
         edition=edition,
@@ -160,6 +163,7 @@ def run_publication(
         year=year,
         seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
     )
+    return pub, b
 
 
 def verify_publication(folder: str | Path) -> Verification:
@@ -172,7 +176,7 @@ def verify_publication(folder: str | Path) -> Verification:
 
     def rebuild(tmp: Path) -> Path:
         with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
-            pub = run_publication(settings, tmp, processed=Path(work) / "inputs.parquet")
+            pub, _ = run_publication(settings, tmp, processed=Path(work) / "inputs.parquet")
         return pub.folder
 
     return verify(folder, rebuild, base=Path.cwd())

@@ -65,9 +65,12 @@ def test_compare_variants(inputs, tmp_path):
             str(inputs),
             "--out",
             str(out),
+            "--figure",
+            str(tmp_path / "bump"),
         ],
     )
     assert res.exit_code == 0, res.output
     assert "spearman" in res.output and "weighting=entropy" in res.output
     ranks = pd.read_csv(out, encoding="utf-8-sig", dtype={"unit": str})
     assert len(ranks) == 31 and out.read_bytes()[:3] == b"\xef\xbb\xbf"
+    assert (tmp_path / "bump.png").stat().st_size > 0 and (tmp_path / "bump.svg").is_file()

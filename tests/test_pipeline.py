@@ -138,3 +138,18 @@ def test_unknown_methods_are_input_errors():
     for item in ("weighting=magic", "normalise=magic", "aggregation=magic", "impute=magic"):
         with pytest.raises(InputError, match="magic"):
             build(PLAIN.with_overrides([item]), ds, FW)
+
+
+def test_per_indicator_treatment_overrides_by_code():
+    ds = dataset()
+    long = ds.long.copy()
+    outlier = (long["indicator"] == "a") & (long["region_code"] == "u0")
+    long.loc[outlier, "value"] = 1e6  # one huge value: fails the skew/kurtosis test
+    data = Dataset.from_long(long)
+    treated = Config().with_overrides(["treat.winmax=1"])
+    b = build(treated, data, FW)
+    assert b.stage("treated").loc["u0", "a"] < 1e6
+    off = treated.with_overrides(['treat.per_indicator={"a": {"method": "none"}}'])
+    assert build(off, data, FW).stage("treated").loc["u0", "a"] == 1e6
+    with pytest.raises(InputError, match="unknown indicator"):
+        build(treated.with_overrides(['treat.per_indicator={"zz": {}}']), data, FW)

@@ -25,6 +25,7 @@ from index.compare import Comparison, compare
 from index.dataset import DEFAULT_INPUTS
 from index.io import atomic_path
 from index.pipeline import build
+from index.publish import figures
 
 
 def _variant(base: cfgmod.Config, spec: str) -> cfgmod.Config:
@@ -84,6 +85,9 @@ def compare_cmd(
     out: Annotated[
         Path | None, typer.Option(help="write the side-by-side ranks (CSV, UTF-8 with BOM)")
     ] = None,
+    figure: Annotated[
+        Path | None, typer.Option(help="save the rank chart as FIGURE.png and FIGURE.svg")
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Compare the baseline ranking with alternative configurations.
@@ -100,5 +104,17 @@ def compare_cmd(
     if out is not None:
         with atomic_path(out) as tmp:
             cmp.ranks.to_csv(tmp, encoding="utf-8-sig")
+    if figure is not None:
+        alternatives = (
+            cmp.ranks.drop(columns=["name_zh", "name_en"])
+            .rename_axis("region_code")
+            .reset_index()
+            .melt("region_code", var_name="scheme", value_name="rank")
+        )
+        with figures.style() as font:
+            fig = figures.alternate_rankings(
+                alternatives, builds["baseline"].scores_long, bilingual=font is not None
+            )
+            figures.save_figure(fig, figure)
     if not quiet:
         _print(cmp, labels)

@@ -10,6 +10,7 @@ import typer
 
 from index.cli.app import app, guarded
 from index.cli.options import ConfigOpt, FrameworkOpt, QuietOpt, SetOpt, resolve_config
+from index.cli.tables import print_ranking
 from index.publication import (
     PublishSettings,
     UncertaintySettings,
@@ -53,8 +54,9 @@ def publish(
         run=resolve_config(config, framework, set_),
         uncertainty=UncertaintySettings(runs=runs, seed=seed),
     )
-    pub = run_publication(settings, out_dir)
+    pub, b = run_publication(settings, out_dir)
     if not quiet:
+        print_ranking(b, pub.manifest["year"])
         total = 0
         for rel, info in sorted(pub.files.items()):
             total += info["bytes"]
