@@ -6,8 +6,12 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 @contextlib.contextmanager
@@ -39,3 +43,24 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def write_parquet(
+    frame: pd.DataFrame,
+    path: str | os.PathLike,
+    metadata: Mapping[str, str],
+    *,
+    schema: pa.Schema | None = None,
+) -> Path:
+    """Write ``frame`` atomically as zstd Parquet with string key-value metadata.
+
+    No timestamps or absolute paths go in, so the same frame and metadata give the same bytes.
+    """
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    meta = {
+        **(table.schema.metadata or {}),
+        **{k.encode(): v.encode() for k, v in metadata.items()},
+    }
+    with atomic_path(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+    return Path(path)

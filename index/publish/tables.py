@@ -19,12 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from index.io import atomic_path
+from index.io import write_parquet as write_parquet_file
 from index.publish import citations, views
 
 #: The one timestamp written into documents and archives (xlsx core properties, zip entries).
@@ -327,15 +326,6 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def write_parquet(scores: pd.DataFrame, path: str | Path, metadata: Mapping[str, str]) -> Path:
     """All scores (every level, every year) sorted by year, level, node and region, with provenance."""
-    frame = scores.sort_values(["year", "level", "code", "region_code"], kind="stable").reset_index(
-        drop=True
-    )
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    meta = {
-        **(table.schema.metadata or {}),
-        **{f"compute_index.{k}".encode(): v.encode() for k, v in metadata.items()},
-    }
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
-    return path
+    frame = scores.sort_values(["year", "level", "code", "region_code"], kind="stable")
+    meta = {f"compute_index.{k}": v for k, v in metadata.items()}
+    return write_parquet_file(frame.reset_index(drop=True), path, meta)
