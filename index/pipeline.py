@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -464,6 +465,18 @@ def config_weigher(config: Config) -> Weigher | None:
                     return None
                 value = value[parent]
             params[key] = value
-        return wts.compute_weights(children, step.method, **params)
+        w = wts.compute_weights(children, step.method, **params)
+        if (w < 0).any():
+            warnings.warn(
+                f"{step.method} weights of the children of '{parent}' include negative values "
+                "(e.g. raw PC1 loadings); consider weighting.variant='oecd' for PCA",
+                NegativeWeightWarning,
+                stacklevel=2,
+            )
+        return w
 
     return weigh
+
+
+class NegativeWeightWarning(UserWarning):
+    """Data-driven weights came out negative: an indicator would count against its group."""

@@ -153,3 +153,25 @@ def test_per_indicator_treatment_overrides_by_code():
     assert build(off, data, FW).stage("treated").loc["u0", "a"] == 1e6
     with pytest.raises(InputError, match="unknown indicator"):
         build(treated.with_overrides(['treat.per_indicator={"zz": {}}']), data, FW)
+
+
+def test_negative_pca_weights_warn():
+    ds = dataset()
+    long = ds.long.copy()
+    # make b rise with a, so that after b's direction (−1) the two disagree: PC1 loadings of opposite sign
+    a = long[long["indicator"] == "a"].set_index(["year", "region_code"])["value"]
+    is_b = long["indicator"] == "b"
+    long.loc[is_b, "value"] = (
+        a.loc[
+            list(zip(long.loc[is_b, "year"], long.loc[is_b, "region_code"], strict=True))
+        ].to_numpy()
+        * 2
+    )
+    from index.pipeline import NegativeWeightWarning
+
+    with pytest.warns(NegativeWeightWarning, match="children of 'p1'"):
+        build(
+            PLAIN.with_overrides(["weighting=pca", "weighting.levels=[1]"]),
+            Dataset.from_long(long),
+            FW,
+        )
