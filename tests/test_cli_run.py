@@ -74,3 +74,29 @@ def test_compare_variants(inputs, tmp_path):
     ranks = pd.read_csv(out, encoding="utf-8-sig", dtype={"unit": str})
     assert len(ranks) == 31 and out.read_bytes()[:3] == b"\xef\xbb\xbf"
     assert (tmp_path / "bump.png").stat().st_size > 0 and (tmp_path / "bump.svg").is_file()
+
+
+def test_run_from_a_coinr_pair_matches_coinr(oracle_dir, tmp_path):
+    """COINr's example pipeline from its own iData/iMeta on the command line → its nominal ranks."""
+    out = tmp_path / "r.parquet"
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--coinr",
+            str(oracle_dir / "input_iData.csv"),
+            str(oracle_dir / "input_iMeta.csv"),
+            "--set",
+            "impute=mean_grp",
+            "--set",
+            "impute.group=EurAsia_group",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    ours = pd.read_parquet(out).query("code == 'Index'").set_index("region_code")
+    ref = pd.read_csv(oracle_dir / "ua_N1000_nominal.csv").set_index("uCode")
+    assert (ours.loc[ref.index, "rank"].to_numpy() == ref["Rank"].to_numpy()).all()
+    assert abs(ours.loc[ref.index, "score"].to_numpy() / ref["Score"].to_numpy() - 1).max() < 1e-9

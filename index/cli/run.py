@@ -19,6 +19,7 @@ from index.cli.options import (
     resolve_config,
 )
 from index.cli.tables import print_ranking
+from index.coinr import load_coinr
 from index.dataset import DEFAULT_INPUTS
 from index.pipeline import build
 from index.results import DEFAULT_RESULTS, write_results
@@ -36,14 +37,28 @@ def run(
         Path, typer.Option(help="results Parquet (all years, all levels)")
     ] = DEFAULT_RESULTS,
     top: Annotated[int, typer.Option(help="rows to print (0 = all)")] = 0,
+    coinr: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            metavar="IDATA IMETA",
+            help="build from a COINr iData/iMeta CSV pair instead (framework and data)",
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Build the index and print the ranking with pillar scores and ranks.
 
     Example: compute-index run --year 2024 --set weighting=entropy --set aggregation=gmean
+
+    From COINr: compute-index run --coinr iData.csv iMeta.csv --set impute=mean_grp
+    --set impute.group=EurAsia_group
     """
     cfg = resolve_config(config, framework, set_)
-    b = build(cfg, load_data(data))
+    if coinr is not None:
+        fw, ds = load_coinr(*coinr)
+        b = build(cfg, ds, fw)
+    else:
+        b = build(cfg, load_data(data))
     write_results(b, out)
     if not quiet:
         print_ranking(b, year, top=top)
