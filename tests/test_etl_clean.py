@@ -150,7 +150,7 @@ def test_every_problem_is_collected_and_located(catalogue):
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ("gdp,地区生产总值,GRP,亿元,environment,false,,,\ngdp,GDP2,GRP2,亿元,environment,false,,,\n", "indicators.csv:3:code: "),
+        ("gdp,地区生产总值,GRP,亿元,environment,false,,,\ngdp,GDP2,GRP2,亿元,environment,false,,,\n", "indicators.csv:2:code: duplicate: .gdp. \\(also rows 3"),
         ("gdp,地区生产总值,GRP,亿美刀,environment,false,,,\n", "indicators.csv:2:unit: unknown unit: '亿美刀'"),
         ("gdp,地区生产总值,GRP,亿元,economy,false,,,\n", "indicators.csv:2:dimension: not one of"),
         ("GDP,地区生产总值,GRP,亿元,environment,false,,,\n", "indicators.csv:2:code: not a snake_case code"),
@@ -161,6 +161,20 @@ def test_every_problem_is_collected_and_located(catalogue):
 def test_catalogue_is_validated(tmp_path: Path, rows: str, message: str):
     with pytest.raises(InputError, match=message):
         _catalogue(tmp_path, rows)
+
+
+def test_catalogue_signed_column(tmp_path: Path):
+    path = tmp_path / "indicators.csv"
+    path.write_text(
+        CATALOGUE_HEADER.strip() + ",signed\n"
+        "gdp,地区生产总值,GRP,亿元,environment,False,,,,\n"
+        "net_export,净出口,Net exports,亿元,environment,FALSE,,,,TRUE\n",
+        encoding="utf-8",
+    )
+    assert load_catalogue(path).table["signed"].to_dict() == {"gdp": "false", "net_export": "true"}
+    path.write_text(path.read_text(encoding="utf-8").replace("TRUE\n", "yes\n"), encoding="utf-8")
+    with pytest.raises(InputError, match="indicators.csv:3:signed: must be true, false or blank"):
+        load_catalogue(path)
 
 
 def test_bundled_catalogue(catalogue):

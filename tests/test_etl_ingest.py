@@ -159,18 +159,22 @@ def test_fixtures_hold_the_real_values(fixture_raw: Path, shared_dir: Path):
     assert got.to_numpy() == pytest.approx(shared.loc[got.index].to_numpy(), rel=1e-15, abs=0)
 
 
-def test_identical_duplicates_collapse_with_a_note(tmp_path: Path):
+def test_identical_duplicates_collapse_with_one_note_per_file(tmp_path: Path):
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(RAW / "indicators.csv", raw)
-    row = "北京市,2024,gdp,49670.2,亿元,S227\n"
-    (raw / "a.csv").write_text("region,year,indicator,value,unit,source\n" + row, encoding="utf-8")
-    (raw / "b.csv").write_text(
-        "地区,年份,指标,数值,单位,来源\n" + row.replace("北京市", "Beijing"), encoding="utf-8"
+    rows = "北京市,2024,gdp,49670.2,亿元,S227\n天津市,2024,gdp,17931.3,亿元,S227\n"
+    (raw / "a.csv").write_text("region,year,indicator,value,unit,source\n" + rows, encoding="utf-8")
+    (raw / "b.csv").write_text(  # the same two values, one in 万元 (equal after conversion)
+        "地区,年份,指标,数值,单位,来源\nBeijing,2024,gdp,49670.2,亿元,S227\n"
+        "Tianjin,2024,gdp,179313000,万元,S227\n",
+        encoding="utf-8",
     )
     report = build(raw)
-    assert len(report.panel) == 1
-    assert report.notes == ["b.csv:2: identical duplicate of 北京市 2024 gdp dropped"]
+    assert len(report.panel) == 2
+    assert report.notes == [
+        "b.csv: dropped 2 row(s) repeating values already read from a.csv (rows 2, 3)"
+    ]
 
 
 def test_file_selection_convention(tmp_path: Path):

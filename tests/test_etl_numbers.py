@@ -43,6 +43,18 @@ def test_non_numbers_are_errors(text):
         parse_number(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1e400", "number out of range: '1e400'"), ("-1e309", "number out of range"),
+        ("=B2/C2", "formula without a saved result: '=B2/C2'"), ("＝SUM(A1:A3)", "formula"),
+    ],
+)  # fmt: skip
+def test_overflow_and_formulas_are_errors(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_number(text)
+
+
 @given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
 def test_grouped_and_full_width_round_trip(x):
     plain = f"{x:.2f}"

@@ -169,7 +169,9 @@ def test_encodings_detected(tmp_path: Path, encoding: str):
 def test_undecodable_file_is_a_clear_error(tmp_path: Path, data: bytes):
     path = tmp_path / "odd.csv"
     path.write_bytes(data)
-    with pytest.raises(InputError, match="odd.csv: cannot decode the file as UTF-8 or GB18030/GBK"):
+    with pytest.raises(
+        InputError, match="odd.csv: cannot decode the file as UTF-8, UTF-16 or GB18030/GBK"
+    ):
         read_table(path)
 
 

@@ -55,7 +55,7 @@ def ingest_command(
 ) -> None:
     """Read every CSV/XLSX in RAW_DIR, clean, convert units, validate and write the long panel.
 
-    Reads the project's long CSV, wide tables and NBS data-portal exports (CSV or XLSX; UTF-8, UTF-8-BOM or GBK/GB18030, detected), converts every value to the unit in indicators.csv, and prints a coverage table (indicators × years: regions with a value).
+    Reads the project's long CSV, wide tables and NBS data-portal exports (CSV separated by commas, tabs or semicolons, or XLSX; UTF-8, UTF-8-BOM, UTF-16 or GBK/GB18030, detected), converts every value to the unit in indicators.csv, and prints a coverage table (indicators × years: regions with a value).
 
     On any problem it lists each as file:row:field: message, exits with code 2 and writes nothing.
 

@@ -3,7 +3,9 @@
 Per row: the region resolves to a GB/T 2260 code (totals, HK, Macao, Taiwan are dropped with a
 note, or rejected when ``drop_non_provinces`` is off); the indicator label resolves through the
 catalogue; the year parses; the value parses (missing marks are counted per indicator and the row
-is dropped); the declared unit — or an inline ``%`` on the cell — converts to the catalogue unit.
+is dropped; an indicator with no value at all in a file gets a note); the declared unit — or an
+inline ``%`` on the cell — converts to the catalogue unit (a missing cell needs no unit); a value
+is negative only if the catalogue marks the indicator ``signed``.
 Each rule runs once per distinct input, not once per row.
 """
 
@@ -20,6 +22,8 @@ from index.errors import Problem
 from index.etl import regions
 from index.etl.catalogue import Catalogue
 from index.etl.numbers import parse_number, parse_year
+from index.etl.read import LABEL_UNIT
+from index.etl.text import clean as clean_text
 from index.etl.units import UnitError, convert, factor, parse_unit
 from index.etl.validate import YEARS
 
@@ -57,8 +61,16 @@ def _apply(func: Callable[..., Any], *columns: pd.Series) -> tuple[pd.Series, pd
 def _region(name: str) -> str | object:
     code = regions.resolve(name)
     if code is None:
-        raise ValueError(f"unknown region {name!r}")
+        raise ValueError(f"unknown region {name!r}" if name.strip() else "no region given")
     return code
+
+
+def _unknown_indicator(label: str, catalogue: Catalogue) -> str:
+    """Why ``label`` names no indicator: empty, a known name with an unknown ``(unit)``, or unknown."""
+    m = LABEL_UNIT.fullmatch(clean_text(label))
+    if m and catalogue.resolve(m.group(1)):
+        return f"unknown unit {m.group(2)!r} in the label {label!r}"
+    return f"unknown indicator {label!r}" if label.strip() else "no indicator given"
 
 
 def _year(text: str, years: tuple[int, int]) -> int:
@@ -70,14 +82,17 @@ def _year(text: str, years: tuple[int, int]) -> int:
 
 def _unit(declared: str, parsed: tuple[float | None, str] | None, target: object) -> str:
     """The unit the cell is in — its inline ``%``/``‰`` if any, else the declared unit — checked
-    to be known and convertible to the catalogue unit ``target``."""
+    to be known and convertible to the catalogue unit ``target``; only a value of a known
+    indicator must have one (a missing or unreadable cell, or an unknown indicator, need not)."""
     inline = parsed[1] if parsed else ""
     declared = declared.strip()
-    if not (inline or declared):
-        raise UnitError("no unit declared (add a unit column, a '(unit)' label or unit = … )")
     if inline and declared and parse_unit(declared).dimension != parse_unit(inline).dimension:
         raise UnitError(f"cell is written in {inline!r} but the series unit is {declared!r}")
     unit = inline or declared
+    if not unit:
+        if isinstance(target, str) and parsed is not None and parsed[0] is not None:
+            raise UnitError("no unit declared (add a unit column, a '(unit)' label or unit = … )")
+        return ""
     if not isinstance(target, str):  # unknown indicator: the unit can only be checked to exist
         parse_unit(unit)
     else:
@@ -104,14 +119,24 @@ def clean(
     unit, unit_err = _apply(_unit, raw["unit"], parsed, target)
     dropped = code.map(lambda c: c is regions.DROP)
     is_missing = parsed.map(lambda p: p is not None and p[0] is None)
+    counted = known & ~dropped  # rows whose value enters the panel or the missing counts
+    signed = indicator.map(catalogue.table["signed"]).eq("true")
+    negative = parsed.map(lambda p: p is not None and p[0] is not None and p[0] < 0)
+    unknown = {i: _unknown_indicator(i, catalogue) for i in raw.loc[~known, "indicator"].unique()}
 
     checks: list[tuple[pd.Series, str | pd.Series, pd.Series | str]] = [
         (region_err != "", "region", region_err),
-        (~known, "indicator", "unknown indicator " + raw["indicator"].map(repr)),
+        (~known, "indicator", raw["indicator"].map(unknown)),
         (year_err != "", "year", year_err),
         (value_err != "", raw["field"], value_err),
         (unit_err != "", "unit", unit_err),
-    ]
+        (
+            counted & negative & ~signed,
+            raw["field"],
+            "negative value " + raw["value"].map(repr) + " for " + indicator.astype(str)
+            + " (allowed only if indicators.csv marks it signed = true)",
+        ),
+    ]  # fmt: skip
     if sources is not None:
         bad = ~raw["source"].isin(set(sources))
         checks.append((bad, "source", "unknown source id " + raw["source"].map(repr)))
@@ -127,8 +152,16 @@ def clean(
         f"{file}: dropped {len(g)} row(s) for {name!r} (not one of the 31 provinces)"
         for (file, name), g in raw[dropped].groupby(["file", "region"], sort=True)
     ]
+    every = (
+        is_missing[counted].groupby([raw["file"][counted], indicator[counted]]).agg(["all", "size"])
+    )
+    notes += [
+        f"{file}: no value for {code} (all {n} cell(s) missing)"
+        for (file, code), (all_missing, n) in every.iterrows()
+        if all_missing
+    ]
     failed = pd.concat([c[0] for c in checks], axis=1).any(axis=1)
-    missing = indicator[is_missing & known & ~dropped].value_counts().sort_index()
+    missing = indicator[is_missing & counted].value_counts().sort_index()
     keep = ~(failed | dropped | is_missing)
     return Cleaned(
         _typed(raw[keep], code, indicator, year, parsed, unit, target), missing, notes, problems

@@ -125,6 +125,9 @@ def build(
     """Read, clean and validate ``raw_dir`` without writing anything; raise ``InputError`` listing
     every problem in every file."""
     raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        what = "not a folder" if raw_dir.exists() else "no such folder"
+        raise InputError(Problem(str(raw_dir), None, None, what))
     if not (raw_dir / CATALOGUE_FILE).is_file():
         raise InputError(
             Problem(str(raw_dir), None, None, f"no indicator catalogue {CATALOGUE_FILE} here")
@@ -143,7 +146,9 @@ def build(
         rel = _rel(path, raw_dir)
         sidecar = path.with_suffix(".toml")
         try:
-            meta = load_sidecar(sidecar) if sidecar.is_file() else TableMeta()
+            meta = (
+                load_sidecar(sidecar, _rel(sidecar, raw_dir)) if sidecar.is_file() else TableMeta()
+            )
             frames.append(read_table(path, name=rel, meta=meta))
         except InputError as exc:
             problems += exc.problems
@@ -159,9 +164,9 @@ def build(
     problems += cleaned.problems
     problems += schema_problems(panel_schema(list(catalogue.table.index), years), located)
     if located.empty and not problems:
-        problems.append(
-            Problem(str(raw_dir), None, None, "no values: every cell is missing or dropped")
-        )
+        missing = ", ".join(f"{k} {v}" for k, v in cleaned.missing.items()) or "none"
+        message = f"no values: every cell is missing (missing cells: {missing}) or dropped"
+        problems.append(Problem(str(raw_dir), None, None, message))
     raise_problems(problems)
     panel = located.sort_values(SORT_KEY, kind="stable")[list(PANEL_COLUMNS)].reset_index(drop=True)
     return IngestReport(
@@ -175,15 +180,26 @@ def build(
 
 
 def write_panel(panel: pd.DataFrame, out_path: str | Path, inputs: dict[str, str]) -> None:
-    """Write the panel as Parquet atomically, with the version and input hashes as metadata."""
+    """Write the panel as Parquet atomically, with the version and input hashes as metadata;
+    an output that cannot be written (a folder, no permission, no space) is an ``InputError``."""
     metadata = {
         METADATA_VERSION: __version__.encode(),
         METADATA_INPUTS: json.dumps(inputs, sort_keys=True, ensure_ascii=False).encode(),
     }
     table = pa.Table.from_pandas(panel, schema=ARROW_SCHEMA, preserve_index=False)
     table = table.replace_schema_metadata(metadata)
-    with atomic_path(out_path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+    if Path(out_path).is_dir():
+        raise InputError(
+            Problem(str(out_path), None, None, "is a folder: give a file, e.g. inputs.parquet")
+        )
+    try:
+        with atomic_path(out_path) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise InputError(
+            Problem(str(out_path), None, None, f"cannot write the output: {exc.strerror}{where}")
+        ) from None
 
 
 def ingest(

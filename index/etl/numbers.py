@@ -8,11 +8,14 @@ Rules (applied after NFKC normalisation, which turns ``１２３．４`` into ``
 * ``12.3%`` / ``1.5‰`` — the number as written plus the inline unit ``%`` / ``‰``; the unit
   conversion then expresses it in the catalogue unit (12.3 in ``%``, 0.123 in ``1``);
 * ``—`` ``——`` ``–`` ``…`` ``...`` ``..`` ``-`` ``NA`` ``N/A`` and the empty cell → missing;
-* anything else → ``ValueError`` (the caller reports it with the cell's location).
+* anything else → ``ValueError`` (the caller reports it with the cell's location), including
+  ``nan``/``inf``, numbers beyond the float range (``1e400``), accounting negatives ``(3.4)``,
+  censored values ``<0.1`` and spreadsheet formulas ``=B2/C2`` whose result was never saved.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Final
 
@@ -38,9 +41,17 @@ def parse_number(text: object) -> tuple[float | None, str]:
     number = s.removesuffix(unit).strip() if unit else s
     if _GROUPED.fullmatch(number):
         number = number.replace(",", "")
+    if s.startswith("="):
+        raise ValueError(
+            f"formula without a saved result: {s!r} (open and save the file in Excel, or paste "
+            "the values)"
+        )
     if not _PLAIN.fullmatch(number):
         raise ValueError(f"not a number: {str(text)!r}")
-    return float(number), unit
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {str(text)!r}")
+    return value, unit
 
 
 _YEAR = re.compile(r"(\d{4})(?:年|\.0+)?")

@@ -9,7 +9,7 @@ Layouts (detected in this order, or forced with ``format`` in the table's metada
 
 ``nbs``
     The NBS data-portal export: lines ``数据库：…`` ``指标：地区生产总值(亿元)`` ``时间：…``, a header
-    ``地区,2024年,2023年,…`` and footnotes ``注：…`` / ``数据来源：…`` (the table ends at the first).
+    ``地区,2024年,2023年,…`` and footnotes ``注：…`` / ``数据来源：…``.
     The header's first cell names the row dimension (地区, 指标 or 时间); the columns hold years or,
     failing that, the remaining dimension; the third dimension is fixed by its ``指标：``/``地区：``/
     ``时间：`` line.
@@ -28,24 +28,38 @@ Units: a label ending in a parenthesised unit (``软件业务收入(万元)``) d
 Metadata comes from the ``meta`` argument; ``index.etl.ingest`` loads it from a sidecar
 ``<file stem>.toml`` with keys ``format indicator year unit source`` and, for workbooks, per-sheet
 tables ``[sheets.<name>]`` that override them — when ``sheets`` is given, only those sheets are read.
-Blank rows and trailing blank cells are ignored everywhere; row numbers are those of the file.
+Blank rows, trailing blank cells and footnote rows (first cell ``注：`` ``数据来源：`` ``资料来源：``,
+wherever they stand) are ignored everywhere; row numbers are those of the file (a quoted cell
+spanning lines is reported at its first line).
+
+CSV: the delimiter is the most frequent of ``,`` tab ``;`` on the first line that is not an NBS
+``数据库：…`` line (ties → comma), so Excel's tab-separated "Unicode text" and ``;``-separated
+exports read too; an unbalanced quote is an error at the row where it starts.
+XLSX: cells are read as saved (``data_only``); a number shown as a percentage (format ``0.0%``)
+is read as the percentage it shows (0.0658 → ``6.58%``); a date as its ISO date; a formula
+without a saved result as its formula text (an error downstream); a label merged over several
+rows repeats in each (a region spanning the rows of its years; a merged number is never copied).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import re
 import tomllib
-import zipfile
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Final, Literal
 
 import openpyxl
 import pandas as pd
+from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from index.errors import InputError, Problem
@@ -70,10 +84,13 @@ HEADERS: Final = {
     "unit": ("unit", "单位"),
     "source": ("source", "source_id", "来源", "数据来源"),
 }  # fmt: skip
+_HEADER_KEYS: Final = {f: [key(n) for n in names] for f, names in HEADERS.items()}
 NBS_DIMENSIONS: Final = {"地区": "region", "指标": "indicator", "时间": "year"}
 _NBS_LINE = re.compile(r"(数据库|指标|地区|时间):(.*)")
+DELIMITERS: Final = (",", "\t", ";")  # in order of preference on a tie
+_LITERAL = re.compile(r'"[^"]*"|\\.')  # quoted text and escaped characters in a number format
 _FOOTNOTE = re.compile(r"(注\d*|数据来源|资料来源):")
-_LABEL_UNIT = re.compile(r"(.*\S)\s*\(([^()]*)\)")
+LABEL_UNIT = re.compile(r"(.*\S)\s*\(([^()]*)\)")
 
 
 class TableMeta(BaseModel):
@@ -99,8 +116,8 @@ class TableMeta(BaseModel):
         """The metadata unit/source for an indicator label ('' if none is declared)."""
         value = getattr(self, attr)
         if isinstance(value, dict):
-            return next((v for k, v in value.items() if key(k) == key(label)), "")
-        return value or ""
+            value = next((v for k, v in value.items() if key(k) == key(label)), "")
+        return clean(value or "")
 
 
 @dataclass(frozen=True)
@@ -113,25 +130,35 @@ class Grid:
     sheet: str | None = None
 
 
-def load_sidecar(path: Path) -> TableMeta:
+def load_sidecar(path: Path, name: str | None = None) -> TableMeta:
     """Parse and check a sidecar TOML; problems are reported at ``<name>:<key>``."""
+    name = name or path.name
     try:
-        return TableMeta.model_validate(tomllib.loads(read_text(path)))
+        return TableMeta.model_validate(tomllib.loads(read_text(path, name)))
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(path.name, None, None, f"not valid TOML: {exc}")) from None
+        raise InputError(Problem(name, None, None, f"not valid TOML: {exc}")) from None
     except ValidationError as exc:
         raise InputError(
-            [Problem(path.name, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+            [Problem(name, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
         ) from None
 
 
-def read_text(path: Path) -> str:
+def read_bytes(path: Path, name: str | None = None) -> bytes:
+    """The file's bytes; an unreadable file (permissions, a folder) is an ``InputError``."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            Problem(name or path.name, None, None, f"cannot read the file: {exc.strerror}")
+        ) from None
+
+
+def read_text(path: Path, name: str | None = None) -> str:
     """Decode a text file without being told its encoding: UTF-16 (by BOM), UTF-8 (with or without
     BOM), else GB18030 (a superset of GBK/GB2312, as NBS exports use). Anything else is an error."""
-    data = path.read_bytes()
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "gb18030"):
+    data = read_bytes(path, name)
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
@@ -140,18 +167,72 @@ def read_text(path: Path) -> str:
             return text
     raise InputError(
         Problem(
-            path.name, None, None,
-            "cannot decode the file as UTF-8 or GB18030/GBK (is it binary, or in another "
-            "encoding?); save it as UTF-8 CSV",
+            name or path.name, None, None,
+            "cannot decode the file as UTF-8, UTF-16 or GB18030/GBK (is it binary, or in another "
+            "encoding?); save it as UTF-8",
         )
     )  # fmt: skip
 
 
-def _cell(value: object) -> str:
-    """Spreadsheet cell → text; floats keep their shortest round-trip form (49670.2, not 49670.199…)."""
+def _delimiter(text: str) -> str:
+    """The most frequent of ``DELIMITERS`` on the first line that is not an NBS header line."""
+    for line in text.splitlines():
+        if clean(line) and not _NBS_LINE.match(clean(line)):
+            counts = Counter({d: line.count(d) for d in DELIMITERS})
+            return max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first on a tie
+    return ","
+
+
+def _csv_rows(text: str, name: str) -> Iterator[tuple[int, list[str]]]:
+    """CSV records with the line each starts on; a malformed quote is an error located there."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            yield start, row
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(
+            Problem(name, start, None, f"malformed CSV from this row on ({exc}): check the quotes")
+        ) from None
+
+
+def _cell(cell: Cell | MergedCell) -> str:
+    """Spreadsheet cell → text: floats keep their shortest round-trip form (49670.2, not
+    49670.199…); a number formatted as a percentage is the percentage shown; a date its ISO date."""
+    value = cell.value
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float) and "%" in _LITERAL.sub("", cell.number_format):
+        return f"{Decimal(repr(value)).scaleb(2):f}%"  # exact decimal shift: 0.0658 → 6.58%
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
     return repr(value) if isinstance(value, float) else str(value)
+
+
+def _sheet_rows(values: Worksheet, formulas: Worksheet) -> Iterator[tuple[int, list[str]]]:
+    """A sheet's rows as text. A formula without a saved result reads as its formula; a label
+    merged over several rows repeats down its first column (a merged number is never copied)."""
+    below = {
+        (r, rng.min_col): top
+        for rng in values.merged_cells.ranges
+        if isinstance(top := values.cell(rng.min_row, rng.min_col).value, str)
+        for r in range(rng.min_row + 1, rng.max_row + 1)
+    }
+    size = {
+        "max_row": max(values.max_row, formulas.max_row),
+        "max_col": max(values.max_column, formulas.max_column),
+    }
+    rows = zip(values.iter_rows(**size), formulas.iter_rows(**size), strict=True)
+    for n, (row, source) in enumerate(rows, 1):
+        texts = []
+        for cell, formula in zip(row, source, strict=True):
+            text = below.get((n, cell.column)) or _cell(cell)
+            unsaved = not text and isinstance(formula.value, str) and formula.value.startswith("=")
+            texts.append(formula.value if unsaved else text)
+        yield n, texts
 
 
 def _grid(name: str, rows: Iterator[tuple[int, list[str]]], sheet: str | None = None) -> Grid:
@@ -169,18 +250,19 @@ def load_grids(path: Path, name: str | None = None) -> list[Grid]:
     name = name or path.name
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        reader = csv.reader(io.StringIO(read_text(path), newline=""))
-        grids = [_grid(name, ((reader.line_num, row) for row in reader))]
+        grids = [_grid(name, _csv_rows(read_text(path, name), name))]
     elif suffix in XLSX_SUFFIXES:
+        data = read_bytes(path, name)
         try:
-            book = openpyxl.load_workbook(path, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            values, formulas = (
+                openpyxl.load_workbook(io.BytesIO(data), data_only=only) for only in (True, False)
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure of the parser on foreign bytes
             raise InputError(
                 Problem(name, None, None, f"not a readable XLSX workbook ({exc})")
             ) from None
         grids = [
-            _grid(name, ((n, list(map(_cell, r))) for n, r in enumerate(ws.values, 1)), ws.title)
-            for ws in book.worksheets
+            _grid(name, _sheet_rows(ws, formulas[ws.title]), ws.title) for ws in values.worksheets
         ]
     else:
         raise InputError(
@@ -192,11 +274,21 @@ def load_grids(path: Path, name: str | None = None) -> list[Grid]:
     return grids
 
 
+def read_records(path: Path, name: str | None = None) -> pd.DataFrame:
+    """A plain CSV with one header row (the catalogue, the sources table) → its stripped text
+    cells, one column per header, plus ``row``: each record's line in the file."""
+    (grid,) = load_grids(path, name)
+    header = [h.strip() for h in grid.rows[0][1]]
+    rows = _body(grid, 1, len(header))
+    frame = pd.DataFrame([cells for _, cells in rows], columns=header, dtype=object)
+    return frame.map(str.strip).assign(row=[n for n, _ in rows])
+
+
 def split_label(label: str) -> tuple[str, str]:
     """``"地区生产总值(亿元)"`` → ``("地区生产总值", "亿元")``; a trailing parenthesis that is not a
     known unit stays part of the name (``"R&D经费投入强度(与地区生产总值之比)"``, ``"")``."""
     label = clean(label)
-    m = _LABEL_UNIT.fullmatch(label)
+    m = LABEL_UNIT.fullmatch(label)
     if m:
         try:
             parse_unit(m.group(2))
@@ -208,16 +300,25 @@ def split_label(label: str) -> tuple[str, str]:
 
 def _field_of(header: str) -> str | None:
     k = key(header)
-    return next((f for f, names in HEADERS.items() if k in {key(n) for n in names}), None)
+    return next((f for f, names in _HEADER_KEYS.items() if k in names), None)
 
 
-def _columns(header: Sequence[str]) -> dict[str, int]:
-    """Field → column index for the recognised headers (first one wins per field)."""
+def _columns(grid: Grid) -> dict[str, int]:
+    """Field → column of the recognised headers in the grid's first row. When several columns
+    name a field, the name listed first in ``HEADERS`` wins; the same name twice is an error."""
+    n0, header = grid.rows[0]
     found: dict[str, int] = {}
     for j, h in enumerate(header):
         f = _field_of(h)
-        if f and f not in found:
+        if f is None:
+            continue
+        i = found.get(f)
+        rank = _HEADER_KEYS[f].index
+        if i is None or rank(key(h)) < rank(key(header[i])):
             found[f] = j
+        elif key(h) == key(header[i]):
+            message = f"two columns named {clean(h)!r} (columns {i + 1} and {j + 1})"
+            raise InputError(Problem(grid.name, n0, clean(h), message))
     return found
 
 
@@ -234,18 +335,17 @@ def _detect(grid: Grid) -> str:
     first = clean(grid.rows[0][1][0])
     if _NBS_LINE.match(first):
         return "nbs"
-    header = grid.rows[0][1]
-    cols = _columns(header)
-    if "value" in cols:
+    if "value" in _columns(grid):
         return "long"
     if not first or _field_of(first) == "region":
         return "wide"
+    skip = "; to read only some sheets, list them in the sidecar TOML ([sheets.<name>])"
     raise InputError(
         Problem(
             grid.name, grid.rows[0][0], None,
             "not a recognised table: expected an NBS export (数据库：…), a long table "
             "(region, year, indicator, value, unit, source) or a wide table whose first column is "
-            "the region (地区/region)",
+            "the region (地区/region)" + (skip if grid.sheet else ""),
         )
     )  # fmt: skip
 
@@ -255,11 +355,11 @@ Record = tuple[int, str, str, str, str, str, str, str]
 
 
 def _body(grid: Grid, start: int, width: int) -> list[tuple[int, list[str]]]:
-    """Data rows after the header (index ``start``), padded to ``width``; stops at a footnote."""
+    """Data rows after the header (index ``start``), padded to ``width``; footnotes are skipped."""
     rows = []
     for n, cells in grid.rows[start:]:
         if _FOOTNOTE.match(clean(cells[0])):
-            break
+            continue
         if len(cells) > width:
             raise InputError(
                 Problem(grid.name, n, None, f"{len(cells)} cells but only {width} column headers")
@@ -274,7 +374,7 @@ def _body(grid: Grid, start: int, width: int) -> list[tuple[int, list[str]]]:
 
 def _long(grid: Grid, meta: TableMeta) -> list[Record]:
     n0, header = grid.rows[0]
-    cols = _columns(header)
+    cols = _columns(grid)
     missing = [f for f in ("region", "year", "indicator", "value") if f not in cols]
     if missing:
         raise InputError(
@@ -303,15 +403,15 @@ def _wide(grid: Grid, meta: TableMeta) -> list[Record]:
         raise InputError(
             Problem(grid.name, n0, None, "years as columns: say which indicator (indicator = …)")
         )
-    if not by_year and year_col is None and meta.year is None:
+    if (year_col is None and not by_year) == (meta.year is None):
         raise InputError(
             Problem(
-                grid.name,
-                n0,
-                None,
-                "indicators as columns: add a year column or say which year (year = …)",
+                grid.name, n0, None,
+                "indicators as columns: add a year column or say which year (year = …)"
+                if meta.year is None
+                else f"the years are in the table, so remove year = {meta.year} from the metadata",
             )
-        )
+        )  # fmt: skip
     records = []
     for n, cells in body:
         row_year = cells[year_col] if year_col is not None else str(meta.year)
@@ -368,10 +468,27 @@ def _nbs(grid: Grid, meta: TableMeta) -> list[Record]:
 PARSERS: Final = {"nbs": _nbs, "long": _long, "wide": _wide}
 
 
+def _same_unit(a: str, b: str) -> bool:
+    """Whether two unit strings are the same unit (an unknown one is reported by ``clean``)."""
+    try:
+        return parse_unit(a) == parse_unit(b)
+    except UnitError:
+        return True
+
+
 def _frame(grid: Grid, records: list[Record], meta: TableMeta, source: str) -> pd.DataFrame:
-    """The shared normalisation: split ``name(unit)`` labels, apply metadata defaults, build the frame."""
+    """The shared normalisation: split ``name(unit)`` labels, apply metadata defaults (a unit
+    column contradicting the label's unit is an error), build the frame."""
     frame = pd.DataFrame(records, columns=list(RAW_COLUMNS[1:]), dtype=object)
+    frame[["unit", "source"]] = frame[["unit", "source"]].map(clean)
     labels = {label: split_label(label) for label in frame["indicator"].unique()}
+    conflicts = [
+        Problem(grid.name, n, "unit", f"unit {u!r} contradicts the label {clean(i)!r}")
+        for n, i, u in zip(frame["row"], frame["indicator"], frame["unit"], strict=True)
+        if u and labels[i][1] and not _same_unit(u, labels[i][1])
+    ]
+    if conflicts:
+        raise InputError(conflicts)
     frame["unit"] = [
         u or labels[i][1] or meta.lookup("unit", labels[i][0]) or meta.lookup("unit", i)
         for i, u in zip(frame["indicator"], frame["unit"], strict=True)

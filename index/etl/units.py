@@ -132,8 +132,9 @@ def convert(values: ArrayLike, src: str, dst: str) -> NDArray[np.float64]:
     """
     x = np.asarray(values, dtype=np.float64)
     f = factor(src, dst)
-    if f.denominator == 1:
-        return x * f.numerator
-    if f.numerator == 1:
-        return x / f.denominator
-    return x * (f.numerator / f.denominator)
+    with np.errstate(over="ignore"):  # an overflow gives inf, which validation reports
+        if f.denominator == 1:
+            return x * f.numerator
+        if f.numerator == 1:
+            return x / f.denominator
+        return x * (f.numerator / f.denominator)

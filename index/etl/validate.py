@@ -35,7 +35,9 @@ def panel_schema(indicators: Sequence[str], years: tuple[int, int] = YEARS) -> p
             "region_en": pa.Column(str, text),
             "year": pa.Column("int64", pa.Check.in_range(lo, hi, error=f"year outside {lo}–{hi}")),
             "indicator": pa.Column(str, pa.Check.isin(list(indicators))),
-            "value": pa.Column("float64", pa.Check(np.isfinite, error="not a finite number")),
+            "value": pa.Column(
+                "float64", pa.Check(np.isfinite, error="out of range after unit conversion")
+            ),
             "unit": pa.Column(str, text),
             "source_id": pa.Column(str, text),
         },
@@ -86,13 +88,21 @@ def schema_problems(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[Pro
     return []
 
 
-def collapse_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Drop rows repeating an earlier region-year-indicator with the same value; note each drop."""
+def collapse_duplicates(frame: pd.DataFrame, limit: int = 5) -> tuple[pd.DataFrame, list[str]]:
+    """Drop rows repeating an earlier region-year-indicator with the same value; one note per file
+    lists the dropped rows (the first ``limit``) and the files holding the values kept."""
     repeat = frame.duplicated([*PANEL_KEY, "value"], keep="first")
-    notes = [
-        f"{r.file}:{r.row}: identical duplicate of {r.region_zh} {r.year} {r.indicator} dropped"
-        for r in frame[repeat].itertuples(index=False)
-    ]
+    first = frame[~repeat].set_index([*PANEL_KEY, "value"])["file"]
+    notes = []
+    for file, group in frame[repeat].groupby("file", sort=True):
+        rows = ", ".join(map(str, group["row"].iloc[:limit])) + (
+            ", …" if len(group) > limit else ""
+        )
+        kept = sorted(set(first.loc[pd.MultiIndex.from_frame(group[[*PANEL_KEY, "value"]])]))
+        notes.append(
+            f"{file}: dropped {len(group)} row(s) repeating values already read from "
+            f"{', '.join(kept)} (rows {rows})"
+        )
     return frame[~repeat], notes
 
 
