@@ -24,7 +24,7 @@ from index import framework as fwmod
 from index.config import Config
 from index.dataset import Dataset
 from index.errors import InputError, Problem
-from index.methods import IndicatorError
+from index.methods import ConstantIndicatorError, IndicatorError
 from index.methods import aggregate as agg
 from index.methods import impute as imp
 from index.methods import normalize as norm
@@ -258,7 +258,7 @@ def upstream(
     def stage(name: str, settings: tuple, compute: Callable[[], object]):
         key = (name, *settings)
         if key not in cache:
-            with _named(fw, name):
+            with _named(fw, name, dataset):
                 cache[key] = compute()
         return cache[key]
 
@@ -331,14 +331,22 @@ def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = 
 
 
 @contextlib.contextmanager
-def _named(fw: fwmod.Framework, step: str) -> Iterator[None]:
-    """Re-raise a method's column-position error naming the indicators and the config step."""
+def _named(fw: fwmod.Framework, step: str, dataset: Dataset) -> Iterator[None]:
+    """Re-raise a method's column-position error naming the data, the indicators and the years."""
     try:
         yield
     except IndicatorError as exc:
+        years = [dataset.years[k] for k in exc.leading if k < len(dataset.years)]
+        when = f" in {', '.join(map(str, years))}" if years else ""
+        hint = (
+            " (the same value in every region, or fewer than two regions with data): drop the "
+            "indicator or the year, or choose another method"
+            if isinstance(exc, ConstantIndicatorError)
+            else ""
+        )
         raise InputError(
             [
-                Problem("config", fw.indicator_codes[j], step, exc.reason)
+                Problem(dataset.source, fw.indicator_codes[j], step, f"{exc.reason}{when}{hint}")
                 for j in exc.columns
                 if j < fw.n_indicators
             ]

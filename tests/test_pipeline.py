@@ -118,7 +118,7 @@ def test_constant_indicator_is_named():
     ds = dataset()
     long = ds.long.copy()
     long.loc[long["indicator"] == "d", "value"] = 5.0
-    with pytest.raises(InputError, match=r"config:d:normalise"):
+    with pytest.raises(InputError, match=r"<data>:d:normalise: .* in 2022, 2023 \(the same value"):
         build(PLAIN, Dataset.from_long(long), FW)
 
 

@@ -19,11 +19,13 @@ class IndicatorError(InputError, ValueError):
     """A method cannot be applied to some indicator columns (it knows positions, not names).
 
     ``columns`` are positions along the last (indicator) axis, so the pipeline can re-raise an
-    ``InputError`` naming the indicators, e.g. ``[names[j] for j in err.columns]``.
+    ``InputError`` naming the indicators, e.g. ``[names[j] for j in err.columns]``; ``leading``
+    are the positions along the first leading axis (years, in a build) where it happened.
     """
 
-    def __init__(self, columns: Iterable[int], reason: str):
+    def __init__(self, columns: Iterable[int], reason: str, leading: Iterable[int] = ()):
         self.columns: tuple[int, ...] = tuple(sorted({int(j) for j in columns}))
+        self.leading: tuple[int, ...] = tuple(sorted({int(k) for k in leading}))
         self.reason = reason
         super().__init__(f"indicator column(s) {', '.join(map(str, self.columns))}: {reason}")
 

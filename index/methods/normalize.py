@@ -58,7 +58,10 @@ def _spread(denominator: np.ndarray, present: np.ndarray, what: str) -> np.ndarr
     bad = present & ~(np.isfinite(denominator) & (denominator != 0))
     if bad.any():
         cols = np.nonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0))[0]
-        raise ConstantIndicatorError(cols, f"{what} is zero or undefined; cannot normalise")
+        lead = np.nonzero(bad.reshape(bad.shape[0], -1).any(axis=1))[0] if bad.ndim > 2 else ()
+        raise ConstantIndicatorError(
+            cols, f"{what} is zero or undefined; cannot normalise", leading=lead
+        )
     return denominator
 
 
