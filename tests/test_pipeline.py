@@ -169,7 +169,7 @@ def test_negative_pca_weights_warn():
     )
     from index.pipeline import NegativeWeightWarning
 
-    with pytest.warns(NegativeWeightWarning, match="children of 'p1'"):
+    with pytest.warns(NegativeWeightWarning, match="children of 'p[12]'"):
         build(
             PLAIN.with_overrides(["weighting=pca", "weighting.levels=[1]"]),
             Dataset.from_long(long),
