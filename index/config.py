@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from index.errors import InputError, Problem
 
@@ -78,6 +78,12 @@ class Config(BaseModel):
     seed: int = 20231008
     overrides: list[str] = Field(default_factory=list)
 
+    @field_validator("years")
+    @classmethod
+    def _sorted_years(cls, v: list[int] | None) -> list[int] | None:
+        """Years in time order, once each (panel imputation and 'latest year' rely on it)."""
+        return sorted(set(v)) if v else None
+
     def with_overrides(self, items: list[str]) -> Config:
         """A new config with ``key=value`` overrides applied (values parsed as JSON when possible)."""
         data = self.model_dump()
@@ -94,11 +100,20 @@ class Config(BaseModel):
                 target = target[part]
             leaf = path[-1]
             if isinstance(target.get(leaf), dict) and not isinstance(value, dict):
-                target[leaf] = {"method": value}  # `weighting=entropy` → a fresh step
+                target[leaf] = _new_method(path, target[leaf], value)
             else:
                 target[leaf] = value
         data["overrides"] = [*self.overrides, *items]
         return validate(data, "--set")
+
+
+def _new_method(path: list[str], step: dict, method: Any) -> dict:
+    """`weighting=entropy`: the new method, keeping the step's own settings (levels, panel, group…)
+    but not the previous method's parameters, which the new method would not accept."""
+    field = Config.model_fields.get(path[0]) if len(path) == 1 else None
+    model = field.annotation if field is not None else None
+    own = set(model.model_fields) if isinstance(model, type) and issubclass(model, Step) else set()
+    return {**{k: v for k, v in step.items() if k in own}, "method": method}
 
 
 def _parse_value(raw: str) -> Any:

@@ -88,10 +88,10 @@ class Dataset:
         return replace(self, values=self.values[idx], years=tuple(years), long=long)
 
     def group_codes(self, column: str) -> np.ndarray:
-        """Integer group labels of every unit for a unit-group column (for group imputation)."""
+        """The group label of every unit for a unit-group column (missing labels stay missing)."""
         if column not in self.units.columns:
             raise InputError(Problem(self.source, None, column, f"no unit group column '{column}'"))
-        return pd.factorize(self.units[column].astype(str), sort=True)[0]
+        return self.units[column].to_numpy(dtype=object)
 
 
 def _labels_from_long(df: pd.DataFrame, unit_col: str, codes: tuple[str, ...]) -> pd.DataFrame:

@@ -76,9 +76,15 @@ def aggregate_nodes(
         if weigher is not None and (w_new := weigher(x, fw.codes[parent], level)) is not None:
             used[..., kids] = w_new
         name = method(level) if callable(method) else method
-        aggs[parent - n_ind] = agg.aggregate(
-            x, used[..., kids], name, dat_thresh=dat_thresh, **params
-        )
+        try:
+            aggs[parent - n_ind] = agg.aggregate(
+                x, used[..., kids], name, dat_thresh=dat_thresh, **params
+            )
+        except IndicatorError as exc:  # positions within this group → the children's codes
+            children = ", ".join(fw.codes[kids[j]] for j in exc.columns)
+            raise InputError(
+                Problem("config", fw.codes[parent], "aggregation", f"{exc.reason} ({children})")
+            ) from None
     return np.moveaxis(aggs, 0, -1), used
 
 
@@ -339,8 +345,8 @@ def _named(fw: fwmod.Framework, step: str, dataset: Dataset) -> Iterator[None]:
         years = [dataset.years[k] for k in exc.leading if k < len(dataset.years)]
         when = f" in {', '.join(map(str, years))}" if years else ""
         hint = (
-            " (the same value in every region, or fewer than two regions with data): drop the "
-            "indicator or the year, or choose another method"
+            " (no spread there, e.g. one value in every region or a single region with data): "
+            "drop the indicator or the year, or choose another method"
             if isinstance(exc, ConstantIndicatorError)
             else ""
         )
@@ -373,6 +379,10 @@ def _impute(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) -> 
     params = step.params
     if step.group is not None:
         params["groups"] = ds.group_codes(step.group)
+    elif step.method.endswith("_grp") and "groups" not in params:
+        raise InputError(
+            Problem("config", None, "impute.group", f"'{step.method}' needs a unit-group column")
+        )
     if step.method == "row_mean":
         params.setdefault("ind_groups", np.array([fw.codes.index(i.parent) for i in fw.indicators]))
         params.setdefault("directions", fw.directions)
@@ -391,7 +401,10 @@ def _treat(
     out = np.empty_like(x)
     logs = []
     for yi in range(len(ds.years)):  # treatment is a cross-sectional decision, year by year
-        res = trt.treat(x[yi], method=step.method, **params)
+        try:
+            res = trt.treat(x[yi], method=step.method, **params)
+        except IndicatorError as exc:
+            raise type(exc)(exc.columns, exc.reason, leading=[yi]) from None
         out[yi] = res.x
         logs.append(res.details)
     log = pd.concat(logs, ignore_index=True)  # labelled once: pandas calls cost more than treating
@@ -426,8 +439,8 @@ def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) 
         posts = [i.goalposts or (np.nan, np.nan) for i in fw.indicators]
         params["lower"] = np.array([p[0] for p in posts])
         params["upper"] = np.array([p[1] for p in posts])
-    if isinstance(params.get("ref"), str):
-        params["ref"] = ds.unit_codes.index(params["ref"])
+    if "ref" in params:
+        params["ref"] = _unit_position(ds, params["ref"])
     if step.panel != "per_year":
         if "fit_on" not in accepted:
             raise InputError(
@@ -436,8 +449,28 @@ def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) 
         if step.panel == "global":
             params["fit_on"] = x.reshape(1, -1, x.shape[-1])
         else:
+            if step.panel not in ds.years:
+                raise InputError(
+                    Problem(
+                        "config",
+                        None,
+                        "normalise.panel",
+                        f"reference year {step.panel} is not among the built years "
+                        f"{list(ds.years)}",
+                    )
+                )
             params["fit_on"] = x[[ds.years.index(step.panel)]]
     return norm.normalise(x, step.method, **params)
+
+
+def _unit_position(ds: Dataset, ref: object) -> int:
+    """The row of the reference unit, given by its code ("11", "AUT"); a bare number that is not
+    a unit code is read as a row position."""
+    if str(ref) in ds.unit_codes:
+        return ds.unit_codes.index(str(ref))
+    if isinstance(ref, int) and 0 <= ref < len(ds.unit_codes):
+        return ref
+    raise InputError(Problem("config", None, "normalise.ref", f"unknown unit '{ref}'"))
 
 
 def _checked(method: str) -> str:
@@ -474,6 +507,17 @@ def config_weigher(config: Config) -> Weigher | None:
                 value = value[parent]
             params[key] = value
         w = wts.compute_weights(children, step.method, **params)
+        if (np.abs(w.sum(axis=-1)) < np.abs(w).max(axis=-1)).any():
+            raise InputError(
+                Problem(
+                    "config",
+                    parent,
+                    "weighting",
+                    f"{step.method} weights of the children of '{parent}' nearly cancel out "
+                    f"({np.round(w.reshape(-1, w.shape[-1])[0], 3).tolist()}): normalised, they "
+                    "would blow the scores up; use weighting.variant='oecd' or another method",
+                )
+            )
         if (w < 0).any():
             warnings.warn(
                 f"{step.method} weights of the children of '{parent}' include negative values "

@@ -42,3 +42,16 @@ def test_load_toml(tmp_path):
     p.write_text("unknown_key = 1\n", encoding="utf-8")
     with pytest.raises(InputError, match="unknown_key"):
         load(p)
+
+
+def test_setting_a_method_keeps_the_steps_own_settings():
+    a = Config().with_overrides(["weighting.levels=[2]", "weighting=entropy"])
+    b = Config().with_overrides(["weighting=entropy", "weighting.levels=[2]"])
+    assert a.weighting == b.weighting and a.weighting.levels == [2]
+    c = Config().with_overrides(["normalise.panel=global", "normalise=zscore"])
+    assert c.normalise.panel == "global" and c.normalise.params == {}  # minmax's l, u dropped
+
+
+def test_years_are_sorted_and_unique():
+    assert Config(years=[2021, 2019, 2021]).years == [2019, 2021]
+    assert Config(years=[]).years is None

@@ -10,7 +10,13 @@ from index import framework as fwmod
 from index.config import Config
 from index.dataset import Dataset
 from index.errors import InputError
-from index.pipeline import aggregate_tree, build, effective_weights
+from index.pipeline import (
+    NegativeWeightWarning,
+    _unit_position,
+    aggregate_tree,
+    build,
+    effective_weights,
+)
 
 FW = fwmod.from_dict(
     {
@@ -118,7 +124,7 @@ def test_constant_indicator_is_named():
     ds = dataset()
     long = ds.long.copy()
     long.loc[long["indicator"] == "d", "value"] = 5.0
-    with pytest.raises(InputError, match=r"<data>:d:normalise: .* in 2022, 2023 \(the same value"):
+    with pytest.raises(InputError, match=r"<data>:d:normalise: .* in 2022, 2023 \(no spread there"):
         build(PLAIN, Dataset.from_long(long), FW)
 
 
@@ -155,23 +161,74 @@ def test_per_indicator_treatment_overrides_by_code():
         build(treated.with_overrides(['treat.per_indicator={"zz": {}}']), data, FW)
 
 
-def test_negative_pca_weights_warn():
+def test_pca_weights_warn_when_negative_and_stop_when_they_cancel():
+    fw4 = fwmod.from_dict(
+        {
+            "index": {"code": "idx"},
+            "aggregate": [{"code": "p", "parent": "idx"}],
+            "indicator": [{"code": c, "parent": "p"} for c in "abcd"],
+        }
+    )
+    rng = np.random.default_rng(5)
+    base = rng.uniform(1, 100, 9)
+    cols = {
+        "a": base,
+        "b": base + rng.normal(0, 5, 9),
+        "c": base + rng.normal(0, 5, 9),
+        "d": 200 - base,
+    }
+    long = pd.DataFrame(
+        [
+            {"year": 2023, "region_code": f"u{k}", "indicator": c, "value": float(v[k])}
+            for c, v in cols.items()
+            for k in range(9)
+        ]
+    )
+    cfg = PLAIN.with_overrides(["weighting=pca", "weighting.levels=[1]"])
+    with pytest.warns(NegativeWeightWarning, match="children of 'p'"):
+        build(cfg, Dataset.from_long(long), fw4)
+    falls = long["indicator"] == "c"
+    long.loc[falls, "value"] = 200 - long.loc[falls, "value"]  # a, b rise; c, d fall: they cancel
+    with pytest.raises(InputError, match="nearly cancel out"):
+        build(cfg, Dataset.from_long(long), fw4)
+
+
+def test_group_imputation_leaves_units_without_a_group_missing():
+    ds = dataset(n_units=6)
+    long = ds.long[~((ds.long["region_code"].isin(["u0", "u3"])) & (ds.long["indicator"] == "a"))]
+    units = pd.DataFrame(
+        {
+            "name_zh": ds.unit_codes,
+            "name_en": ds.unit_codes,
+            "grp": ["x", "x", "y", None, "y", "x"],
+        },
+        index=pd.Index(ds.unit_codes, name="unit"),
+    )
+    data = Dataset.from_long(long, units)
+    cfg = PLAIN.with_overrides(["impute=mean_grp", "impute.group=grp"])
+    imputed = build(cfg, data, FW).stage("imputed", 2023)
+    raw = build(PLAIN, data, FW).stage("raw", 2023)
+    assert imputed.loc["u0", "a"] == pytest.approx(raw.loc[["u1", "u5"], "a"].mean())
+    assert np.isnan(imputed.loc["u3", "a"])  # no group: nothing to borrow from
+    with pytest.raises(InputError, match="impute.group"):
+        build(PLAIN.with_overrides(["impute=mean_grp"]), data, FW)
+
+
+def test_reference_unit_by_code_and_reference_year_errors():
     ds = dataset()
     long = ds.long.copy()
-    # make b rise with a, so that after b's direction (−1) the two disagree: PC1 loadings of opposite sign
-    a = long[long["indicator"] == "a"].set_index(["year", "region_code"])["value"]
-    is_b = long["indicator"] == "b"
-    long.loc[is_b, "value"] = (
-        a.loc[
-            list(zip(long.loc[is_b, "year"], long.loc[is_b, "region_code"], strict=True))
-        ].to_numpy()
-        * 2
-    )
-    from index.pipeline import NegativeWeightWarning
+    long["region_code"] = long["region_code"].str.replace("u", "1")  # numeric-looking codes
+    data = Dataset.from_long(long)
+    assert _unit_position(data, 13) == data.unit_codes.index("13") == 3  # a code, not row 13
+    assert _unit_position(data, "15") == 5
+    with pytest.raises(InputError, match="unknown unit 'ZZ'"):
+        build(PLAIN.with_overrides(["normalise=dist2ref", "normalise.ref=ZZ"]), data, FW)
+    with pytest.raises(InputError, match="reference year 2016 is not among"):
+        build(PLAIN.with_overrides(["normalise.panel=2016"]), data, FW)
 
-    with pytest.warns(NegativeWeightWarning, match="children of 'p[12]'"):
-        build(
-            PLAIN.with_overrides(["weighting=pca", "weighting.levels=[1]"]),
-            Dataset.from_long(long),
-            FW,
-        )
+
+def test_aggregation_errors_name_the_children():
+    ds = dataset()
+    cfg = PLAIN.with_overrides(["aggregation=gmean"])  # min-max onto [0, 100] has zeros
+    with pytest.raises(InputError, match=r"config:p1:aggregation: .*\(a, b\)"):
+        build(cfg, ds, FW)
