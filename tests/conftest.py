@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,3 +31,14 @@ def oracle_dir(shared_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"COINr oracle not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def bundled_inputs(tmp_path_factory) -> Path:
+    """The bundled real data (data/raw) ingested once into a temporary Parquet file."""
+    from index.cli import app
+
+    out = tmp_path_factory.mktemp("processed") / "inputs.parquet"
+    res = CliRunner().invoke(app, ["ingest", str(ROOT / "data" / "raw"), "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    return out

@@ -175,20 +175,24 @@ def test_audit_reproduces_coinr(oracle_dir):
 
 
 # ---- the bundled real data ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("processed") / "inputs.parquet"
-    res = runner.invoke(app, ["ingest", str(ROOT / "data" / "raw"), "--out", str(out), "--quiet"])
-    assert res.exit_code == 0, res.output
-    return out
 
 
 @pytest.mark.slow
-def test_sensitivity_on_the_default_framework(inputs, tmp_path):
+def test_sensitivity_on_the_default_framework(bundled_inputs, tmp_path):
     out = tmp_path / "uncertainty.parquet"
     res = runner.invoke(
         app,
-        ["sensitivity", "--data", str(inputs), "--out", str(out), "--n", "512", "--year", "2024"],
+        [
+            "sensitivity",
+            "--data",
+            str(bundled_inputs),
+            "--out",
+            str(out),
+            "--n",
+            "512",
+            "--year",
+            "2024",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "2024" in res.output and "北京市" in res.output and "Heilongjiang" in res.output
@@ -198,9 +202,9 @@ def test_sensitivity_on_the_default_framework(inputs, tmp_path):
 
 
 @pytest.mark.slow
-def test_audit_on_the_default_framework(inputs, tmp_path):
+def test_audit_on_the_default_framework(bundled_inputs, tmp_path):
     out = tmp_path / "audit.xlsx"
-    res = runner.invoke(app, ["audit", "--data", str(inputs), "--out", str(out)])
+    res = runner.invoke(app, ["audit", "--data", str(bundled_inputs), "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "算力 Compute" in res.output
     assert (tmp_path / "audit_heatmap.png").is_file() and (tmp_path / "audit_heatmap.svg").is_file()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from index.cli import app
@@ -14,17 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("processed") / "inputs.parquet"
-    res = runner.invoke(app, ["ingest", str(ROOT / "data" / "raw"), "--out", str(out), "--quiet"])
-    assert res.exit_code == 0, res.output
-    return out
-
-
-def test_run_prints_ranking_and_writes_results(inputs, tmp_path):
+def test_run_prints_ranking_and_writes_results(bundled_inputs, tmp_path):
     out = tmp_path / "results.parquet"
-    args = ["run", "--data", str(inputs), "--out", str(out), "--year", "2024"]
+    args = ["run", "--data", str(bundled_inputs), "--out", str(out), "--year", "2024"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "2024" in res.output and "北京市" in res.output and "Compute" in res.output
@@ -37,10 +28,10 @@ def test_run_prints_ranking_and_writes_results(inputs, tmp_path):
     assert out.read_bytes() == first  # byte-identical rerun
 
 
-def test_run_bad_setting_is_readable(inputs, tmp_path):
+def test_run_bad_setting_is_readable(bundled_inputs, tmp_path):
     out = tmp_path / "results.parquet"
     res = runner.invoke(
-        app, ["run", "--data", str(inputs), "--out", str(out), "--set", "weighting=magic"]
+        app, ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", "weighting=magic"]
     )
     assert res.exit_code == 2
     assert "weighting.method" in res.output and "magic" in res.output
@@ -53,7 +44,7 @@ def test_run_without_ingest_says_what_to_do(tmp_path):
     assert res.exit_code == 2 and "compute-index ingest" in res.output
 
 
-def test_compare_variants(inputs, tmp_path):
+def test_compare_variants(bundled_inputs, tmp_path):
     out = tmp_path / "cmp.csv"
     res = runner.invoke(
         app,
@@ -62,7 +53,7 @@ def test_compare_variants(inputs, tmp_path):
             "weighting=entropy",
             "aggregation=gmean,normalise.l=1",
             "--data",
-            str(inputs),
+            str(bundled_inputs),
             "--out",
             str(out),
             "--figure",
