@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,3 +43,12 @@ def bundled_inputs(tmp_path_factory) -> Path:
     res = CliRunner().invoke(app, ["ingest", str(ROOT / "data" / "raw"), "--out", str(out), "-q"])
     assert res.exit_code == 0, res.output
     return out
+
+
+# Property tests explore new examples on a developer's machine; CI replays a fixed set so that a
+# green main stays green (set HYPOTHESIS_PROFILE=explore in CI to search there too).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "explore")
+)

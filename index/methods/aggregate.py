@@ -126,8 +126,9 @@ def copeland(x, w) -> np.ndarray:
 
     $o_{pq} = \\sum_j w_j [x_{pj} > x_{qj}] + \\tfrac12 \\sum_j w_j [x_{pj} = x_{qj}]$ with weights
     normalised over all children; comparisons with NaN count 0. As in COINr only $p < q$ is
-    computed and $o_{qp} = 1 - o_{pq}$, so pair scores are antisymmetric. Units with no child present
-    take no part in any comparison and score NaN.
+    computed and $o_{qp} = 1 - o_{pq}$, so pair scores are antisymmetric; $|o_{pq} - 1/2| \\le 10^{-12}$
+    counts as a tie, so that rounding in the weight sums cannot depend on the order of the units.
+    Units with no child present take no part in any comparison and score NaN.
     """
     x = _data(x)
     w = _weights(w, x)
@@ -137,8 +138,9 @@ def copeland(x, w) -> np.ndarray:
         xp, xq, wj = x[..., :, None, j], x[..., None, :, j], wn[..., j, None, None]
         wins = wins + wj * (xp > xq)
         ties = ties + wj * (xp == xq)
-    o = wins + ties / 2
-    upper = np.triu(np.sign(o - 0.5), k=1)
+    margin = wins + ties / 2 - 0.5
+    margin[np.abs(margin) <= 1e-12] = 0.0  # a tie up to rounding: unit order must not break it
+    upper = np.triu(np.sign(margin), k=1)
     pair = upper - np.swapaxes(upper, -1, -2)
     has_data = ~np.isnan(x).all(axis=-1)
     pair = pair * (has_data[..., :, None] & has_data[..., None, :])
