@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from index.errors import InputError, Problem
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
@@ -52,15 +54,21 @@ def write_parquet(
     *,
     schema: pa.Schema | None = None,
 ) -> Path:
-    """Write ``frame`` atomically as zstd Parquet with string key-value metadata.
+    """Write ``frame`` atomically as zstd Parquet with only our string key-value metadata.
 
-    No timestamps or absolute paths go in, so the same frame and metadata give the same bytes.
+    No timestamps, paths or library versions (pandas' own metadata block) go in, so the same frame
+    and metadata give the same bytes. An output that cannot be written is an ``InputError``.
     """
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    meta = {
-        **(table.schema.metadata or {}),
-        **{k.encode(): v.encode() for k, v in metadata.items()},
-    }
-    with atomic_path(path) as tmp:
-        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+    meta = {k.encode(): v.encode() for k, v in metadata.items()}
+    if Path(path).is_dir():
+        raise InputError(Problem(str(path), None, None, "is a folder: give a file name"))
+    try:
+        with atomic_path(path) as tmp:
+            pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise InputError(
+            Problem(str(path), None, None, f"cannot write the output: {exc.strerror}{where}")
+        ) from None
     return Path(path)

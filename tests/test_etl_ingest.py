@@ -87,14 +87,17 @@ def test_output_schema_metadata_and_byte_identical_rerun(bundled: Path, tmp_path
     ingest(RAW, again)
     assert again.read_bytes() == bundled.read_bytes()
     meta = pq.read_schema(bundled).metadata
-    assert meta[METADATA_VERSION].decode() == __version__
-    inputs = json.loads(meta[METADATA_INPUTS])
+    assert meta[METADATA_VERSION.encode()].decode() == __version__
+    inputs = json.loads(meta[METADATA_INPUTS.encode()])
     assert inputs == {
         name: sha256_file(RAW / name)
         for name in ("indicators.csv", "provincial_inputs.csv", "sources.csv")
     }
-    assert set(meta) == {METADATA_VERSION, METADATA_INPUTS}  # no pandas block, no paths, no times
-    assert str(ROOT) not in meta[METADATA_INPUTS].decode()
+    assert set(meta) == {
+        METADATA_VERSION.encode(),
+        METADATA_INPUTS.encode(),
+    }  # no pandas block, no paths, no times
+    assert str(ROOT) not in meta[METADATA_INPUTS.encode()].decode()
     panel = pd.read_parquet(bundled)
     assert list(panel.columns) == [
         "region_code",

@@ -23,7 +23,6 @@ from typing import Final
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from index import __version__
 from index.errors import InputError, Problem
@@ -45,7 +44,7 @@ from index.etl.validate import (
     raise_problems,
     schema_problems,
 )
-from index.io import atomic_path, sha256_file
+from index.io import sha256_file, write_parquet
 
 SKIPPED_SUFFIXES: Final = frozenset({".md", ".txt", ".toml", ".pdf", ""})
 SORT_KEY: Final = ["indicator", "year", "region_code"]
@@ -56,8 +55,8 @@ ARROW_SCHEMA: Final = pa.schema(
         ("unit", pa.string()), ("source_id", pa.string()),
     ]
 )  # fmt: skip
-METADATA_VERSION: Final = b"compute_index.version"
-METADATA_INPUTS: Final = b"compute_index.inputs"
+METADATA_VERSION: Final = "compute_index.version"
+METADATA_INPUTS: Final = "compute_index.inputs"
 
 
 @dataclass(frozen=True)
@@ -180,26 +179,12 @@ def build(
 
 
 def write_panel(panel: pd.DataFrame, out_path: str | Path, inputs: dict[str, str]) -> None:
-    """Write the panel as Parquet atomically, with the version and input hashes as metadata;
-    an output that cannot be written (a folder, no permission, no space) is an ``InputError``."""
+    """Write the panel as Parquet atomically, with the version and input hashes as metadata."""
     metadata = {
-        METADATA_VERSION: __version__.encode(),
-        METADATA_INPUTS: json.dumps(inputs, sort_keys=True, ensure_ascii=False).encode(),
+        METADATA_VERSION: __version__,
+        METADATA_INPUTS: json.dumps(inputs, sort_keys=True, ensure_ascii=False),
     }
-    table = pa.Table.from_pandas(panel, schema=ARROW_SCHEMA, preserve_index=False)
-    table = table.replace_schema_metadata(metadata)
-    if Path(out_path).is_dir():
-        raise InputError(
-            Problem(str(out_path), None, None, "is a folder: give a file, e.g. inputs.parquet")
-        )
-    try:
-        with atomic_path(out_path) as tmp:
-            pq.write_table(table, tmp, compression="zstd")
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise InputError(
-            Problem(str(out_path), None, None, f"cannot write the output: {exc.strerror}{where}")
-        ) from None
+    write_parquet(panel, out_path, metadata, schema=ARROW_SCHEMA)
 
 
 def ingest(
