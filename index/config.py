@@ -99,18 +99,22 @@ class Config(BaseModel):
                     raise InputError(Problem("--set", None, key, f"unknown section '{part}'"))
                 target = target[part]
             leaf = path[-1]
-            if isinstance(target.get(leaf), dict) and not isinstance(value, dict):
-                target[leaf] = _new_method(path, target[leaf], value)
+            if (
+                len(path) == 1
+                and isinstance(target.get(leaf), dict)
+                and not isinstance(value, dict)
+            ):
+                target[leaf] = _new_method(leaf, target[leaf], value)
             else:
                 target[leaf] = value
         data["overrides"] = [*self.overrides, *items]
         return validate(data, "--set")
 
 
-def _new_method(path: list[str], step: dict, method: Any) -> dict:
+def _new_method(section: str, step: dict, method: Any) -> dict:
     """`weighting=entropy`: the new method, keeping the step's own settings (levels, panel, group…)
     but not the previous method's parameters, which the new method would not accept."""
-    field = Config.model_fields.get(path[0]) if len(path) == 1 else None
+    field = Config.model_fields.get(section)
     model = field.annotation if field is not None else None
     own = set(model.model_fields) if isinstance(model, type) and issubclass(model, Step) else set()
     return {**{k: v for k, v in step.items() if k in own}, "method": method}

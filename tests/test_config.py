@@ -55,3 +55,12 @@ def test_setting_a_method_keeps_the_steps_own_settings():
 def test_years_are_sorted_and_unique():
     assert Config(years=[2021, 2019, 2021]).years == [2019, 2021]
     assert Config(years=[]).years is None
+
+
+def test_a_table_setting_given_a_word_says_it_wants_a_table():
+    with pytest.raises(
+        InputError, match="aggregation.by_level: Input should be a valid dictionary"
+    ):
+        Config().with_overrides(["aggregation.by_level=gmean"])
+    cfg = Config().with_overrides(['aggregation.by_level={"3": "gmean"}'])
+    assert cfg.aggregation.by_level == {3: "gmean"}
