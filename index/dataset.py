@@ -106,10 +106,18 @@ def _labels_from_long(df: pd.DataFrame, unit_col: str, codes: tuple[str, ...]) -
 
 
 def load_inputs(path: str | Path = DEFAULT_INPUTS) -> Dataset:
-    """Read the processed Parquet panel written by ``compute-index ingest``."""
+    """Read the processed Parquet panel written by ``compute-index ingest``.
+
+    A relative path that is not found here is looked for in the parent folders too, so a notebook
+    started in ``notebooks/`` finds the checkout's ``data/processed/inputs.parquet``.
+    """
     path = Path(path)
-    if not path.is_file():
+    candidates = (
+        [path] if path.is_absolute() else [d / path for d in (Path.cwd(), *Path.cwd().parents)]
+    )
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
         raise InputError(
             Problem(str(path), None, None, "not found; run `compute-index ingest` first")
         )
-    return Dataset.from_long(pd.read_parquet(path), source=str(path))
+    return Dataset.from_long(pd.read_parquet(found), source=str(path))

@@ -232,3 +232,15 @@ def test_aggregation_errors_name_the_children():
     cfg = PLAIN.with_overrides(["aggregation=gmean"])  # min-max onto [0, 100] has zeros
     with pytest.raises(InputError, match=r"config:p1:aggregation: .*\(a, b\)"):
         build(cfg, ds, FW)
+
+
+def test_load_inputs_finds_the_checkout_from_a_subfolder(bundled_inputs, tmp_path, monkeypatch):
+    from index.dataset import load_inputs
+
+    (tmp_path / "data" / "processed").mkdir(parents=True)
+    (tmp_path / "data" / "processed" / "inputs.parquet").write_bytes(bundled_inputs.read_bytes())
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert len(load_inputs().unit_codes) == 31
+    with pytest.raises(InputError, match="run `compute-index ingest` first"):
+        load_inputs("absent.parquet")
