@@ -19,6 +19,14 @@ class Comparison:
     correlations: pd.DataFrame  # one row per pair: spearman, kendall
     shifts: pd.DataFrame  # rank under each alternative minus the baseline rank
 
+    def matrix(self, method: str = "spearman") -> pd.DataFrame:
+        """The pairwise rank correlations as a square, symmetric table (1 on the diagonal)."""
+        labels = [c for c in self.ranks.columns if c not in ("name_zh", "name_en")]
+        out = pd.DataFrame(np.eye(len(labels)), index=labels, columns=labels)
+        for _, row in self.correlations.iterrows():
+            out.loc[row["a"], row["b"]] = out.loc[row["b"], row["a"]] = row[method]
+        return out
+
 
 def compare(builds: dict[str, Build], year: int | None = None) -> Comparison:
     """Compare index ranks of several builds of the same units (first = baseline)."""

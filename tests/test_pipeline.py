@@ -244,3 +244,18 @@ def test_load_inputs_finds_the_checkout_from_a_subfolder(bundled_inputs, tmp_pat
     assert len(load_inputs().unit_codes) == 31
     with pytest.raises(InputError, match="run `compute-index ingest` first"):
         load_inputs("absent.parquet")
+
+
+def test_compare_correlations_and_shifts():
+    from index.compare import compare
+
+    ds = dataset(n_units=9)
+    base = build(PLAIN, ds, FW)
+    cmp = compare({"base": base, "same": base, "equal": base.rebuild("weighting=equal")})
+    m = cmp.matrix("kendall")
+    assert m.loc["base", "same"] == 1.0 and m.loc["equal", "base"] == m.loc["base", "equal"]
+    assert (cmp.shifts["same"] == 0).all()
+    expected = base.rebuild("weighting=equal").ranking()["rank"] - base.ranking()["rank"]
+    pd.testing.assert_series_equal(
+        cmp.shifts["equal"], expected.loc[cmp.shifts.index], check_names=False
+    )
