@@ -183,6 +183,13 @@ class Build:
         out = out.rename(columns={f"{root}_score": "score", f"{root}_rank": "rank"})
         return out.sort_values(["rank", "name_en"], na_position="last")
 
+    def weight_table(self) -> pd.DataFrame:
+        """Within-group weights of every node, year by year (years × codes): data-driven weights
+        are re-estimated each year."""
+        return pd.DataFrame(
+            self.weights, index=pd.Index(self.years, name="year"), columns=self.framework.codes
+        )
+
     @cached_property
     def nodes(self) -> pd.DataFrame:
         """One row per node: labels, level, parent, nominal and effective weights (latest year)."""

@@ -259,3 +259,12 @@ def test_compare_correlations_and_shifts():
     pd.testing.assert_series_equal(
         cmp.shifts["equal"], expected.loc[cmp.shifts.index], check_names=False
     )
+
+
+def test_weight_table_per_year():
+    b = build(PLAIN.with_overrides(["weighting=entropy", "weighting.levels=[1]"]), dataset(), FW)
+    t = b.weight_table()
+    assert list(t.index) == [2022, 2023] and list(t.columns) == FW.codes
+    np.testing.assert_allclose(t[["a", "b"]].sum(axis=1), 1.0)
+    assert t.loc[2022, "a"] != t.loc[2023, "a"]  # re-estimated each year
+    assert t.loc[2023, "a"] == b.nodes.set_index("code").loc["a", "weight"]
