@@ -12,9 +12,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from index.errors import InputError, Problem
+from index.errors import InputError, Problem, validated
 
 
 class Step(BaseModel):
@@ -129,12 +129,7 @@ def _parse_value(raw: str) -> Any:
 
 def validate(data: dict, source: str) -> Config:
     """Validate plain data into a Config, reporting every problem with its key path."""
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(
-            [Problem(source, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
-        ) from None
+    return validated(Config, data, source)
 
 
 def load(path: str | Path) -> Config:

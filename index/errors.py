@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -29,3 +34,13 @@ class InputError(Exception):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def validated(model: type[M], data: dict, source: str) -> M:
+    """``model.model_validate(data)``, with every pydantic error as a Problem at its key path."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(
+            [Problem(source, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        ) from None

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.analysis import sampling as smp
 from index.config import Config
-from index.errors import InputError, Problem
+from index.errors import InputError, Problem, validated
 from index.framework import Framework
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "frameworks" / "uncertainty_default.toml"
@@ -201,12 +201,7 @@ def load(path: str | Path | None = None) -> tuple[Spec, str]:
 
 def validate(data: dict, source: str = "<spec>") -> Spec:
     """Validate plain data into a Spec, every problem located by its key path."""
-    try:
-        return Spec.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(
-            [Problem(source, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
-        ) from None
+    return validated(Spec, data, source)
 
 
 def config_factors(tree: dict[str, Any], prefix: str = "") -> dict[str, list]:
