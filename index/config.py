@@ -1,68 +1,358 @@
-"""Run configuration: one pydantic object describes a whole build (framework + every method choice).
+"""Run configuration: one frozen pydantic object describes a whole build (framework + every choice).
 
-Each step is ``{method = "...", <parameters>}``; parameters are passed to the method as keywords.
-``--set key=value`` overrides use dotted keys (``normalise.u=1``); ``--set weighting=entropy`` is
-short for ``weighting.method=entropy``. Every override is kept in ``overrides`` for the manifest.
+Each step is ``{method = "...", <parameters>}``. A step's parameters are checked against the
+method's own signature (:mod:`index.methods.params`) when the config is built — unknown names
+("did you mean …?"), wrong types, out-of-range values and cross-parameter rules are errors, never
+silently ignored. ``--set key=value`` overrides use dotted keys (``normalise.u=1``);
+``--set weighting=entropy`` is short for ``weighting.method=entropy``. What-ifs on the framework
+are ``weights`` (node → weight, as if the framework file said so) and ``exclude`` (codes dropped).
+Every override is kept in ``overrides`` for the manifest.
+
+A framework may carry recommended settings (its ``[config]`` table, e.g. the default edition's
+missing-data policy); :func:`effective` lays the settings a user gave explicitly over them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from index.errors import InputError, Problem, validated
 
+BUNDLED_CONFIGS = Path(__file__).parent / "frameworks"
+"""Bundled run configurations, by name: ``-c caict`` reads ``frameworks/caict.run.toml``."""
+
 
 class Step(BaseModel):
-    """A method name plus its keyword parameters (any extra field is a parameter)."""
+    """A method name plus its keyword parameters (any extra field is a parameter).
 
-    model_config = ConfigDict(extra="allow")
+    Subclasses name the kind of method and its registry; the parameters are validated against the
+    registered function's signature as soon as the step is built.
+    """
 
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    KIND: ClassVar[str] = ""
     method: str
 
     @property
     def params(self) -> dict[str, Any]:
+        """The method's parameters (a fresh dict: the step itself is frozen)."""
         return dict(self.model_extra or {})
+
+    @classmethod
+    def registry(cls) -> Mapping[str, Callable]:
+        raise NotImplementedError
+
+    def problems(self) -> list[str]:
+        """Everything wrong with this step (empty = valid)."""
+        from index.methods import params as prm
+
+        reg = self.registry()
+        if self.method not in reg:
+            return [prm.unknown_method(self.KIND, self.method, reg)]
+        return prm.check(
+            self.KIND, self.method, reg[self.method], self.params, own=type(self).model_fields
+        )
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from index.methods import params as prm
+
+        if v not in (reg := cls.registry()):
+            raise PydanticCustomError("config", prm.unknown_method(cls.KIND, v, reg))
+        return v
+
+    @model_validator(mode="after")
+    def _valid(self) -> Step:
+        if problems := self.problems():
+            raise PydanticCustomError("config", "; ".join(problems))
+        return self
 
 
 class Impute(Step):
+    """Missing values: ``method`` first (e.g. ``latest`` along time), then ``fallback`` (a
+    cross-sectional rule, e.g. ``worst_grp``) for what remains."""
+
+    KIND: ClassVar[str] = "imputation"
     method: str = "none"
     group: str | None = Field(default=None, description="unit-group column for *_grp methods")
+    fallback: str | None = Field(
+        default=None, description="a second imputation for the values the first leaves missing"
+    )
+
+    @classmethod
+    def registry(cls) -> Mapping[str, Callable]:
+        from index.methods.impute import IMPUTERS
+
+        return IMPUTERS
+
+    def problems(self) -> list[str]:
+        from index.methods import params as prm
+
+        out = super().problems()
+        reg = self.registry()
+        for field, name in (("method", self.method), ("fallback", self.fallback)):
+            if name is None or name not in reg:
+                if field == "fallback" and name is not None:
+                    out.append(prm.unknown_method("fallback imputation", name, reg))
+                continue
+            if name.endswith("_grp") and self.group is None:
+                out.append(f"impute.{field} '{name}' needs impute.group (a unit-group column)")
+        if self.fallback is not None and self.fallback in reg:
+            if self.fallback in ("latest", "linear", "none"):
+                out.append(f"impute.fallback must be cross-sectional, not '{self.fallback}'")
+            elif self.method == "none":
+                out.append("impute.fallback needs a first method (impute.method is 'none')")
+        if self.group is not None and not (
+            self.method.endswith("_grp") or (self.fallback or "").endswith("_grp")
+        ):
+            out.append(f"impute.group is unused by '{self.method}' (only *_grp methods read it)")
+        return out
 
 
 class Treat(Step):
+    """Outlier treatment (COINr ``Treat``); ``per_indicator`` overrides by indicator code."""
+
+    KIND: ClassVar[str] = "treatment"
     method: str = "winsorise"
+
+    @classmethod
+    def registry(cls) -> Mapping[str, Callable]:
+        from index.methods.treat import TREATMENTS
+
+        return TREATMENTS
+
+    def problems(self) -> list[str]:
+        from index.methods import params as prm
+        from index.methods import treat as trt
+
+        reg = self.registry()
+        if self.method not in reg:
+            return [prm.unknown_method(self.KIND, self.method, reg)]
+        params = self.params
+        table = params.pop("per_indicator", None)
+        out = []
+        if self.method == "none" and params:
+            out.append(f"treat method 'none' takes no parameters (given {sorted(params)})")
+            params = {}
+        out += prm.check(self.KIND, "treat", trt.treat, params, own=type(self).model_fields)
+        if isinstance(w := params.get("winmax"), int) and w < 0:
+            out.append(f"treat.winmax must be ≥ 0 (points Winsorised at most), got {w}")
+        out += _transform_names(params, trt)
+        if table is not None:
+            if not isinstance(table, dict):
+                return [*out, "treat.per_indicator must be a table keyed by indicator code"]
+            for code, extra in table.items():
+                if not isinstance(extra, dict):
+                    out.append(f"treat.per_indicator.{code}: give a table of treat settings")
+                    continue
+                merged = {**params, "method": self.method, **extra}
+                if (m := merged.pop("method")) not in reg:
+                    out.append(
+                        f"treat.per_indicator.{code}: {prm.unknown_method(self.KIND, m, reg)}"
+                    )
+                    continue
+                for p in prm.check(self.KIND, "treat", trt.treat, {**merged, "method": m}):
+                    out.append(f"treat.per_indicator.{code}: {p}")
+                out += [f"treat.per_indicator.{code}: {p}" for p in _transform_names(merged, trt)]
+        return out
+
+
+def _transform_names(params: Mapping[str, Any], trt: Any) -> list[str]:
+    from index.methods import params as prm
+
+    f2 = params.get("f2")
+    if f2 is not None and f2 not in trt.TRANSFORMS and f2 != "none":
+        return [prm.unknown_method("f2 transformation", str(f2), [*trt.TRANSFORMS, "none"])]
+    return []
 
 
 class Normalise(Step):
+    """Normalisation; ``per_indicator`` gives some indicators their own method (COINr
+    ``indiv_specs``): ``per_indicator = {racks = {method = "target"}}``."""
+
+    KIND: ClassVar[str] = "normalisation"
     method: str = "minmax"
     panel: Literal["per_year", "global"] | int = Field(
         default="per_year",
         description="fit the normalisation per year, on all years pooled, or on one reference year",
     )
+    per_indicator: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="indicator code → its own {method, parameters}"
+    )
+
+    @classmethod
+    def registry(cls) -> Mapping[str, Callable]:
+        from index.methods.normalize import NORMALISERS
+
+        return NORMALISERS
+
+    def problems(self) -> list[str]:
+        from index.methods import params as prm
+
+        out = super().problems()
+        reg = self.registry()
+        for code, spec in self.per_indicator.items():
+            spec = dict(spec)
+            method = spec.pop("method", self.method)
+            if method not in reg:
+                out.append(
+                    f"normalise.per_indicator.{code}: "
+                    + prm.unknown_method(self.KIND, str(method), reg)
+                )
+                continue
+            for p in prm.check(self.KIND, method, reg[method], spec):
+                out.append(f"normalise.per_indicator.{code}: {p}")
+        return out
+
+
+DATA_DRIVEN_DEFAULT_LEVELS = [1]
 
 
 class Weighting(Step):
+    """Where weights come from: ``fixed`` (the framework's, as written), ``equal`` (all ones), or a
+    data-driven method (entropy, CRITIC, PCA, AHP, …) that sets the weights of the children of
+    every group at ``levels`` — by default level 1 only, i.e. each indicator within its pillar
+    (熵权法 as practised); ``levels = [1, 2]`` also weighs the pillars from their scores."""
+
+    KIND: ClassVar[str] = "weighting"
     method: str = "fixed"
     levels: list[int] | None = Field(
-        default=None, description="levels whose child weights the method sets (None = all)"
+        default=None,
+        description="levels whose child weights a data-driven method sets (default [1])",
     )
+
+    @classmethod
+    def registry(cls) -> Mapping[str, Callable]:
+        from index.methods.weights import WEIGHTERS
+
+        return WEIGHTERS
+
+    @property
+    def data_driven(self) -> bool:
+        return self.method not in FIXED_WEIGHTS
+
+    def sets(self, parent: str, parent_level: int) -> bool:
+        """Whether the method sets the weights of ``parent``'s children.
+
+        A parameter given as a table keyed by parent code (one AHP matrix per pillar) selects the
+        groups it lists; otherwise ``levels`` (default [1]: the indicators) selects by the level
+        of the children (1 = indicators)."""
+        if not self.data_driven:
+            return False
+        tables = [v for v in self.params.values() if isinstance(v, dict)]
+        if tables and not all(parent in t for t in tables):
+            return False
+        levels = self.levels if self.levels is not None else None
+        if levels is None:
+            return bool(tables) or parent_level - 1 in DATA_DRIVEN_DEFAULT_LEVELS
+        return parent_level - 1 in levels
+
+    def problems(self) -> list[str]:
+        from index.methods import params as prm
+
+        reg = self.registry()
+        if self.method not in reg:
+            return [prm.unknown_method(self.KIND, self.method, reg)]
+        if not self.data_driven:
+            out = []
+            if self.params:
+                name = sorted(self.params)[0]
+                out.append(
+                    f"weighting '{self.method}' takes no parameters (given {sorted(self.params)})"
+                    + prm.suggest(name, type(self).model_fields)
+                    + f"; to change a node's weight use --weight {name}=W "
+                    "(or weights.NODE = W in the config)"
+                )
+            if self.levels is not None:
+                out.append(
+                    f"weighting.levels has no effect with '{self.method}' weights; "
+                    "it selects the levels a data-driven method weighs"
+                )
+            return out
+        if self.levels is not None and (not self.levels or min(self.levels) < 1):
+            return [f"weighting.levels must be levels ≥ 1 (1 = indicators), got {self.levels}"]
+        return prm.check(
+            self.KIND,
+            self.method,
+            reg[self.method],
+            self.params,
+            own=type(self).model_fields,
+            per_group=True,
+        )
+
+
+FIXED_WEIGHTS = frozenset({"fixed", "equal"})
 
 
 class Aggregation(Step):
+    """How children combine into their parent; ``by_level`` = another method per parent level,
+    ``dat_thresh`` = the minimum share of children with data (one number, or one per level)."""
+
+    KIND: ClassVar[str] = "aggregation"
     method: str = "amean"
-    dat_thresh: float | None = Field(default=None, ge=0.0, le=1.0)
+    dat_thresh: float | dict[int, float] | None = None
     by_level: dict[int, str] = Field(default_factory=dict, description="method per parent level")
+
+    @field_validator("dat_thresh")
+    @classmethod
+    def _share(cls, v: float | dict[int, float] | None) -> float | dict[int, float] | None:
+        values = v.values() if isinstance(v, dict) else [] if v is None else [v]
+        if any(not (0.0 <= t <= 1.0) for t in values):
+            raise ValueError(f"dat_thresh must lie in [0, 1], got {v}")
+        return v
+
+    @classmethod
+    def registry(cls) -> Mapping[str, Callable]:
+        from index.methods.aggregate import AGGREGATORS
+
+        return AGGREGATORS
+
+    def threshold(self, level: int) -> float | None:
+        """The data threshold of a parent at ``level``."""
+        t = self.dat_thresh
+        return t.get(level) if isinstance(t, dict) else t
+
+    def method_at(self, level: int) -> str:
+        return self.by_level.get(level, self.method)
+
+    def params_for(self, method: str) -> dict[str, Any]:
+        """The parameters ``method`` accepts (shared parameters reach the methods that take them)."""
+        from index.methods import keywords
+
+        accepted = keywords(self.registry()[method])
+        return {k: v for k, v in self.params.items() if k in accepted}
+
+    def problems(self) -> list[str]:
+        from index.methods import keywords
+        from index.methods import params as prm
+
+        reg = self.registry()
+        methods = dict.fromkeys([self.method, *self.by_level.values()])
+        if bad := [m for m in methods if m not in reg]:
+            return [prm.unknown_method(self.KIND, m, reg) for m in bad]
+        out = []
+        for name in self.params:
+            if not any(name in keywords(reg[m]) for m in methods):
+                out += prm.check(self.KIND, self.method, reg[self.method], {name: None})[:1]
+        for m in methods:
+            out += prm.check(self.KIND, m, reg[m], self.params_for(m))
+        return list(dict.fromkeys(out))
 
 
 class Config(BaseModel):
     """Everything that determines a build. Same config + same data + same version ⇒ same output."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     framework: str = "default"
     years: list[int] | None = Field(
@@ -75,6 +365,13 @@ class Config(BaseModel):
     normalise: Normalise = Normalise(method="minmax", l=0.0, u=100.0)
     weighting: Weighting = Weighting()
     aggregation: Aggregation = Aggregation()
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="node code → weight, replacing the framework's (what-if: --weight NODE=W)",
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="indicator or aggregate codes dropped (--exclude CODE)"
+    )
     seed: int = 20231008
     overrides: list[str] = Field(default_factory=list)
 
@@ -84,46 +381,105 @@ class Config(BaseModel):
         """Years in time order, once each (panel imputation and 'latest year' rely on it)."""
         return sorted(set(v)) if v else None
 
+    @field_validator("weights")
+    @classmethod
+    def _finite_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: w for k, w in v.items() if not (math.isfinite(w) and 0 <= w <= 1e12)}
+        if bad:
+            raise ValueError(f"weights must be finite numbers in [0, 1e12], got {bad}")
+        return v
+
+    @field_validator("exclude")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
     def with_overrides(self, items: list[str]) -> Config:
         """A new config with ``key=value`` overrides applied (values parsed as JSON when possible)."""
-        data = self.model_dump()
+        data = self.model_dump(exclude_unset=True)
         for item in items:
-            key, sep, raw = item.partition("=")
-            if not sep or not key.strip():
-                raise InputError(Problem("--set", None, item, "expected key=value"))
-            path = key.strip().split(".")
-            value = _parse_value(raw.strip())
-            target = data
-            for part in path[:-1]:
-                if not isinstance(target.get(part), dict):
-                    raise InputError(Problem("--set", None, key, f"unknown section '{part}'"))
-                target = target[part]
-            leaf = path[-1]
-            if (
-                len(path) == 1
-                and isinstance(target.get(leaf), dict)
-                and not isinstance(value, dict)
-            ):
-                target[leaf] = _new_method(leaf, target[leaf], value)
-            else:
-                target[leaf] = value
+            _apply(data, item)
         data["overrides"] = [*self.overrides, *items]
         return validate(data, "--set")
+
+    def with_whatif(
+        self, weights: Mapping[str, float] | None = None, exclude: list[str] | None = None
+    ) -> Config:
+        """A new config with node weights replaced and codes excluded (recorded as overrides)."""
+        items = [f"weights.{k}={json.dumps(v)}" for k, v in (weights or {}).items()]
+        if exclude:
+            items.append("exclude=" + json.dumps([*self.exclude, *exclude], ensure_ascii=False))
+        return self.with_overrides(items) if items else self
+
+    def explicit(self) -> dict[str, Any]:
+        """The settings given explicitly (not defaults): what :func:`effective` lays over a
+        framework's recommended settings."""
+        return self.model_dump(exclude_unset=True)
+
+
+def _apply(data: dict, item: str) -> None:
+    """Apply one ``key=value`` override to plain config data, in place."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise InputError(Problem("--set", None, item, "expected key=value"))
+    path = key.strip().split(".")
+    value = _parse_value(raw.strip(), key.strip())
+    top = path[0]
+    if top not in Config.model_fields or top == "overrides":
+        from index.methods.params import suggest
+
+        names = [n for n in Config.model_fields if n != "overrides"]
+        raise InputError(
+            Problem(
+                "--set",
+                None,
+                key,
+                f"unknown setting '{top}'{suggest(top, names)}; settings are {names}",
+            )  # fmt: skip
+        )
+    defaults = Config().model_dump()
+    target = data
+    for depth, part in enumerate(path[:-1]):
+        if part not in target:  # an unset section starts from its defaults
+            seed = defaults.get(part) if depth == 0 else None
+            target[part] = dict(seed) if isinstance(seed, dict) else {}
+        if not isinstance(target[part], dict):
+            raise InputError(Problem("--set", None, key, f"'{part}' is a value, not a section"))
+        target = target[part]
+    leaf = path[-1]
+    if len(path) == 1 and top in _STEPS and not isinstance(value, dict):
+        target[leaf] = _new_method(leaf, target.get(leaf) or defaults[leaf], value)
+    else:
+        target[leaf] = value
+
+
+_STEPS = ("impute", "treat", "normalise", "weighting", "aggregation")
 
 
 def _new_method(section: str, step: dict, method: Any) -> dict:
     """`weighting=entropy`: the new method, keeping the step's own settings (levels, panel, group…)
-    but not the previous method's parameters, which the new method would not accept."""
+    but not the previous method's parameters, which the new method would not accept.
+    ``X=none`` switches the step off entirely (no fallback, no group)."""
+    if method == "none":
+        return {"method": "none"}
     field = Config.model_fields.get(section)
     model = field.annotation if field is not None else None
     own = set(model.model_fields) if isinstance(model, type) and issubclass(model, Step) else set()
     return {**{k: v for k, v in step.items() if k in own}, "method": method}
 
 
-def _parse_value(raw: str) -> Any:
+def _parse_value(raw: str, key: str) -> Any:
+    """JSON when it parses (numbers, lists, tables, true/false), else the plain word; NaN and
+    ±Infinity are refused (they would publish garbage)."""
+
+    def refuse(const: str) -> Any:
+        raise InputError(Problem("--set", None, key, f"{const} is not a finite number"))
+
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=refuse)
     except json.JSONDecodeError:
+        if raw.lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+            refuse(raw)
         return raw
 
 
@@ -133,12 +489,39 @@ def validate(data: dict, source: str) -> Config:
 
 
 def load(path: str | Path) -> Config:
-    """Read a TOML run configuration."""
+    """Read a TOML run configuration; a bare name (``caict``) is a bundled one."""
     path = Path(path)
+    bundled = BUNDLED_CONFIGS / f"{path.name}.run.toml"
+    if not path.exists() and path.parent == Path(".") and bundled.is_file():
+        path = bundled
+    if path.is_dir():
+        raise InputError(Problem(str(path), None, None, "is a folder, not a config file"))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(Problem(str(path), None, None, "config file not found")) from None
-    except tomllib.TOMLDecodeError as exc:
+        names = sorted(p.name.removesuffix(".run.toml") for p in BUNDLED_CONFIGS.glob("*.run.toml"))
+        raise InputError(
+            Problem(str(path), None, None, f"config file not found (bundled configs: {names})")
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(Problem(str(path), None, None, f"not valid TOML: {exc}")) from None
     return validate(data, str(path))
+
+
+def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
+    """``config``'s explicit settings laid over a framework's ``recommended`` ones.
+
+    A step the user gives with another method replaces the recommended step whole (its parameters
+    would not fit the new method); otherwise settings merge key by key.
+    """
+    if not recommended:
+        return config
+    base = {k: dict(v) if isinstance(v, dict) else v for k, v in recommended.items()}
+    for key, value in config.explicit().items():
+        rec = base.get(key)
+        if key in _STEPS and isinstance(rec, dict) and isinstance(value, dict):
+            same = value.get("method", rec.get("method")) == rec.get("method")
+            base[key] = {**rec, **value} if same else value
+        else:
+            base[key] = value
+    return validate(base, "config")

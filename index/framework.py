@@ -9,11 +9,11 @@ root is the top level (COINr numbering).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -50,15 +50,33 @@ class Aggregate(_Node):
     parent: str
 
 
+class FillFrom(BaseModel):
+    """Where the series is missing, derive it from published related series:
+    ``value = series × times × scale`` (e.g. R&D expenditure = R&D intensity (%) × GDP × 0.01).
+    Derived cells are flagged ``derived`` in the build; nothing is estimated beyond that product."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    series: str
+    times: str | None = None
+    scale: float = 1.0
+
+
 class Indicator(_Node):
-    """A leaf: one data series, optionally divided by a denominator series."""
+    """A leaf: one data series, optionally divided by a denominator series.
+
+    ``value = scale × series / denominator``, or with ``complement`` the share's complement
+    ``scale × (1 − series / denominator)`` (e.g. non-thermal generation share =
+    1 − thermal / total generation)."""
 
     parent: str
     direction: Literal[1, -1] = 1
     unit: str = ""
     series: str | None = None
     denominator: str | None = None
+    complement: bool = False
     scale: float = 1.0
+    fill_from: FillFrom | None = None
     target: float | None = None
     goalposts: tuple[float, float] | None = None
     proxy: bool = False
@@ -77,6 +95,9 @@ class FrameworkFile(BaseModel):
     index: Root
     aggregate: list[Aggregate] = []
     indicator: list[Indicator] = Field(min_length=1)
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="recommended run settings (index.config.effective)"
+    )
 
 
 @dataclass(frozen=True)
@@ -91,6 +112,7 @@ class Framework:
     aggregates: tuple[Aggregate, ...]
     indicators: tuple[Indicator, ...]
     source: str = "<framework>"
+    config: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_nodes(
@@ -99,8 +121,9 @@ class Framework:
         aggregates: Iterable[Aggregate],
         indicators: Iterable[Indicator],
         source: str = "<framework>",
+        config: Mapping[str, Any] | None = None,
     ) -> Framework:
-        fw = cls(root, tuple(aggregates), tuple(indicators), source)
+        fw = cls(root, tuple(aggregates), tuple(indicators), source, dict(config or {}))
         fw._check()
         return fw
 
@@ -181,9 +204,10 @@ class Framework:
         """Every series the framework reads: indicator series and their denominators."""
         seen: dict[str, None] = {}
         for i in self.indicators:
-            seen[i.data_series] = None
-            if i.denominator:
-                seen[i.denominator] = None
+            fill = i.fill_from
+            for s in (i.data_series, i.denominator, fill and fill.series, fill and fill.times):
+                if s:
+                    seen[s] = None
         return list(seen)
 
     def ancestor_at(self, code: str, level: int) -> str | None:
@@ -241,8 +265,13 @@ class Framework:
         problems = [
             Problem(self.source, i.code, field, f"series '{s}' is not in the data")
             for i in self.indicators
-            for field, s in (("series", i.data_series), ("denominator", i.denominator))
-            if s and s not in have and (denominators or field == "series")
+            for field, s in (
+                ("series", i.data_series),
+                ("denominator", i.denominator),
+                ("fill_from.series", i.fill_from and i.fill_from.series),
+                ("fill_from.times", i.fill_from and i.fill_from.times),
+            )
+            if s and s not in have and (denominators or field != "denominator")
         ]
         if problems:
             raise InputError(problems)
@@ -250,17 +279,31 @@ class Framework:
     # ---- io --------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """Plain-data form (TOML/JSON-ready) for manifests and round trips."""
-        return {
+        out = {
             "index": self.root.model_dump(exclude_defaults=True),
             "aggregate": [a.model_dump(exclude_defaults=True) for a in self.aggregates],
             "indicator": [i.model_dump(exclude_defaults=True) for i in self.indicators],
         }
+        return {**out, "config": dict(self.config)} if self.config else out
 
-    def with_weights(self, weights: dict[str, float]) -> Framework:
-        """A copy with some node weights replaced (code → weight)."""
-        unknown = set(weights) - set(self.codes)
-        if unknown:
-            raise InputError(f"unknown node code(s) in weights: {', '.join(sorted(unknown))}")
+    def _unknown(self, codes: Iterable[str], field: str) -> list[Problem]:
+        from index.methods.params import suggest
+
+        return [
+            Problem(
+                "config",
+                None,
+                f"{field}.{c}",
+                f"no node '{c}' in {self.source}{suggest(c, self.codes)}",
+            )  # fmt: skip
+            for c in codes
+            if c not in self.codes
+        ]
+
+    def with_weights(self, weights: Mapping[str, float], field: str = "weights") -> Framework:
+        """A copy with some node weights replaced (code → weight), exactly as if the file said so."""
+        if problems := self._unknown(weights, field):
+            raise InputError(problems)
 
         def upd(n):
             return n.model_copy(update={"weight": weights[n.code]}) if n.code in weights else n
@@ -270,7 +313,42 @@ class Framework:
             map(upd, self.aggregates),
             map(upd, self.indicators),
             self.source,
+            self.config,
         )
+
+    def excluding(self, codes: Iterable[str], field: str = "exclude") -> Framework:
+        """A copy without the given indicators or aggregates (an aggregate goes with its subtree).
+
+        Excluding every child of an aggregate without excluding the aggregate is an error, as is
+        excluding the index itself: the result would not be the index the user meant."""
+        codes = list(dict.fromkeys(codes))
+        if problems := self._unknown(codes, field):
+            raise InputError(problems)
+        if self.root.code in codes:
+            raise InputError(Problem("config", None, field, "cannot exclude the index itself"))
+        gone: set[str] = set()
+        for c in codes:
+            gone |= {c, *self.descendants(c)}
+        for parent, kids in self.children.items():
+            if parent not in gone and kids and all(k in gone for k in kids):
+                raise InputError(
+                    Problem("config", None, field, f"excluding {sorted(set(kids) & gone)} leaves "
+                            f"'{parent}' with no children; exclude '{parent}' itself instead")
+                )  # fmt: skip
+        return Framework.from_nodes(
+            self.root,
+            [a for a in self.aggregates if a.code not in gone],
+            [i for i in self.indicators if i.code not in gone],
+            self.source,
+            self.config,
+        )
+
+    def descendants(self, code: str) -> list[str]:
+        """Every node below ``code`` (depth first, file order)."""
+        out: list[str] = []
+        for c in self.children.get(code, []):
+            out += [c, *self.descendants(c)]
+        return out
 
 
 def from_dict(data: dict, source: str = "<framework>") -> Framework:
@@ -284,7 +362,7 @@ def from_dict(data: dict, source: str = "<framework>") -> Framework:
                 for e in exc.errors()
             ]
         ) from None
-    return Framework.from_nodes(f.index, f.aggregate, f.indicator, source)
+    return Framework.from_nodes(f.index, f.aggregate, f.indicator, source, f.config)
 
 
 def _loc_row(data: dict, loc: tuple) -> str | None:

@@ -10,9 +10,9 @@ calls with thousands of weight sets at once.
 from __future__ import annotations
 
 import contextlib
-import inspect
+import json
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from index import config as cfgmod
 from index import framework as fwmod
 from index.config import Config
 from index.dataset import Dataset
@@ -33,7 +34,6 @@ from index.methods import weights as wts
 from index.methods.rank import rank_desc
 
 STAGES = ("raw", "denominated", "imputed", "treated", "normalised")
-_FIXED_WEIGHTS = {"fixed", "equal"}
 
 
 # ---- the vectorised core ---------------------------------------------------------------------
@@ -46,15 +46,17 @@ def aggregate_nodes(
     weights: np.ndarray,
     method: str | Callable[[int], str] = "amean",
     *,
-    dat_thresh: float | None = None,
+    dat_thresh: float | Callable[[int], float | None] | None = None,
     weigher: Weigher | None = None,
+    method_params: Callable[[str], dict] | None = None,
     **params,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Aggregate normalised indicators up the hierarchy; scores of the aggregates only.
 
     ``xn`` is (..., units, indicators); ``weights`` is (..., nodes) in ``fw.codes`` order and
     broadcasts against the leading axes of ``xn`` (a batch of weight sets over one data set, or
-    one weight set per year). ``method`` is a name or a function of the parent's level.
+    one weight set per year). ``method`` and ``dat_thresh`` are values or functions of the
+    parent's level; ``method_params(name)`` gives a method's keywords (else ``params``).
     ``weigher(children_scores, parent_code, parent_level)`` may replace a group's weights.
     Groups of indicators read ``xn`` as it is, never broadcast over the batch, so a batch of B
     weight sets costs one (B, k) × (k, units) product per group.
@@ -76,10 +78,10 @@ def aggregate_nodes(
         if weigher is not None and (w_new := weigher(x, fw.codes[parent], level)) is not None:
             used[..., kids] = w_new
         name = method(level) if callable(method) else method
+        thresh = dat_thresh(level) if callable(dat_thresh) else dat_thresh
+        kw = method_params(name) if method_params is not None else params
         try:
-            aggs[parent - n_ind] = agg.aggregate(
-                x, used[..., kids], name, dat_thresh=dat_thresh, **params
-            )
+            aggs[parent - n_ind] = agg.aggregate(x, used[..., kids], name, dat_thresh=thresh, **kw)
         except IndicatorError as exc:  # positions within this group → the children's codes
             children = ", ".join(fw.codes[kids[j]] for j in exc.columns)
             raise InputError(
@@ -105,11 +107,11 @@ def aggregate_tree(
 def aggregation_options(config: Config) -> dict:
     """Keyword arguments of :func:`aggregate_nodes` for a config: method per level, data
     threshold and method parameters (the weigher comes from :func:`config_weigher`)."""
-    by_level = config.aggregation.by_level
+    step = config.aggregation
     return {
-        "method": lambda level: by_level.get(level, config.aggregation.method),
-        "dat_thresh": config.aggregation.dat_thresh,
-        **config.aggregation.params,
+        "method": step.method_at,
+        "dat_thresh": step.threshold,
+        "method_params": step.params_for,
     }
 
 
@@ -140,6 +142,7 @@ class Build:
     weights: np.ndarray  # (years, nodes), within-group normalised
     scores: np.ndarray  # (years, units, nodes); level-1 columns = normalised indicators
     treat_log: pd.DataFrame = field(default_factory=pd.DataFrame)
+    base_framework: fwmod.Framework | None = None  # before the config's what-ifs (for rebuilds)
 
     @cached_property
     def ranks(self) -> np.ndarray:
@@ -245,9 +248,27 @@ class Build:
         cols = ["year", "region_code", "region_zh", "region_en", "code", "level", "score", "rank"]
         return df[cols]
 
-    def rebuild(self, *overrides: str) -> Build:
-        """Re-run with ``key=value`` overrides: every stage downstream is regenerated."""
-        return build(self.config.with_overrides(list(overrides)), self.dataset, self.framework)
+    def rebuild(
+        self,
+        *overrides: str,
+        weights: Mapping[str, float] | None = None,
+        exclude: Iterable[str] | None = None,
+        **settings: object,
+    ) -> Build:
+        """Re-run with changed choices; every stage downstream is regenerated.
+
+        ``overrides`` are ``key=value`` strings as on the command line (``"weighting=entropy"``);
+        ``settings`` the same as keywords (``rebuild(weighting="entropy")``, or
+        ``**{"normalise.u": 1}``); ``weights`` replaces node weights (``{"compute": 0.4}``) and
+        ``exclude`` drops indicators or aggregates, exactly as editing the framework would.
+        """
+        items = [
+            *overrides,
+            *(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in settings.items()),
+        ]
+        cfg = self.config.with_overrides(items) if items else self.config
+        cfg = cfg.with_whatif(weights, list(exclude or []))
+        return build(cfg, self.dataset, self.base_framework or self.framework)
 
 
 def resolve_framework(config: Config) -> fwmod.Framework:
@@ -287,8 +308,9 @@ def upstream(
     )
     stages["denominated"] = x
     keys += (config.impute.model_dump_json(),)
-    x = stage("impute", keys, lambda: _impute(x, config, fw, dataset))
+    x, how = stage("impute", keys, lambda: _impute(x, config, fw, dataset))
     stages["imputed"] = x
+    stages["flags"] = np.where(np.isnan(raw) & ~np.isnan(stages["denominated"]), "derived", how)
     keys += (config.treat.model_dump_json(),)
     x, log = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
     stages["treated"] = x
@@ -312,24 +334,66 @@ def covered_years(fw: fwmod.Framework, dataset: Dataset, denominate: bool = True
 
 
 def nominal_weights(config: Config, fw: fwmod.Framework) -> np.ndarray:
-    """The starting weights of every node: the framework's, or all ones for 'equal'."""
-    method = config.weighting.method
-    if method not in _FIXED_WEIGHTS and method not in wts.WEIGHTERS:
+    """The starting weights of every node: the framework's, or all ones for 'equal'; then the
+    config's ``weights`` (what-ifs), which win over both."""
+    w = fw.nominal_weights()
+    if config.weighting.method == "equal":
+        w = np.ones_like(w)
+    for code, value in config.weights.items():
+        w[fw.codes.index(code)] = value
+    return w
+
+
+def prepare(
+    config: Config, framework: fwmod.Framework | None = None
+) -> tuple[Config, fwmod.Framework]:
+    """The configuration and framework a build runs: the framework's recommended settings under
+    the config's explicit ones (:func:`index.config.effective`), then the what-ifs —
+    ``exclude`` drops nodes, ``weights`` replaces node weights exactly as editing the file would.
+
+    A weight that the configured data-driven method would overwrite is an error, not a no-op.
+    """
+    base = framework or resolve_framework(config)
+    cfg = cfgmod.effective(config, base.config)
+    fw = base.excluding(cfg.exclude) if cfg.exclude else base
+    if gone := [c for c in cfg.weights if c in base.codes and c not in fw.codes]:
+        raise InputError(
+            [Problem("config", None, f"weights.{c}", f"'{c}' is excluded") for c in gone]
+        )
+    if base.root.code in cfg.weights:
         raise InputError(
             Problem(
                 "config",
                 None,
-                "weighting.method",
-                f"unknown '{method}'; choose from {sorted(_FIXED_WEIGHTS | set(wts.WEIGHTERS))}",
-            )
+                f"weights.{base.root.code}",
+                "the index itself has no weight; give the weights of its children",
+            )  # fmt: skip
         )
-    w = fw.nominal_weights()
-    return np.ones_like(w) if method == "equal" else w
+    fw = fw.with_weights(cfg.weights) if cfg.weights else fw
+    step = cfg.weighting
+    overwritten = [
+        c for c in cfg.weights if step.sets(str(fw.parent_of(c)), fw.level[str(fw.parent_of(c))])
+    ]
+    if overwritten:
+        raise InputError(
+            [
+                Problem(
+                    "config",
+                    None,
+                    f"weights.{c}",
+                    f"has no effect: weighting '{cfg.weighting.method}' sets the weights of the "
+                    f"children of '{fw.parent_of(c)}' (level {fw.level[c]}) from the data",
+                )
+                for c in overwritten
+            ]
+        )
+    return cfg, fw
 
 
 def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = None) -> Build:
     """Run the whole pipeline for every year of the dataset."""
-    fw = framework or resolve_framework(config)
+    base = framework or resolve_framework(config)
+    config, fw = prepare(config, base)
     dataset = dataset.subset_years(config.years or covered_years(fw, dataset, config.denominate))
     stages, log = upstream(config, dataset, fw)
     nominal = nominal_weights(config, fw)
@@ -340,7 +404,8 @@ def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = 
         weigher=config_weigher(config),
         **aggregation_options(config),
     )
-    return Build(config, fw, dataset, stages, normalise_within_groups(fw, used), scores, log)
+    weights = normalise_within_groups(fw, used)
+    return Build(config, fw, dataset, stages, weights, scores, log, base_framework=base)
 
 
 @contextlib.contextmanager
@@ -368,41 +433,70 @@ def _named(fw: fwmod.Framework, step: str, dataset: Dataset) -> Iterator[None]:
 
 # ---- stages ----------------------------------------------------------------------------------
 def denominated(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.ndarray:
-    """x / denominator × scale for indicators that name a denominator series."""
+    """The indicator values from their series: gaps derived where the framework says how
+    (``fill_from``: series × times × scale, from published related series), then
+    ``scale × x / denominator`` or, with ``complement``, ``scale × (1 − x / denominator)``."""
     out = raw.copy()
+    for k, ind in enumerate(fw.indicators):
+        if (fill := ind.fill_from) is not None:
+            derived = dataset.select([fill.series])[..., 0] * fill.scale
+            if fill.times:
+                derived = derived * dataset.select([fill.times])[..., 0]
+            out[..., k] = np.where(np.isnan(out[..., k]), derived, out[..., k])
     cols = [k for k, ind in enumerate(fw.indicators) if ind.denominator]
     dens = dataset.select([fw.indicators[k].denominator for k in cols])  # one lookup for all
     for j, k in enumerate(cols):
-        den = dens[..., j]
+        den, ind = dens[..., j], fw.indicators[k]
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[..., k] = np.where(den != 0, raw[..., k] / den, np.nan) * fw.indicators[k].scale
+            share = np.where(den != 0, out[..., k] / den, np.nan)
+        out[..., k] = (1.0 - share if ind.complement else share) * ind.scale
     return out
 
 
-def _impute(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) -> np.ndarray:
+IMPUTE_FLAGS = {"": "observed", "missing": "still missing", "derived": "derived (fill_from)"}
+"""Flag values of ``Build.stages["flags"]`` other than the imputation method names."""
+
+
+def _impute(
+    x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
+) -> tuple[np.ndarray, np.ndarray]:
+    """Imputed values and, per cell, how each was obtained: "" observed, the method's name
+    (``latest``, ``worst_grp`` …) where that method filled it, "missing" where still missing."""
     step = config.impute
-    if step.method == "none":
-        return x
-    params = step.params
-    if step.group is not None:
-        params["groups"] = ds.group_codes(step.group)
-    elif step.method.endswith("_grp") and "groups" not in params:
-        raise InputError(
-            Problem("config", None, "impute.group", f"'{step.method}' needs a unit-group column")
-        )
-    if step.method == "row_mean":
-        params.setdefault("ind_groups", np.array([fw.codes.index(i.parent) for i in fw.indicators]))
-        params.setdefault("directions", fw.directions)
-    return imp.impute(x, step.method, **params)
+    how = np.where(np.isnan(x), "missing", "").astype("<U16")
+    for name, params in ((step.method, step.params), (step.fallback, {})):
+        if name is None or name == "none":
+            continue
+        filled = _impute_with(name, params, x, config, fw, ds)
+        how = np.where(np.isnan(x) & ~np.isnan(filled), name, how)
+        x = filled
+    return x, how
+
+
+def _impute_with(
+    name: str, params: dict, x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
+) -> np.ndarray:
+    from index.methods import keywords
+
+    accepted = keywords(imp.IMPUTERS[name])
+    if "groups" in accepted:
+        params["groups"] = ds.group_codes(str(config.impute.group))
+    if "directions" in accepted:
+        params["directions"] = fw.directions
+    if "ind_groups" in accepted:
+        params["ind_groups"] = np.array([fw.codes.index(i.parent) for i in fw.indicators])
+    if "times" in accepted:
+        params["times"] = np.array(ds.years, dtype=float)
+    return imp.impute(x, name, **params)
 
 
 def _treat(
     x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
 ) -> tuple[np.ndarray, pd.DataFrame]:
     step = config.treat
-    if step.method == "none":
-        return x, pd.DataFrame()
     params = step.params
+    if step.method == "none" and not params.get("per_indicator"):
+        return x, pd.DataFrame()
     if "per_indicator" in params:  # the config names indicators; the method takes positions
         params["per_indicator"] = _by_position(fw, params["per_indicator"], "treat.per_indicator")
     out = np.empty_like(x)
@@ -430,44 +524,83 @@ def _by_position(fw: fwmod.Framework, table: dict, field: str) -> dict[int, obje
 
 
 def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) -> np.ndarray:
+    """Normalise every indicator by the step's method, and those in ``per_indicator`` by their own
+    (each column is normalised on its own, so the result is the same either way)."""
     step = config.normalise
-    params = step.params
-    accepted = inspect.signature(norm.NORMALISERS[_checked(step.method)]).parameters
-    directions = fw.directions
+    own = {fw.indicator_codes.index(c): spec for c, spec in _known(fw, step.per_indicator)}
+    rest = [j for j in range(fw.n_indicators) if j not in own]
+    out = np.full_like(x, np.nan)
+    if rest:
+        out[..., rest] = _normalise_columns(x, rest, step.method, step.params, step.panel, fw, ds)
+    for j, spec in own.items():
+        spec = dict(spec)
+        method = spec.pop("method", step.method)
+        out[..., [j]] = _normalise_columns(x, [j], method, spec, step.panel, fw, ds)
+    return out
+
+
+def _known(fw: fwmod.Framework, table: Mapping[str, dict]) -> list[tuple[str, dict]]:
+    if unknown := [c for c in table if c not in fw.indicator_codes]:
+        raise InputError(
+            Problem("config", None, "normalise.per_indicator", f"unknown indicator(s) {unknown}")
+        )
+    return list(table.items())
+
+
+def _normalise_columns(
+    x: np.ndarray,
+    cols: list[int],
+    method: str,
+    params: dict,
+    panel: str | int,
+    fw: fwmod.Framework,
+    ds: Dataset,
+) -> np.ndarray:
+    """``method`` on the indicator columns ``cols``, with what the framework and data supply."""
+    from index.methods import keywords
+
+    accepted = keywords(norm.NORMALISERS[method])
+    params = dict(params)
+    x = x[..., cols]
+    inds = [fw.indicators[j] for j in cols]
+    directions = fw.directions[cols]
     if "directions" in accepted:
         params["directions"] = directions
     else:
         x = x * directions  # COINr: directions are applied before normalising
-    if "targets" in accepted and "targets" not in params:
-        params["targets"] = np.array(
-            [np.nan if i.target is None else i.target for i in fw.indicators]
-        )
-    if "lower" in accepted and "lower" not in params:
-        posts = [i.goalposts or (np.nan, np.nan) for i in fw.indicators]
+    for name in ("targets", "lower", "upper"):  # given per indicator of the whole framework
+        if params.get(name) is not None and np.size(params[name]) == fw.n_indicators:
+            params[name] = np.asarray(params[name], dtype=float)[cols]
+    if "targets" in accepted and params.get("targets") is None:
+        params["targets"] = np.array([np.nan if i.target is None else i.target for i in inds])
+    if "lower" in accepted and params.get("lower") is None:
+        posts = [i.goalposts or (np.nan, np.nan) for i in inds]
         params["lower"] = np.array([p[0] for p in posts])
         params["upper"] = np.array([p[1] for p in posts])
     if "ref" in params:
         params["ref"] = _unit_position(ds, params["ref"])
-    if step.panel != "per_year":
+    if panel != "per_year":
         if "fit_on" not in accepted:
             raise InputError(
-                Problem("config", None, "normalise.panel", f"'{step.method}' is per-year only")
+                Problem("config", None, "normalise.panel", f"'{method}' is per-year only")
             )
-        if step.panel == "global":
+        if panel == "global":
             params["fit_on"] = x.reshape(1, -1, x.shape[-1])
         else:
-            if step.panel not in ds.years:
+            if panel not in ds.years:
                 raise InputError(
                     Problem(
                         "config",
                         None,
                         "normalise.panel",
-                        f"reference year {step.panel} is not among the built years "
-                        f"{list(ds.years)}",
+                        f"reference year {panel} is not among the built years {list(ds.years)}",
                     )
                 )
-            params["fit_on"] = x[[ds.years.index(step.panel)]]
-    return norm.normalise(x, step.method, **params)
+            params["fit_on"] = x[[ds.years.index(int(panel))]]
+    try:
+        return norm.normalise(x, method, **params)
+    except IndicatorError as exc:  # positions within these columns → the framework's
+        raise type(exc)([cols[j] for j in exc.columns], exc.reason, exc.leading) from None
 
 
 def _unit_position(ds: Dataset, ref: object) -> int:
@@ -480,19 +613,6 @@ def _unit_position(ds: Dataset, ref: object) -> int:
     raise InputError(Problem("config", None, "normalise.ref", f"unknown unit '{ref}'"))
 
 
-def _checked(method: str) -> str:
-    if method not in norm.NORMALISERS:
-        raise InputError(
-            Problem(
-                "config",
-                None,
-                "normalise.method",
-                f"unknown '{method}'; choose from {sorted(norm.NORMALISERS)}",
-            )
-        )
-    return method
-
-
 def config_weigher(config: Config) -> Weigher | None:
     """Data-driven weights for the groups the config selects.
 
@@ -500,19 +620,13 @@ def config_weigher(config: Config) -> Weigher | None:
     is looked up per group; groups it does not list keep their fixed weights.
     """
     step = config.weighting
-    if step.method in _FIXED_WEIGHTS:
+    if not step.data_driven:
         return None
 
     def weigh(children: np.ndarray, parent: str, parent_level: int) -> np.ndarray | None:
-        if step.levels is not None and parent_level - 1 not in step.levels:
+        if not step.sets(parent, parent_level):
             return None
-        params = {}
-        for key, value in step.params.items():
-            if isinstance(value, dict):
-                if parent not in value:
-                    return None
-                value = value[parent]
-            params[key] = value
+        params = {k: v[parent] if isinstance(v, dict) else v for k, v in step.params.items()}
         w = wts.compute_weights(children, step.method, **params)
         if (np.abs(w.sum(axis=-1)) < np.abs(w).max(axis=-1)).any():
             raise InputError(

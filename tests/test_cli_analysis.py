@@ -105,7 +105,10 @@ def test_sensitivity_seed_and_n(synthetic, tmp_path):
         ("[factors]\nframework = ['a', 'b']", "factors.framework: cannot vary 'framework'"),
         ("[factors\n", "not valid TOML"),
         ("[sampling]\nn = 0", "sampling.n: Input should be greater than or equal to 1"),
-        ("[factors]\nnormalise.method = ['minmax', 'magic']", "normalise.method=magic"),
+        (
+            "[factors]\nnormalise.method = ['minmax', 'magic']",
+            "factors.normalise.method[1]: normalise: unknown normalisation method 'magic'",
+        ),
         (
             "[factors]\nnormalise = [{method = 'zscore'}, {method = 'minmax'}]\n"
             "aggregation.method = ['amean', 'gmean']",

@@ -22,7 +22,7 @@ def test_overrides_are_parsed_and_recorded():
     "item,expected",
     [
         ("nokey", "expected key=value"),
-        ("bogus.x=1", "unknown section"),
+        ("bogus.x=1", "unknown setting .bogus."),
         ("aggregation.dat_thresh=2", "dat_thresh"),
     ],
 )

@@ -165,6 +165,7 @@ def test_dispatcher_and_registry():
         "median",
         "mean_grp",
         "median_grp",
+        "worst_grp",
         "row_mean",
         "knn",
         "iterative",

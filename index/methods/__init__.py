@@ -34,16 +34,44 @@ class ConstantIndicatorError(IndicatorError):
     """An indicator has no spread (e.g. max == min) where a method divides by it."""
 
 
-_signature = functools.cache(inspect.signature)  # dispatch sits in the uncertainty hot path
+@functools.cache
+def keywords(fn: Callable) -> frozenset[str]:
+    """Every keyword ``fn`` accepts (user parameters and injected ones)."""
+    return frozenset(
+        name
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    )
+
+
+@functools.cache
+def required(fn: Callable) -> frozenset[str]:
+    """The keyword-only parameters of ``fn`` without a default."""
+    return frozenset(
+        name
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+    )
 
 
 def dispatch(registry: Mapping[str, Callable], kind: str, method: str, x, params: dict):
-    """Call ``registry[method](x, **params)``; unknown names or parameters raise InputError."""
-    if method not in registry:
-        raise InputError(f"unknown {kind} method '{method}'; choose from {sorted(registry)}")
-    fn = registry[method]
-    try:
-        _signature(fn).bind(x, **params)
-    except TypeError as exc:
-        raise InputError(f"{kind} method '{method}': {exc} (given {sorted(params)})") from None
+    """Call ``registry[method](x, **params)``; unknown names or parameters raise InputError.
+
+    Types and ranges are validated once, when a run configuration is built
+    (:mod:`index.methods.params`); here only names are checked (a set lookup: this sits in the
+    uncertainty hot path).
+    """
+    from index.methods.params import suggest, unknown_method
+
+    fn = registry.get(method)
+    if fn is None:
+        raise InputError(unknown_method(kind, method, registry))
+    if extra := set(params) - keywords(fn):
+        name = sorted(extra)[0]
+        raise InputError(
+            f"unknown parameter '{name}' for {kind} '{method}'{suggest(name, keywords(fn))} "
+            f"(given {sorted(params)})"
+        )
+    if missing := required(fn) - set(params):
+        raise InputError(f"{kind} method '{method}' needs {sorted(missing)}")
     return fn(x, **params)

@@ -14,6 +14,7 @@ to ``t`` is kept). Copeland follows COINr instead: weights normalised over all c
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 
@@ -158,7 +159,7 @@ def _mazziotta_pareto(
     return m + POLARITIES[polarity] * s * (s / m)
 
 
-def mpi(x, w, *, polarity: str = "positive") -> np.ndarray:
+def mpi(x, w, *, polarity: Literal["positive", "negative"] = "positive") -> np.ndarray:
     """Mazziotta-Pareto Index: $MPI^{\\mp}_i = M_{z_i} \\mp S_{z_i}\\,cv_{z_i}$ on $z_{ij} = 100 + 10\\,(x_{ij} - \\mu_j)/\\sigma_j$.
 
     $\\mu_j$, $\\sigma_j$: mean and population sd (ddof = 0) of child j over units present; a child
@@ -176,7 +177,14 @@ def mpi(x, w, *, polarity: str = "positive") -> np.ndarray:
     return _mazziotta_pareto(z, w, present, polarity)
 
 
-def ampi(x, w, *, lower=None, upper=None, polarity: str = "positive") -> np.ndarray:
+def ampi(
+    x,
+    w,
+    *,
+    lower: float | list[float] | None = None,
+    upper: float | list[float] | None = None,
+    polarity: Literal["positive", "negative"] = "positive",
+) -> np.ndarray:
     """Adjusted MPI: $AMPI^{\\mp}_i = M_{r_i} \\mp S_{r_i}\\,cv_{r_i}$ on $r_{ij} = 70 + 60\\,(x_{ij} - L_j)/(U_j - L_j)$.
 
     Goalposts $L_j$, $U_j$ (shape ``(..., n_children)``) default to the minimum and maximum of child

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.experimental import enable_iterative_imputer  # noqa: F401 - enables the next import
-from sklearn.impute import IterativeImputer, KNNImputer
+from pydantic import Field
 
 from index.errors import InputError
 from index.methods import dispatch
@@ -75,6 +75,16 @@ def median_grp(x, *, groups) -> np.ndarray:
     return _by_group(_f(x), groups, np.nanmedian)
 
 
+def worst_grp(x, *, groups, directions) -> np.ndarray:
+    r"""The least favourable value observed in the unit's group: the group minimum of an
+    indicator with direction +1, the maximum for −1, $\hat x_{ij} = d_j^{-1}\min_{k \in g(i)}
+    d_j x_{kj}$. A conservative rule: a unit with a gap never scores above the weakest peer of
+    its group that reports, so a missing value cannot raise its rank over a reporting peer."""
+    x = _f(x)
+    d = np.broadcast_to(_f(directions), (x.shape[-1],))
+    return _by_group(x * d, groups, np.nanmin) * d
+
+
 def row_mean(x, *, ind_groups, normalise_first: bool = True, directions=None) -> np.ndarray:
     """COINr ``impute_by = "row"``: a unit's mean over the other indicators of the same group.
 
@@ -120,12 +130,20 @@ def _per_item(x: np.ndarray, fit: Callable[[np.ndarray], np.ndarray]) -> np.ndar
     return out
 
 
-def knn(x, *, n_neighbors: int = 5, weights: str = "uniform", standardise: bool = True):
+def knn(
+    x,
+    *,
+    n_neighbors: Annotated[int, Field(ge=1)] = 5,
+    weights: Literal["uniform", "distance"] = "uniform",
+    standardise: bool = True,
+):
     """k-nearest-neighbour imputation (scikit-learn ``KNNImputer``, nan-Euclidean distance).
 
     With ``standardise`` (default) the columns are z-scored on their observed values before the
     distances are computed, so no indicator dominates by its unit; values are transformed back.
     """
+
+    from sklearn.impute import KNNImputer  # scikit-learn is imported only when it is used
 
     def fit(m: np.ndarray) -> np.ndarray:
         mu = _nanstat(np.nanmean, m, 0) if standardise else 0.0
@@ -137,9 +155,22 @@ def knn(x, *, n_neighbors: int = 5, weights: str = "uniform", standardise: bool 
     return _per_item(_f(x), fit)
 
 
-def iterative(x, *, random_state: int | None = 0, max_iter: int = 10, sample_posterior=False):
+def iterative(
+    x,
+    *,
+    random_state: int | None = 0,
+    max_iter: Annotated[int, Field(ge=1)] = 10,
+    sample_posterior: bool = False,
+):
     """Multivariate imputation by chained equations (scikit-learn ``IterativeImputer``,
-    BayesianRidge per column, round-robin); deterministic for a fixed ``random_state``."""
+    BayesianRidge per column, round-robin); deterministic for a fixed ``random_state``.
+
+    A regression can extrapolate below zero; an indicator whose observed values are all
+    non-negative (counts, revenues, shares) gets its imputed values clipped at 0, with an
+    :class:`ImputationClipWarning` naming the columns (the range is the data's own).
+    """
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401 - enables the next
+    from sklearn.impute import IterativeImputer
 
     def fit(m: np.ndarray) -> np.ndarray:
         imp = IterativeImputer(
@@ -150,7 +181,28 @@ def iterative(x, *, random_state: int | None = 0, max_iter: int = 10, sample_pos
         )
         return imp.fit_transform(m)
 
-    return _per_item(_f(x), fit)
+    return _clip_to_sign(_f(x), _per_item(_f(x), fit))
+
+
+class ImputationClipWarning(UserWarning):
+    """Imputed values fell outside the sign of the observed values and were clipped."""
+
+
+def _clip_to_sign(x: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """Clip imputed cells of columns whose observed values are all ≥ 0 at 0 (and warn)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        nonneg = np.nanmin(x, axis=-2, keepdims=True) >= 0
+    below = np.isnan(x) & nonneg & (filled < 0)
+    if below.any():
+        cols = np.nonzero(below.reshape(-1, below.shape[-1]).any(axis=0))[0].tolist()
+        warnings.warn(
+            f"iterative imputation gave {int(below.sum())} negative value(s) in column(s) {cols}, "
+            "whose observed values are all >= 0: clipped at 0",
+            ImputationClipWarning,
+            stacklevel=3,
+        )
+    return np.where(below, 0.0, filled)
 
 
 def _time_neighbours(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,20 +218,30 @@ def _time_neighbours(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prev, nxt
 
 
-def latest_source(x, *, backfill: bool = True) -> np.ndarray:
-    """Year position (along axis -3) each ``latest`` value comes from; -1 where still missing."""
+def latest_source(x, *, backfill: bool = True, max_gap: int | None = None) -> np.ndarray:
+    """Year position (along axis -3) each ``latest`` value comes from; -1 where still missing.
+
+    ``max_gap`` (COINr ``max_time``): a value is carried at most that many year positions; cells
+    farther from every observation stay missing."""
     x = _f(x)
     prev, nxt = _time_neighbours(x)
+    t = np.arange(x.shape[-3]).reshape(-1, 1, 1)
+    if max_gap is not None:
+        prev = np.where(t - prev <= max_gap, prev, -1)
+        nxt = np.where(nxt - t <= max_gap, nxt, x.shape[-3])
     if not backfill:
         return prev
     return np.where(prev >= 0, prev, np.where(nxt < x.shape[-3], nxt, -1))
 
 
-def latest(x, *, backfill: bool = True) -> np.ndarray:
+def latest(
+    x, *, backfill: bool = True, max_gap: Annotated[int, Field(ge=1)] | None = None
+) -> np.ndarray:
     """Last observation carried forward within unit and indicator; with ``backfill`` the years
-    before the first observation take the first observation (COINr leaves them NaN)."""
+    before the first observation take the first observation (COINr leaves them NaN).
+    ``max_gap``: carry at most this many years (COINr ``max_time``); farther cells stay NaN."""
     x = _f(x)
-    src = latest_source(x, backfill=backfill)
+    src = latest_source(x, backfill=backfill, max_gap=max_gap)
     return np.where(src >= 0, np.take_along_axis(x, np.maximum(src, 0), axis=-3), np.nan)
 
 
@@ -211,6 +273,7 @@ IMPUTERS: dict[str, Callable[..., np.ndarray]] = {
     "median": median,
     "mean_grp": mean_grp,
     "median_grp": median_grp,
+    "worst_grp": worst_grp,
     "row_mean": row_mean,
     "knn": knn,
     "iterative": iterative,

@@ -17,12 +17,15 @@ columns are left NaN.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
 from scipy.stats import rankdata
 
 from index.errors import InputError
 from index.methods import ConstantIndicatorError, dispatch
+from index.methods.params import constraint
 
 
 def _source(x: np.ndarray, fit_on: np.ndarray | None) -> np.ndarray:
@@ -69,6 +72,7 @@ def _f(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
+@constraint("l < u (l = u ties every unit, l > u reverses the ranking)", lambda p: p["l"] < p["u"])
 def minmax(x, *, l: float = 0.0, u: float = 100.0, fit_on=None) -> np.ndarray:  # noqa: E741
     """Min-max onto [l, u]: $(x - \\min)/(\\max - \\min)\\,(u - l) + l$."""
     x = _f(x)
@@ -78,7 +82,7 @@ def minmax(x, *, l: float = 0.0, u: float = 100.0, fit_on=None) -> np.ndarray:  
     return (x - lo) / rng * (u - l) + l
 
 
-def zscore(x, *, m: float = 0.0, s: float = 1.0, fit_on=None) -> np.ndarray:
+def zscore(x, *, m: float = 0.0, s: Annotated[float, Field(gt=0)] = 1.0, fit_on=None) -> np.ndarray:
     """Z-score with mean m and sd s: $(x - \\bar x)/\\mathrm{sd}(x)\\,s + m$, sd with ddof = 1."""
     x = _f(x)
     src = _source(x, fit_on)
@@ -119,7 +123,7 @@ def fracmax(x, *, fit_on=None) -> np.ndarray:
     return x / _spread(_max(src), _count(src) > 0, "max")
 
 
-def dist2ref(x, *, ref: int) -> np.ndarray:
+def dist2ref(x, *, ref: int | str) -> np.ndarray:
     """Distance to a reference unit (row ``ref``): $1 - (x_{ref} - x)/(x_{ref} - \\min)$."""
     x = _f(x)
     if not -x.shape[-2] <= int(ref) < x.shape[-2]:
@@ -152,7 +156,9 @@ def dist2targ(x, *, targets, directions, fit_on=None, cap: bool = False) -> np.n
     return np.minimum(y, 1.0) if cap else y
 
 
-def goalposts(x, *, lower, upper, directions, scale: float = 100.0, trunc: bool = True):
+def goalposts(
+    x, *, lower, upper, directions, scale: Annotated[float, Field(gt=0)] = 100.0, trunc: bool = True
+):
     """Goalposts: $(x - l)/(u - l)$ for direction +1, $(x - u)/(l - u)$ for -1, clipped to [0, 1]
     when ``trunc``, times ``scale``. ``x``, ``lower`` and ``upper`` are on the original scale."""
     x = _f(x)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.optimize import minimize
@@ -94,7 +95,7 @@ def ahp(pairwise) -> AHPResult:
     return AHPResult(weights=v / v.sum(), lambda_max=lam, ci=ci, cr=cr)
 
 
-def ahp_weights(x, *, pairwise) -> np.ndarray:
+def ahp_weights(x, *, pairwise: list[list[float]]) -> np.ndarray:
     """``ahp(pairwise).weights`` broadcast to ``x``'s batch shape (the registry form of AHP)."""
     x = _data(x)
     w = ahp(pairwise).weights
@@ -229,7 +230,7 @@ def _oecd(values: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def pca(x, *, variant: str = "coinr") -> np.ndarray:
+def pca(x, *, variant: Literal["coinr", "oecd"] = "coinr") -> np.ndarray:
     """PCA weights. ``"coinr"``: raw PC1 loadings (``pca_loadings``; not normalised, may be negative
     — aggregators divide by their sum). ``"oecd"``: rotated-factor weights of the OECD/JRC Handbook,
     summing to 1 (computed per leading index: the number of factors can differ between replicates)."""
@@ -275,7 +276,7 @@ def _balance_one(x: np.ndarray, target: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def balance(x, *, targets=None) -> np.ndarray:
+def balance(x, *, targets: list[float] | None = None) -> np.ndarray:
     """COINr ``get_opt_weights(optype = "balance")``: weights on the simplex minimising
     $\\sum_j (c_j/\\sum_k c_k - t_j)^2$, $c_j$ = Pearson correlation of child j with the parent
     ``amean(x, w)``, $t$ = normalised target importances (default equal). SLSQP from $w = t$."""
