@@ -130,8 +130,14 @@ def test_supercomputing_and_backbone_counts(designations):
     assert {p: v for p, v in sc[2018].items() if v} == six and set(sc[2018]) == PROVINCES
     assert {p: v for p, v in sc[2019].items() if v} == {**six, "河南省": 1}
     assert sum(sc[2019].values()) == 7
-    for year in (2016, 2017):  # founding dates of 广东/山东/江苏 centres not sourced
-        assert PROVINCES - set(sc[year]) == {"广东省", "山东省", "江苏省"}
+    for year in (2016, 2017):  # 广州 centre's date not sourced, so 广东 is absent
+        assert PROVINCES - set(sc[year]) == {"广东省"}
+        assert {p: v for p, v in sc[year].items() if v} == {
+            "天津市": 1,
+            "山东省": 1,
+            "湖南省": 1,
+            "江苏省": 1,
+        }
     ix = _values(designations, "backbone_ix_points", 2016)
     assert PROVINCES - set(ix) == {"浙江省", "福建省"}  # 杭州, 福州: approval dates not sourced
     assert sum(ix.values()) == 11  # 3 original + 7 of 2013 + 贵阳·贵安 (2016-11)
