@@ -179,7 +179,7 @@ def test_catalogue_signed_column(tmp_path: Path):
 
 def test_bundled_catalogue(catalogue):
     table = catalogue.table
-    assert len(table) == 45 and table.index.is_unique
+    assert len(table) == 49 and table.index.is_unique
     assert set(table["dimension"]) == {"compute", "network", "storage", "environment"}
     assert catalogue.resolve("地区生产总值") == catalogue.resolve("GDP") == "gdp"
     assert catalogue.resolve("R&D经费投入强度(与地区生产总值之比)") == "rd_intensity"

@@ -22,6 +22,7 @@ RAW = ROOT / "data" / "raw"
 HEADER = "region,year,indicator,value,unit,source\n"
 GOOD = "北京市,2024,gdp,49670.2,亿元,S227\n"  # a real row (NBS GDP export, source B)
 CATALOGUE = (RAW / "indicators.csv").read_text(encoding="utf-8")
+APPENDED = len(CATALOGUE.splitlines()) + 1  # line number of a row appended to the catalogue
 NBS_GDP = "数据库：分省年度数据\n指标：地区生产总值(亿元)\n时间：最近2年\n"
 runner = CliRunner()
 
@@ -58,7 +59,7 @@ def test_ingest_bundled_data_prints_summary_and_coverage(tmp_path: Path):
     result = runner.invoke(app, ["ingest", str(RAW), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (
-        f"wrote {out}: 11257 values: 31 regions × 45 indicators, years 2016–2025" in result.output
+        f"wrote {out}: 11964 values: 31 regions × 49 indicators, years 2016–2025" in result.output
     )
     assert "missing cells: none" in result.output
     assert "coverage: regions with a value" in result.output
@@ -216,11 +217,11 @@ BAD = {
             "indicators.csv": CATALOGUE + "x,a,b,万元,compute,true,,d,c,extra\n",
             "a.csv": HEADER + GOOD,
         },
-        "indicators.csv:47: 10 cells but only 9 column headers",
+        f"indicators.csv:{APPENDED}: 10 cells but only 9 column headers",
     ),
     "catalogue with an unbalanced quote": (
         {"indicators.csv": CATALOGUE + 'x,"a,b,万元,compute,true,,d,c\n', "a.csv": HEADER + GOOD},
-        "indicators.csv:47: malformed CSV from this row on (unexpected end of data)",
+        f"indicators.csv:{APPENDED}: malformed CSV from this row on (unexpected end of data)",
     ),
     "empty sources table": ({"sources.csv": "", "a.csv": HEADER + GOOD}, "sources.csv: empty file"),
     "empty file": ({"a.csv": ""}, "a.csv: empty file: no data"),

@@ -25,6 +25,16 @@ RAW = ROOT / "data" / "raw"
 FIXTURES = ROOT / "tests" / "fixtures" / "etl"
 # the shared table writes gdp_per_capita's unit as NBS's unit field (元); the NBS label is 元/人
 SHARED_UNIT_LABELS = {("gdp_per_capita", "元"): "元/人"}
+# official designations (hub node, clusters, supercomputing centres, backbone points) bundled
+# beside the shared table; not part of ../shared
+DESIGNATIONS = RAW / "designations.csv"
+
+
+def _designations() -> pd.DataFrame:
+    table = pd.read_csv(DESIGNATIONS, dtype=str, keep_default_na=False)
+    table["region_code"] = table["region"].map(regions.resolve)
+    table["year"] = table["year"].astype("int64")
+    return table
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +56,26 @@ def _shared(shared_dir: Path) -> pd.DataFrame:
     return shared
 
 
-def test_bundled_data_equals_shared_data_set(bundled: Path, shared_dir: Path):
+def test_bundled_data_equals_shared_data_set_plus_designations(bundled: Path, shared_dir: Path):
     panel = pd.read_parquet(bundled)
     shared = _shared(shared_dir)
+    designations = _designations()
+    assert len(shared) == 11257 and len(designations) == 707
+    assert len(panel) == len(shared) + len(designations) == 11964
+    assert panel.region_code.nunique() == 31 and panel.indicator.nunique() == 49
+    assert sorted(panel.year.unique()) == list(range(2016, 2026))
+    new = set(designations["indicator"])
+    assert new == {"hub_node", "dc_clusters", "supercomputing_centres", "backbone_ix_points"}
+    assert not new & set(shared["indicator"])
+    ours = panel[panel.indicator.isin(new)].merge(
+        designations, on=["region_code", "year", "indicator"], how="outer", indicator=True
+    )
+    assert (ours["_merge"] == "both").all() and len(ours) == 707
+    assert (ours["source_id"] == ours["source"]).all()
+    assert (ours["value_x"] == ours["value_y"].astype(float)).all()
+    panel = panel[~panel.indicator.isin(new)]
     assert len(panel) == len(shared) == 11257
     assert panel.region_code.nunique() == 31 and panel.indicator.nunique() == 45
-    assert sorted(panel.year.unique()) == list(range(2016, 2026))
     merged = shared.merge(
         panel, on=["region_code", "year", "indicator"], how="outer", indicator=True
     )
@@ -73,11 +97,20 @@ def test_bundled_coverage_equals_shared_coverage_matrix(shared_dir: Path):
     shared = pd.read_csv(shared_dir / "data" / "coverage_matrix.csv").set_index("indicator")
     ours = report.coverage.droplevel("dimension")
     ours.columns = ours.columns.astype(str)
+    designations = _designations()
+    new = sorted(set(designations["indicator"]))
     pd.testing.assert_frame_equal(
-        ours.sort_index(),
+        ours.drop(index=new).sort_index(),
         shared.drop(columns="dimension").sort_index(),
         check_names=False,
         check_dtype=False,
+    )
+    # the designation indicators: regions with a value per year, as counted in designations.csv
+    expected = designations.groupby(["indicator", "year"]).size().unstack(fill_value=0)
+    expected.columns = expected.columns.astype(str)
+    expected = expected.reindex(columns=ours.columns, fill_value=0)
+    pd.testing.assert_frame_equal(
+        ours.loc[new], expected.loc[new], check_names=False, check_dtype=False
     )
     assert report.missing == {} and report.notes == []
 
@@ -91,7 +124,7 @@ def test_output_schema_metadata_and_byte_identical_rerun(bundled: Path, tmp_path
     inputs = json.loads(meta[METADATA_INPUTS.encode()])
     assert inputs == {
         name: sha256_file(RAW / name)
-        for name in ("indicators.csv", "provincial_inputs.csv", "sources.csv")
+        for name in ("designations.csv", "indicators.csv", "provincial_inputs.csv", "sources.csv")
     }
     assert set(meta) == {
         METADATA_VERSION.encode(),
