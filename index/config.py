@@ -267,11 +267,13 @@ class Weighting(Step):
             out = []
             if self.params:
                 name = sorted(self.params)[0]
-                out.append(
-                    f"weighting '{self.method}' takes no parameters (given {sorted(self.params)})"
-                    + prm.suggest(name, type(self).model_fields)
-                    + f"; to change a node's weight use --weight {name}=W "
+                hint = prm.suggest(name, type(self).model_fields) or (
+                    f"; to change a node's weight use --weight {name}=W "
                     "(or weights.NODE = W in the config)"
+                )
+                out.append(
+                    f"weighting '{self.method}' takes no parameters "
+                    f"(given {sorted(self.params)}){hint}"
                 )
             if self.levels is not None:
                 out.append(
@@ -525,3 +527,51 @@ def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
         else:
             base[key] = value
     return validate(base, "config")
+
+
+def steps() -> dict[str, type[Step]]:
+    """Config section → its step model (each with its kind of method and registry)."""
+    return {
+        name: f.annotation
+        for name, f in Config.model_fields.items()
+        if isinstance(f.annotation, type) and issubclass(f.annotation, Step)
+    }
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """Every method a config can name: section, method, its parameters (type, default) and the
+    first line of its docstring — what ``compute-index methods`` prints."""
+    from index.methods import params as prm
+    from index.methods import treat as trt
+
+    rows = []
+    for section, model in steps().items():
+        for name, fn in sorted(model.registry().items()):
+            target = trt.treat if section == "treat" and name != "none" else fn
+            params = {} if name in FIXED_WEIGHTS and section == "weighting" else (
+                prm.parameters(target, model.KIND)
+            )  # fmt: skip
+            doc = (fn.__doc__ or "").strip().splitlines()
+            rows.append(
+                {
+                    "section": section,
+                    "method": name,
+                    "parameters": params,
+                    "summary": doc[0] if doc else "",
+                }
+            )
+    return rows
+
+
+def to_toml(config: Config) -> str:
+    """The configuration as TOML (a file ``-c`` reads back to the same Config)."""
+    import tomli_w
+
+    data = config.model_dump(mode="json", exclude_none=True)
+    data.pop("overrides", None)
+    if "aggregation" in data:  # TOML keys are strings
+        agg = data["aggregation"]
+        for key in ("by_level", "dat_thresh"):
+            if isinstance(agg.get(key), dict):
+                agg[key] = {str(k): v for k, v in agg[key].items()}
+    return tomli_w.dumps(data)

@@ -14,8 +14,6 @@ import pandas as pd
 
 from index.errors import InputError, Problem
 
-DEFAULT_INPUTS = Path("data/processed/inputs.parquet")
-
 
 @dataclass(frozen=True)
 class Dataset:
@@ -105,19 +103,27 @@ def _labels_from_long(df: pd.DataFrame, unit_col: str, codes: tuple[str, ...]) -
     return out
 
 
-def load_inputs(path: str | Path = DEFAULT_INPUTS) -> Dataset:
-    """Read the processed Parquet panel written by ``compute-index ingest``.
+def load_inputs(path: str | Path | None = None) -> Dataset:
+    """Read the processed Parquet panel written by ``compute-index ingest``; by default the
+    project's ``data/processed/inputs.parquet`` (:mod:`index.paths`: found from any folder of
+    the checkout, e.g. a notebook started in ``notebooks/``)."""
+    import json
 
-    A relative path that is not found here is looked for in the parent folders too, so a notebook
-    started in ``notebooks/`` finds the checkout's ``data/processed/inputs.parquet``.
-    """
-    path = Path(path)
-    candidates = (
-        [path] if path.is_absolute() else [d / path for d in (Path.cwd(), *Path.cwd().parents)]
-    )
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
+    import pyarrow.parquet as pq
+
+    from index import paths
+    from index.etl.groups import as_columns
+    from index.etl.ingest import METADATA_GROUPS
+
+    path = paths.inputs() if path is None else Path(path)
+    if not path.is_file():
         raise InputError(
             Problem(str(path), None, None, "not found; run `compute-index ingest` first")
         )
-    return Dataset.from_long(pd.read_parquet(found), source=str(path))
+    ds = Dataset.from_long(pd.read_parquet(path), source=str(path))
+    meta = pq.read_schema(path).metadata or {}
+    groups = json.loads(meta.get(METADATA_GROUPS.encode(), b"{}"))
+    if not groups:
+        return ds
+    units = ds.units.join(as_columns(groups, list(ds.unit_codes)))
+    return replace(ds, units=units)

@@ -387,4 +387,22 @@ def load(path: str | Path) -> Framework:
     return from_dict(data, source=path.name)
 
 
-DEFAULT_FRAMEWORK = Path(__file__).parent / "frameworks" / "cci_public.toml"
+FRAMEWORKS = Path(__file__).parent / "frameworks"
+DEFAULT_FRAMEWORK = FRAMEWORKS / "cci_public.toml"
+
+
+def bundled() -> list[str]:
+    """Names of the bundled frameworks (``-f NAME``)."""
+    return sorted(
+        p.stem for p in FRAMEWORKS.glob("*.toml") if not p.name.endswith((".run.toml",))
+        and p.stem != "uncertainty_default"
+    )  # fmt: skip
+
+
+def framework_path(name: str) -> Path:
+    """'default' → the default framework; a bundled name → its file; otherwise a path."""
+    if name == "default":
+        return DEFAULT_FRAMEWORK
+    if name in bundled():
+        return FRAMEWORKS / f"{name}.toml"
+    return Path(name)

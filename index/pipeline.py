@@ -15,7 +15,6 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -272,10 +271,34 @@ class Build:
 
 
 def resolve_framework(config: Config) -> fwmod.Framework:
-    """The framework a config names: 'default' or a TOML path."""
-    if config.framework == "default":
-        return fwmod.load(fwmod.DEFAULT_FRAMEWORK)
-    return fwmod.load(Path(config.framework))
+    """The framework a config names: 'default', a bundled one by name, or a TOML path."""
+    return fwmod.load(fwmod.framework_path(config.framework))
+
+
+def configure(
+    config: Config | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    weights: Mapping[str, float] | None = None,
+    exclude: Iterable[str] | None = None,
+    framework: fwmod.Framework | None = None,
+) -> Config:
+    """The run configuration a user means: ``config`` (default ``Config()``) with the framework's
+    recommended settings under it, then ``key=value`` ``overrides``, ``weights`` and ``exclude``
+    — every one validated now (the what-ifs against the framework), so nothing runs, and nothing
+    is written, with a setting that is wrong or would change nothing."""
+    cfg = config or Config()
+    items = list(overrides)
+    chosen = [i for i in items if i.partition("=")[0].strip() == "framework"]
+    if chosen:
+        cfg = cfg.with_overrides(chosen)
+        items = [i for i in items if i not in chosen]
+    base = framework or resolve_framework(cfg)
+    cfg = cfgmod.effective(cfg, base.config)
+    cfg = cfg.with_overrides(items) if items else cfg
+    cfg = cfg.with_whatif(weights, list(exclude or []))
+    prepare(cfg, base)  # checks the what-ifs against the framework
+    return cfg
 
 
 def upstream(

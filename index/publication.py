@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from index import framework as fwmod
+from index import paths
 from index.config import Config
 from index.dataset import load_inputs
 from index.errors import InputError, Problem
@@ -122,21 +123,27 @@ def _rank_intervals(b: Build, settings: PublishSettings, year: int) -> pd.DataFr
 
 def run_publication(
     settings: PublishSettings,
-    out_dir: str | Path = "publications",
+    out_dir: str | Path | None = None,
     *,
-    processed: str | Path = "data/processed/inputs.parquet",
+    processed: str | Path | None = None,
 ) -> tuple[Publication, Build]:
-    """Ingest, build every year, compare alternatives, and write ``<out_dir>/<edition>/``.
+    """Ingest, build every year, compare alternatives, and write ``<out_dir>/<edition>/``
+    (default: the project's ``publications/``).
 
-    Returns the publication and the nominal build it was made from.
+    ``processed`` is where the ingested panel goes: by default the project's
+    ``data/processed/inputs.parquet`` when the raw folder is the project's own ``data/raw``,
+    and a temporary file otherwise (a publication of other inputs never overwrites the
+    repository's processed data). Returns the publication and the nominal build.
     """
+    if processed is None:
+        if Path(settings.raw_dir).resolve() == paths.raw_dir().resolve():
+            return run_publication(settings, out_dir, processed=paths.inputs())
+        with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
+            return run_publication(settings, out_dir, processed=Path(work) / "inputs.parquet")
+    out_dir = paths.publications() if out_dir is None else out_dir
     ingest(settings.raw_dir, processed)
     ds = load_inputs(processed)
-    fw_path = (
-        fwmod.DEFAULT_FRAMEWORK
-        if settings.run.framework == "default"
-        else Path(settings.run.framework)
-    )
+    fw_path = fwmod.framework_path(settings.run.framework)
     b = build(settings.run, ds)
     year = settings.year or b.years[-1]
     if year not in b.years:

@@ -107,7 +107,7 @@ def test_sensitivity_seed_and_n(synthetic, tmp_path):
         ("[sampling]\nn = 0", "sampling.n: Input should be greater than or equal to 1"),
         (
             "[factors]\nnormalise.method = ['minmax', 'magic']",
-            "factors.normalise.method[1]: normalise: unknown normalisation method 'magic'",
+            "factors.normalise.method[1]: normalise.method: unknown normalisation method 'magic'",
         ),
         (
             "[factors]\nnormalise = [{method = 'zscore'}, {method = 'minmax'}]\n"

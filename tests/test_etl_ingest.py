@@ -14,7 +14,14 @@ from index import __version__
 from index.etl import regions
 from index.etl.catalogue import load_catalogue
 from index.etl.clean import clean
-from index.etl.ingest import METADATA_INPUTS, METADATA_VERSION, build, data_files, ingest
+from index.etl.ingest import (
+    METADATA_GROUPS,
+    METADATA_INPUTS,
+    METADATA_VERSION,
+    build,
+    data_files,
+    ingest,
+)
 from index.etl.read import read_table
 from index.etl.units import convert
 from index.etl.validate import panel_schema
@@ -124,12 +131,22 @@ def test_output_schema_metadata_and_byte_identical_rerun(bundled: Path, tmp_path
     inputs = json.loads(meta[METADATA_INPUTS.encode()])
     assert inputs == {
         name: sha256_file(RAW / name)
-        for name in ("designations.csv", "indicators.csv", "provincial_inputs.csv", "sources.csv")
+        for name in (
+            "designations.csv",
+            "indicators.csv",
+            "provincial_inputs.csv",
+            "region_groups.csv",
+            "sources.csv",
+        )
     }
     assert set(meta) == {
         METADATA_VERSION.encode(),
         METADATA_INPUTS.encode(),
+        METADATA_GROUPS.encode(),
     }  # no pandas block, no paths, no times
+    groups = json.loads(meta[METADATA_GROUPS.encode()])
+    assert groups["nbs_region"]["11"] == "东部 East" and groups["nbs_region"]["65"] == "西部 West"
+    assert groups["hub_node"]["52"].startswith("贵州") and len(groups["hub_node"]) == 31
     assert str(ROOT) not in meta[METADATA_INPUTS.encode()].decode()
     panel = pd.read_parquet(bundled)
     assert list(panel.columns) == [

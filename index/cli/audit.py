@@ -17,18 +17,18 @@ from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
     DataOpt,
+    ExcludeOpt,
     FrameworkOpt,
     QuietOpt,
     SetOpt,
+    WeightOpt,
     YearOpt,
     load_data,
+    output,
     resolve_config,
 )
-from index.dataset import DEFAULT_INPUTS
 from index.io import atomic_path
 from index.pipeline import Build, build
-
-DEFAULT_OUT = Path("data/processed/audit.xlsx")
 
 
 def build_audit(b: Build, year: int | None = None) -> Audit:
@@ -70,9 +70,13 @@ def audit_command(
     framework: FrameworkOpt = None,
     year: YearOpt = None,
     set_: SetOpt = None,
+    weight: WeightOpt = None,
+    exclude: ExcludeOpt = None,
     config: ConfigOpt = None,
-    data: DataOpt = DEFAULT_INPUTS,
-    out: Annotated[Path, typer.Option(help="workbook with every audit table")] = DEFAULT_OUT,
+    data: DataOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="workbook with every audit table (default: beside the data)")
+    ] = None,
     heatmap: Annotated[
         bool, typer.Option(help="also save the correlation heatmap (audit_heatmap.png/.svg)")
     ] = True,
@@ -84,8 +88,9 @@ def audit_command(
 
     Example: compute-index audit --year 2024 --set weighting=entropy
     """
-    cfg = resolve_config(config, framework, set_)
+    cfg = resolve_config(config, framework, set_, weight, exclude)
     b = build(cfg, load_data(data))
+    out = output(out, data, "audit.xlsx")
     shown = b.years[-1] if year is None else year
     a = build_audit(b, shown)
     written = [write_audit(a, out)]

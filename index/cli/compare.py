@@ -14,15 +14,16 @@ from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
     DataOpt,
+    ExcludeOpt,
     FrameworkOpt,
     QuietOpt,
     SetOpt,
+    WeightOpt,
     YearOpt,
     load_data,
     resolve_config,
 )
 from index.compare import Comparison, compare
-from index.dataset import DEFAULT_INPUTS
 from index.io import atomic_path
 from index.pipeline import build
 from index.publish import figures
@@ -80,8 +81,10 @@ def compare_cmd(
     framework: FrameworkOpt = None,
     year: YearOpt = None,
     set_: SetOpt = None,
+    weight: WeightOpt = None,
+    exclude: ExcludeOpt = None,
     config: ConfigOpt = None,
-    data: DataOpt = DEFAULT_INPUTS,
+    data: DataOpt = None,
     out: Annotated[
         Path | None, typer.Option(help="write the side-by-side ranks (CSV, UTF-8 with BOM)")
     ] = None,
@@ -94,7 +97,7 @@ def compare_cmd(
 
     Example: compute-index compare weighting=entropy weighting=pca "aggregation=gmean,normalise.l=1"
     """
-    base = resolve_config(config, framework, set_)
+    base = resolve_config(config, framework, set_, weight, exclude)
     ds = load_data(data)
     labels = ["baseline", *variants]
     builds = {"baseline": build(base, ds)}

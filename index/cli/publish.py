@@ -8,8 +8,17 @@ from typing import Annotated
 
 import typer
 
+from index import paths
 from index.cli.app import app, guarded
-from index.cli.options import ConfigOpt, FrameworkOpt, QuietOpt, SetOpt, resolve_config
+from index.cli.options import (
+    ConfigOpt,
+    ExcludeOpt,
+    FrameworkOpt,
+    QuietOpt,
+    SetOpt,
+    WeightOpt,
+    resolve_config,
+)
 from index.cli.tables import print_ranking
 from index.publication import (
     PublishSettings,
@@ -22,10 +31,13 @@ from index.publication import (
 @app.command()
 @guarded
 def publish(
-    raw_dir: Annotated[Path, typer.Option(help="raw input folder")] = Path("data/raw"),
-    out_dir: Annotated[Path, typer.Option("--out", help="publications root")] = Path(
-        "publications"
-    ),
+    raw_dir: Annotated[
+        Path | None, typer.Option(help="raw input folder (default: the project's data/raw)")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="publications root (default: the project's publications/)"),
+    ] = None,
     edition: Annotated[
         str | None, typer.Option(help="edition folder name (default: the year)")
     ] = None,
@@ -36,6 +48,8 @@ def publish(
     seed: Annotated[int, typer.Option(help="seed of the uncertainty analysis")] = 20231008,
     framework: FrameworkOpt = None,
     set_: SetOpt = None,
+    weight: WeightOpt = None,
+    exclude: ExcludeOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -48,13 +62,13 @@ def publish(
     """
     start = time.perf_counter()
     settings = PublishSettings(
-        raw_dir=raw_dir.as_posix(),
+        raw_dir=(raw_dir or paths.raw_dir()).as_posix(),
         edition=edition,
         year=year,
-        run=resolve_config(config, framework, set_),
+        run=resolve_config(config, framework, set_, weight, exclude),
         uncertainty=UncertaintySettings(runs=runs, seed=seed),
     )
-    pub, b = run_publication(settings, out_dir)
+    pub, b = run_publication(settings, out_dir or paths.publications())
     if not quiet:
         print_ranking(b, pub.manifest["year"])
         total = 0

@@ -11,18 +11,16 @@ from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
     DataOpt,
+    ExcludeOpt,
     FrameworkOpt,
     QuietOpt,
     SetOpt,
+    WeightOpt,
     YearOpt,
     load_data,
+    output,
     resolve_config,
 )
-from index.cli.tables import print_ranking
-from index.coinr import load_coinr
-from index.dataset import DEFAULT_INPUTS
-from index.pipeline import build
-from index.results import DEFAULT_RESULTS, write_results
 
 
 @app.command()
@@ -31,11 +29,14 @@ def run(
     framework: FrameworkOpt = None,
     year: YearOpt = None,
     set_: SetOpt = None,
+    weight: WeightOpt = None,
+    exclude: ExcludeOpt = None,
     config: ConfigOpt = None,
-    data: DataOpt = DEFAULT_INPUTS,
+    data: DataOpt = None,
     out: Annotated[
-        Path, typer.Option(help="results Parquet (all years, all levels)")
-    ] = DEFAULT_RESULTS,
+        Path | None,
+        typer.Option(help="results Parquet, all years and levels (default: beside the data)"),
+    ] = None,
     top: Annotated[int, typer.Option(help="rows to print (0 = all)")] = 0,
     coinr: Annotated[
         tuple[Path, Path] | None,
@@ -48,18 +49,36 @@ def run(
 ) -> None:
     """Build the index and print the ranking with pillar scores and ranks.
 
-    Example: compute-index run --year 2024 --set weighting=entropy --set aggregation=gmean
+    Examples:
 
-    From COINr: compute-index run --coinr iData.csv iMeta.csv --set impute=mean_grp
-    --set impute.group=EurAsia_group
+      compute-index run --year 2024
+
+      compute-index run --weight compute=2 --exclude web_pages     # what if …?
+
+      compute-index run --set weighting=entropy --set aggregation=gmean --set normalise.l=1
+
+      compute-index run -c caict                                    # CAICT's published method
+
+      compute-index run --coinr iData.csv iMeta.csv --set impute=mean_grp
+      --set impute.group=EurAsia_group
     """
-    cfg = resolve_config(config, framework, set_)
+    from index.coinr import load_coinr
+    from index.pipeline import build
+    from index.results import write_results
+
     if coinr is not None:
         fw, ds = load_coinr(*coinr)
+        cfg = resolve_config(config, None, set_, weight, exclude, framework_obj=fw)
         b = build(cfg, ds, fw)
+        target = out if out is not None else coinr[0].resolve().parent / "results.parquet"
     else:
+        cfg = resolve_config(config, framework, set_, weight, exclude)
         b = build(cfg, load_data(data))
-    write_results(b, out)
+        target = output(out, data, "results.parquet")
+    b.ranking(year)  # a year outside the build is an error before anything is written
+    write_results(b, target)
     if not quiet:
+        from index.cli.tables import print_ranking
+
         print_ranking(b, year, top=top)
-        typer.echo(f"wrote {out}")
+        typer.echo(f"wrote {target}")

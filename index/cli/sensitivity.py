@@ -29,19 +29,20 @@ from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
     DataOpt,
+    ExcludeOpt,
     FrameworkOpt,
     QuietOpt,
     SetOpt,
+    WeightOpt,
     YearOpt,
     load_data,
+    output,
     resolve_config,
 )
-from index.dataset import DEFAULT_INPUTS
 from index.framework import Framework
 from index.io import atomic_path
-from index.pipeline import resolve_framework
+from index.pipeline import prepare
 
-DEFAULT_OUT = Path("data/processed/uncertainty.parquet")
 KEEP_SCORES = 2**22  # keep per-run scores (exact score quantiles) up to this many runs × regions
 WITHIN = (1, 3, 5)
 
@@ -62,10 +63,15 @@ def sensitivity(
     framework: FrameworkOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    data: DataOpt = DEFAULT_INPUTS,
+    weight: WeightOpt = None,
+    exclude: ExcludeOpt = None,
+    data: DataOpt = None,
     out: Annotated[
-        Path, typer.Option(help="per-region results Parquet; Sobol'/LOO tables go beside it")
-    ] = DEFAULT_OUT,
+        Path | None,
+        typer.Option(
+            help="per-region results Parquet (default: beside the data); Sobol'/LOO tables go beside it"
+        ),
+    ] = None,
     sobol: Annotated[
         bool, typer.Option("--sobol", help="Sobol' indices (Saltelli design)")
     ] = False,
@@ -81,8 +87,9 @@ def sensitivity(
 
     Example: compute-index sensitivity --n 10000 --year 2024 --sobol
     """
-    cfg = resolve_config(config, framework, set_)
-    fw = resolve_framework(cfg)
+    cfg = resolve_config(config, framework, set_, weight, exclude)
+    cfg, fw = prepare(cfg)
+    out = output(out, data, "uncertainty.parquet")
     the_spec, source = specmod.load(spec)
     design = specmod.resolve(the_spec, cfg, fw, source)
     ev = Evaluator(cfg, load_data(data), fw, design, year=year)

@@ -2,7 +2,9 @@
 
 Which files are read (by convention, no manifest):
 
-* ``indicators.csv`` (the catalogue) and ``sources.csv`` (the sources table) in ``raw_dir`` itself;
+* ``indicators.csv`` (the catalogue), ``sources.csv`` (the sources table) and, optionally,
+  ``region_groups.csv`` (unit groups: NBS regions, hub nodes; see ``index.etl.groups``) in
+  ``raw_dir`` itself;
 * every ``*.csv``, ``*.xlsx``, ``*.xlsm`` below ``raw_dir`` is data, with optional metadata in a
   sidecar ``<stem>.toml`` beside it (see ``index.etl.read``);
 * ``*.md``, ``*.txt``, ``*.toml``, ``*.pdf``, files without a suffix (``LICENSE``), hidden files and
@@ -17,7 +19,7 @@ the same inputs give a byte-identical file.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -35,6 +37,7 @@ from index.etl.catalogue import (
     load_sources,
 )
 from index.etl.clean import clean
+from index.etl.groups import GROUPS_FILE, load_groups
 from index.etl.read import CSV_SUFFIXES, XLSX_SUFFIXES, TableMeta, load_sidecar, read_table
 from index.etl.validate import (
     PANEL_COLUMNS,
@@ -57,6 +60,7 @@ ARROW_SCHEMA: Final = pa.schema(
 )  # fmt: skip
 METADATA_VERSION: Final = "compute_index.version"
 METADATA_INPUTS: Final = "compute_index.inputs"
+METADATA_GROUPS: Final = "compute_index.unit_groups"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class IngestReport:
     missing: dict[str, int]
     notes: list[str]
     coverage: pd.DataFrame
+    groups: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def summary(self) -> str:
@@ -93,7 +98,7 @@ def data_files(raw_dir: Path) -> tuple[list[Path], list[Problem]]:
         suffix = path.suffix.lower()
         if any(part.startswith((".", "~$")) for part in Path(rel).parts):
             continue
-        if rel in (CATALOGUE_FILE, SOURCES_FILE) or suffix in SKIPPED_SUFFIXES:
+        if rel in (CATALOGUE_FILE, SOURCES_FILE, GROUPS_FILE) or suffix in SKIPPED_SUFFIXES:
             continue
         if suffix in CSV_SUFFIXES | XLSX_SUFFIXES:
             files.append(path)
@@ -166,6 +171,15 @@ def build(
         missing = ", ".join(f"{k} {v}" for k, v in cleaned.missing.items()) or "none"
         message = f"no values: every cell is missing (missing cells: {missing}) or dropped"
         problems.append(Problem(str(raw_dir), None, None, message))
+    groups: dict[str, dict[str, str]] = {}
+    if (raw_dir / GROUPS_FILE).is_file():
+        inputs.append(raw_dir / GROUPS_FILE)
+        try:
+            groups = load_groups(
+                raw_dir / GROUPS_FILE, known_sources, set(located["region_code"].unique())
+            )
+        except InputError as exc:
+            problems += exc.problems
     raise_problems(problems)
     panel = located.sort_values(SORT_KEY, kind="stable")[list(PANEL_COLUMNS)].reset_index(drop=True)
     return IngestReport(
@@ -175,14 +189,22 @@ def build(
         missing={str(k): int(v) for k, v in cleaned.missing.items()},
         notes=cleaned.notes + duplicate_notes,
         coverage=coverage(panel, catalogue),
+        groups=groups,
     )
 
 
-def write_panel(panel: pd.DataFrame, out_path: str | Path, inputs: dict[str, str]) -> None:
-    """Write the panel as Parquet atomically, with the version and input hashes as metadata."""
+def write_panel(
+    panel: pd.DataFrame,
+    out_path: str | Path,
+    inputs: dict[str, str],
+    groups: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """Write the panel as Parquet atomically, with the version, input hashes and unit groups as
+    metadata."""
     metadata = {
         METADATA_VERSION: __version__,
         METADATA_INPUTS: json.dumps(inputs, sort_keys=True, ensure_ascii=False),
+        METADATA_GROUPS: json.dumps(groups or {}, sort_keys=True, ensure_ascii=False),
     }
     write_parquet(panel, out_path, metadata, schema=ARROW_SCHEMA)
 
@@ -196,5 +218,5 @@ def ingest(
 ) -> IngestReport:
     """Build the panel from ``raw_dir`` and write it to ``out_path`` (nothing is written on error)."""
     report = build(raw_dir, drop_non_provinces=drop_non_provinces, years=years)
-    write_panel(report.panel, out_path, report.inputs)
+    write_panel(report.panel, out_path, report.inputs, report.groups)
     return replace(report, out_path=Path(out_path))
