@@ -124,6 +124,9 @@ class Treat(Step):
 
     KIND: ClassVar[str] = "treatment"
     method: str = "winsorise"
+    per_indicator: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="indicator code → its own treatment settings"
+    )
 
     @classmethod
     def registry(cls) -> Mapping[str, Callable]:
@@ -139,7 +142,7 @@ class Treat(Step):
         if self.method not in reg:
             return [prm.unknown_method(self.KIND, self.method, reg)]
         params = self.params
-        table = params.pop("per_indicator", None)
+        table = self.per_indicator
         out = []
         if self.method == "none" and params:
             out.append(f"treat method 'none' takes no parameters (given {sorted(params)})")
@@ -148,9 +151,7 @@ class Treat(Step):
         if isinstance(w := params.get("winmax"), int) and w < 0:
             out.append(f"treat.winmax must be ≥ 0 (points Winsorised at most), got {w}")
         out += _transform_names(params, trt)
-        if table is not None:
-            if not isinstance(table, dict):
-                return [*out, "treat.per_indicator must be a table keyed by indicator code"]
+        if table:
             for code, extra in table.items():
                 if not isinstance(extra, dict):
                     out.append(f"treat.per_indicator.{code}: give a table of treat settings")
@@ -449,8 +450,9 @@ def _apply(data: dict, item: str) -> None:
             raise InputError(Problem("--set", None, key, f"'{part}' is a value, not a section"))
         target = target[part]
     leaf = path[-1]
-    if len(path) == 1 and top in _STEPS and not isinstance(value, dict):
-        target[leaf] = _new_method(leaf, target.get(leaf) or defaults[leaf], value)
+    if len(path) == 1 and top in _STEPS:
+        new = value if isinstance(value, dict) else {"method": value}
+        target[leaf] = switch(leaf, target.get(leaf) or defaults[leaf], new)
     else:
         target[leaf] = value
 
@@ -458,16 +460,20 @@ def _apply(data: dict, item: str) -> None:
 _STEPS = ("impute", "treat", "normalise", "weighting", "aggregation")
 
 
-def _new_method(section: str, step: dict, method: Any) -> dict:
-    """`weighting=entropy`: the new method, keeping the step's own settings (levels, panel, group…)
-    but not the previous method's parameters, which the new method would not accept.
-    ``X=none`` switches the step off entirely (no fallback, no group)."""
+def switch(section: str, step: Mapping[str, Any], new: Mapping[str, Any]) -> dict:
+    """A step given anew (``weighting=entropy``, ``treat = {method = "winsorise", winmax = 1}``):
+    with the same method, its settings merge into the step's; with another method, the step keeps
+    its own settings (levels, panel, group, per_indicator …) but not the previous method's
+    parameters, which the new method would not accept. ``method = "none"`` switches the step off
+    entirely (no fallback, no per-indicator overrides)."""
+    method = new.get("method", step.get("method"))
     if method == "none":
-        return {"method": "none"}
-    field = Config.model_fields.get(section)
-    model = field.annotation if field is not None else None
-    own = set(model.model_fields) if isinstance(model, type) and issubclass(model, Step) else set()
-    return {**{k: v for k, v in step.items() if k in own}, "method": method}
+        return dict(new)
+    if method == step.get("method"):
+        return {**step, **new}
+    model = Config.model_fields[section].annotation
+    own = set(model.model_fields) - {"method"} if isinstance(model, type) else set()
+    return {**{k: v for k, v in step.items() if k in own}, **new}
 
 
 def _parse_value(raw: str, key: str) -> Any:
@@ -522,8 +528,7 @@ def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
     for key, value in config.explicit().items():
         rec = base.get(key)
         if key in _STEPS and isinstance(rec, dict) and isinstance(value, dict):
-            same = value.get("method", rec.get("method")) == rec.get("method")
-            base[key] = {**rec, **value} if same else value
+            base[key] = switch(key, rec, value)
         else:
             base[key] = value
     return validate(base, "config")

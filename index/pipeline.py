@@ -343,15 +343,31 @@ def upstream(
 
 
 def covered_years(fw: fwmod.Framework, dataset: Dataset, denominate: bool = True) -> list[int]:
-    """Years in which every indicator of the framework has at least one value."""
+    """Years in which every indicator of the framework has data that tells units apart (at least
+    two different values): a year in which an indicator is absent, or the same for every unit
+    (e.g. a designation before the first one was made), cannot be scored on that indicator.
+    Explicit ``years`` in a config bypass this rule (and then fail where a method needs spread)."""
     fw.check_data(dataset.series, denominators=denominate)
     raw = dataset.select([i.data_series for i in fw.indicators])
     x = denominated(raw, fw, dataset) if denominate else raw
-    ok = (~np.isnan(x)).any(axis=-2).all(axis=-1)
-    years = [y for y, keep in zip(dataset.years, ok, strict=True) if keep]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: not covered
+        spread = np.nanmax(x, axis=-2) > np.nanmin(x, axis=-2)
+    years = [y for y, keep in zip(dataset.years, spread.all(axis=-1), strict=True) if keep]
     if not years:
         raise InputError(
-            Problem(dataset.source, None, "year", "no year has data for every indicator")
+            [
+                Problem(
+                    dataset.source,
+                    code,
+                    "year",
+                    "no year in which every indicator tells units apart; this one has no data "
+                    "or one value for every unit in "
+                    + ", ".join(str(y) for y, ok in zip(dataset.years, col, strict=True) if not ok),
+                )
+                for code, col in zip(fw.indicator_codes, spread.T, strict=True)
+                if not col.all()
+            ]
         )
     return years
 
@@ -518,10 +534,10 @@ def _treat(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     step = config.treat
     params = step.params
-    if step.method == "none" and not params.get("per_indicator"):
+    if step.method == "none" and not step.per_indicator:
         return x, pd.DataFrame()
-    if "per_indicator" in params:  # the config names indicators; the method takes positions
-        params["per_indicator"] = _by_position(fw, params["per_indicator"], "treat.per_indicator")
+    if step.per_indicator:  # the config names indicators; the method takes positions
+        params["per_indicator"] = _by_position(fw, step.per_indicator, "treat.per_indicator")
     out = np.empty_like(x)
     logs = []
     for yi in range(len(ds.years)):  # treatment is a cross-sectional decision, year by year

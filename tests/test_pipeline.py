@@ -124,7 +124,9 @@ def test_constant_indicator_is_named():
     ds = dataset()
     long = ds.long.copy()
     long.loc[long["indicator"] == "d", "value"] = 5.0
-    with pytest.raises(InputError, match=r"<data>:d:normalise: .* in 2022, 2023 \(no spread there"):
+    with pytest.raises(
+        InputError, match=r"<data>:d:year: .* one value for every unit in 2022, 2023"
+    ):
         build(PLAIN, Dataset.from_long(long), FW)
 
 

@@ -17,7 +17,7 @@ columns are left NaN.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
@@ -172,6 +172,48 @@ def goalposts(
     return (np.clip(y, 0.0, 1.0) if trunc else y) * scale
 
 
+def target(
+    x,
+    *,
+    targets=None,
+    directions,
+    basis: Literal["framework", "leader"] = "framework",
+    growth: Annotated[float, Field(gt=0)] = 1.0,
+    cap: bool = False,
+    scale: Annotated[float, Field(gt=0)] = 100.0,
+    fit_on=None,
+) -> np.ndarray:
+    r"""Target ratio (CAICT's 中国算力发展指数 method): $y = s\,x/t$ — the share of a fixed target
+    value, so the best unit scores below $s$ when the target is ambitious; with ``cap`` values
+    beyond the target score $s$.
+
+    ``basis = "framework"``: $t$ = each indicator's ``target`` in the framework file.
+    ``basis = "leader"``: $t = g \max_u x_u$, the leader times the growth factor $g$
+    (``growth``), taken in the year that ``normalise.panel`` names (``fit_on``), or in each year
+    when fitted per year. Only for indicators where more is better (direction +1) and $x \ge 0$:
+    a ratio has no meaning otherwise.
+    """
+    x = _f(x)
+    d = _directions(directions, x.shape[-1])
+    if (d < 0).any():
+        raise InputError(
+            f"target: direction −1 in column(s) {np.nonzero(d < 0)[0].tolist()}: a target ratio "
+            "needs more-is-better indicators (use goalposts for the others)"
+        )
+    if basis == "leader":
+        t = growth * _spread(_max(_source(x, fit_on)), _count(_source(x, fit_on)) > 0, "leader")
+    else:
+        t = np.broadcast_to(_f(np.nan if targets is None else targets), (x.shape[-1],))
+        if np.isnan(t).any():
+            cols = np.nonzero(np.isnan(t))[0].tolist()
+            raise InputError(f"target: no target in the framework for column(s) {cols}")
+        t = _spread(t, np.ones_like(t, dtype=bool), "target")
+    if (np.nan_to_num(x) < 0).any():
+        raise InputError("target: negative values have no share of a target")
+    y = x / t * scale
+    return np.minimum(y, scale) if cap else y
+
+
 NORMALISERS: dict[str, Callable[..., np.ndarray]] = {
     "minmax": minmax,
     "zscore": zscore,
@@ -183,6 +225,7 @@ NORMALISERS: dict[str, Callable[..., np.ndarray]] = {
     "dist2targ": dist2targ,
     "fracmax": fracmax,
     "goalposts": goalposts,
+    "target": target,
 }
 
 
