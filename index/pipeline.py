@@ -227,11 +227,36 @@ class Build:
         ids = [meta.at[s, "source_id"] for s in (n.data_series, n.denominator) if s in meta.index]
         return " | ".join(sorted(set(" | ".join(ids).split(" | ")))) if ids else ""
 
+    @property
+    def flags(self) -> np.ndarray:
+        """How each indicator value was obtained (years, units, indicators): "" observed, the
+        imputation method that filled it (``latest``, ``worst_grp`` …), "derived" (the framework's
+        ``fill_from``), or "missing"."""
+        return self.stages.get("flags", np.full(self.stages["raw"].shape, "", dtype="<U16"))
+
+    def imputed_counts(self) -> np.ndarray:
+        """(years, units, nodes): for an indicator 1 where its value is not observed as
+        published, for an aggregate the number of such indicators below it."""
+        fw = self.framework
+        flagged = (self.flags != "").astype(np.int64)
+        out = np.zeros(self.scores.shape, dtype=np.int64)
+        out[..., : fw.n_indicators] = flagged
+        for parent, kids in fw.groups:  # bottom-up
+            out[..., parent] = out[..., kids].sum(axis=-1)
+        return out
+
     @cached_property
     def scores_long(self) -> pd.DataFrame:
-        """All levels, all years, long: year, region_code, labels, code, level, score, rank."""
+        """All levels, all years, long: year, region_code, labels, code, level, score, rank, and
+        for indicators the value used (after imputation, before treatment) and how it was
+        obtained (``imputed``: "" = as published); ``n_imputed`` counts the indicators below a
+        node that were not as published."""
         fw, ds = self.framework, self.dataset
         y, u, n = self.scores.shape
+        values = np.full((y, u, n), np.nan)
+        values[..., : fw.n_indicators] = self.stages["imputed"]
+        how = np.full((y, u, n), "", dtype="<U16")
+        how[..., : fw.n_indicators] = self.flags
         df = pd.DataFrame(
             {
                 "year": np.repeat(np.array(ds.years), u * n),
@@ -239,13 +264,16 @@ class Build:
                 "code": np.tile(np.array(fw.codes), y * u),
                 "score": self.scores.reshape(-1),
                 "rank": self.ranks.reshape(-1),
+                "value": values.reshape(-1),
+                "imputed": how.reshape(-1),
+                "n_imputed": self.imputed_counts().reshape(-1),
             }
         )
         df["level"] = df["code"].map(fw.level)
         df["region_zh"] = df["region_code"].map(ds.units["name_zh"])
         df["region_en"] = df["region_code"].map(ds.units["name_en"])
         cols = ["year", "region_code", "region_zh", "region_en", "code", "level", "score", "rank"]
-        return df[cols]
+        return df[[*cols, "value", "imputed", "n_imputed"]]
 
     def rebuild(
         self,

@@ -149,7 +149,10 @@ def assemble(
         tables.method(config, _facts(edition, year, scores, nodes, font)),
         tables.sources(result.data, nodes, sources),
     ]
-    tables.write_xlsx(sheets, target / "ranking.xlsx")
+    flagged = tables.imputed(scores, nodes) if "imputed" in scores.columns else None
+    tables.write_xlsx(
+        [*sheets, *([flagged] if flagged is not None else [])], target / "ranking.xlsx"
+    )
     tables.write_csv(sheets[0].frame, target / "ranking.csv")
     provenance = {
         "edition": edition,
@@ -164,6 +167,7 @@ def assemble(
         nodes=nodes,
         rank_intervals=intervals,
         sheets=sheets,
+        imputed=flagged,
         figures=rendered,
         version=index.__version__,
     )

@@ -162,6 +162,7 @@ def render(
     sheets: Sequence[tables.Sheet],
     figures: Sequence[Figure],
     version: str,
+    imputed: tables.Sheet | None = None,
 ) -> str:
     """The full page. ``sheets``: ranking, indicator data, weights, method, sources (in that order)."""
     ranking, indicator, weights, method, sources = sheets
@@ -204,6 +205,7 @@ def render(
         table_html(weights),
         _h("指标数据", "Indicator data", anchor="data"),
         f"<details><summary>{html.escape(indicator.name)}</summary>{table_html(indicator)}</details>",
+        *_imputed_section(imputed, year),
         _h("方法", "Method summary", anchor="method"),
         "<p>各指标按配置进行缺失值处理、异常值处理和标准化，再按框架权重逐级汇总为分项指数和综合指数；"
         "排名 1 为最优，并列取最小名次。 / Each indicator is imputed, treated for outliers and normalised "
@@ -221,6 +223,33 @@ def render(
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _imputed_section(sheet: tables.Sheet | None, year: int) -> list[str]:
+    """Missing data: the rule, the count per province in the edition year, every filled cell."""
+    if sheet is None:
+        return []
+    frame = sheet.frame
+    this = frame[frame["年份 Year"] == year]
+    counts = (
+        this.groupby([tables.REGION_ZH, tables.REGION_EN]).size().rename("n").reset_index()
+        if len(this)
+        else pd.DataFrame(columns=[tables.REGION_ZH, tables.REGION_EN, "n"])
+    )
+    summary = (
+        "；".join(f"{r[tables.REGION_ZH]} {r['n']}" for _, r in counts.iterrows()) or "无 none"
+    )
+    return [
+        _h("缺失数据与填补", "Missing data and imputation", anchor="imputed"),
+        "<p>未按公布值使用的指标值（填补或由相关公布数据推算）逐一列出于此及 ranking.xlsx 的“填补”表，"
+        "并在排名表中以颜色标出；规则见方法摘要中的 impute 设置。 / Every indicator value not used "
+        "as published (imputed, or derived from related published series) is listed here and in "
+        "the 'Imputed' sheet of ranking.xlsx, and counted in the ranking table; the rule is the "
+        "run configuration's <code>impute</code> (Method summary).</p>",
+        f"<p>{year}年填补单元格数 / filled cells in {year}: {html.escape(summary)}</p>",
+        f"<details><summary>{html.escape(sheet.name)} ({len(frame)})</summary>"
+        f"{table_html(sheet)}</details>",
+    ]
 
 
 def write(path: str | Path, page: str) -> Path:

@@ -48,6 +48,18 @@ class Sheet:
     formats: dict[str, str] = field(default_factory=dict)
     freeze: str = "A2"
     wrap: tuple[str, ...] = ()
+    highlight: tuple[str, ...] = ()  # columns whose non-empty, non-zero cells are highlighted
+
+
+HIGHLIGHT = PatternFill("solid", fgColor="FFE8A3")  # imputed / flagged cells
+IMPUTED = "填补数 Imputed cells"
+HOW = {
+    "latest": ("本省邻近年份", "own series, nearest year"),
+    "linear": ("本省时间插值", "own series, interpolated in time"),
+    "worst_grp": ("同区域最低值", "weakest value in its region"),
+    "derived": ("由相关公布数据推算", "derived from related published series"),
+    "missing": ("缺失", "still missing"),
+}
 
 
 # ---- frames ---------------------------------------------------------------------------------
@@ -81,6 +93,11 @@ def ranking(
         change = f"较{prev}年排名变化 Change vs {prev}"
         df[change] = views.rank_change(scores, root, year).astype("Int64")
         formats[change] = F_CHANGE
+    highlight: tuple[str, ...] = ()
+    if "n_imputed" in scores.columns:
+        df[IMPUTED] = views.wide(scores, year, [root], "n_imputed")[root].astype("Int64")
+        formats[IMPUTED] = F_RANK
+        highlight = (IMPUTED,)
     if rank_intervals is not None and len(rank_intervals):
         ri = rank_intervals.set_index("region_code").reindex(df.index)
         for key, head in (
@@ -91,7 +108,32 @@ def ranking(
             df[head] = ri[key]
             formats[head] = "0.0"
     df = df.sort_values([RANK, CODE], na_position="last", kind="stable").reset_index(drop=True)
-    return Sheet("排名 Ranking", df, formats, freeze="C2")
+    return Sheet("排名 Ranking", df, formats, freeze="C2", highlight=highlight)
+
+
+def imputed(scores: pd.DataFrame, nodes: pd.DataFrame) -> Sheet:
+    """Every indicator value that is not as published, all years: region, indicator, how it was
+    obtained (bilingual) and the value used."""
+    rows = scores[(scores["level"] == 1) & (scores.get("imputed", "") != "")]
+    meta = nodes.set_index("code")
+    how = rows["imputed"].map(lambda h: HOW.get(h, (h, h)))
+    df = pd.DataFrame(
+        {
+            "年份 Year": rows["year"].to_numpy(),
+            REGION_ZH: rows["region_zh"].to_numpy(),
+            REGION_EN: rows["region_en"].to_numpy(),
+            CODE: rows["region_code"].to_numpy(),
+            "指标 Indicator": rows["code"].map(meta["name_zh"]).to_numpy(),
+            "Indicator (English)": rows["code"].map(meta["name_en"]).to_numpy(),
+            "指标代码 Indicator code": rows["code"].to_numpy(),
+            "方法 How": [h[0] for h in how],
+            "How (English)": [h[1] for h in how],
+            "所用值 Value used": rows["value"].to_numpy(),
+        }
+    ).sort_values(["年份 Year", CODE, "指标代码 Indicator code"], kind="stable")
+    return Sheet(
+        "填补 Imputed", df.reset_index(drop=True), {"所用值 Value used": F_VALUE}, freeze="D2"
+    )
 
 
 def indicator_data(
@@ -258,11 +300,14 @@ def write_xlsx(sheets: list[Sheet], path: str | Path, *, stamp: datetime = STAMP
             letter = ws.cell(1, j).column_letter
             fmt = sheet.formats.get(col)
             wrap = col in sheet.wrap
+            mark = col in sheet.highlight
             for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                 if fmt:
                     cell.number_format = fmt
                 if wrap:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
+                if mark and cell.value not in (None, 0, ""):
+                    cell.fill = HIGHLIGHT
             ws.column_dimensions[letter].width = _width(col, sheet.frame[col], fmt, wrap)
         ws.row_dimensions[1].height = 45
         ws.freeze_panes = sheet.freeze
