@@ -398,10 +398,13 @@ class Config(BaseModel):
         return list(dict.fromkeys(v))
 
     def with_overrides(self, items: list[str]) -> Config:
-        """A new config with ``key=value`` overrides applied (values parsed as JSON when possible)."""
+        """A new config with ``key=value`` overrides applied in order (values parsed as JSON when
+        possible), validated as a whole. A parameter given and then dropped by a later switch of
+        method (``normalise.m=1`` before ``normalise=zscore``) is an error, not lost silently."""
         data = self.model_dump(exclude_unset=True)
+        given: set[str] = set()
         for item in items:
-            _apply(data, item)
+            _apply(data, item, given)
         data["overrides"] = [*self.overrides, *items]
         return validate(data, "--set")
 
@@ -420,8 +423,9 @@ class Config(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
-def _apply(data: dict, item: str) -> None:
-    """Apply one ``key=value`` override to plain config data, in place."""
+def _apply(data: dict, item: str, given: set[str]) -> None:
+    """Apply one ``key=value`` override to plain config data, in place; ``given`` collects the
+    keys set so far in this batch."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise InputError(Problem("--set", None, item, "expected key=value"))
@@ -452,9 +456,18 @@ def _apply(data: dict, item: str) -> None:
     leaf = path[-1]
     if len(path) == 1 and top in _STEPS:
         new = value if isinstance(value, dict) else {"method": value}
-        target[leaf] = switch(leaf, target.get(leaf) or defaults[leaf], new)
+        old = target.get(leaf) or defaults[leaf]
+        target[leaf] = switch(leaf, old, new)
+        if lost := sorted(
+            f"{leaf}.{k}" for k in old if k not in target[leaf] and f"{leaf}.{k}" in given
+        ):
+            raise InputError(
+                Problem("--set", None, lost[0], f"was set, then dropped by '{item}' (a new "
+                        f"method does not take the old one's parameters): set it after '{item}'")
+            )  # fmt: skip
     else:
         target[leaf] = value
+    given.add(".".join(path))
 
 
 _STEPS = ("impute", "treat", "normalise", "weighting", "aggregation")
@@ -473,6 +486,8 @@ def switch(section: str, step: Mapping[str, Any], new: Mapping[str, Any]) -> dic
         return {**step, **new}
     model = Config.model_fields[section].annotation
     own = set(model.model_fields) - {"method"} if isinstance(model, type) else set()
+    if section == "weighting" and method in FIXED_WEIGHTS:
+        own.discard("levels")  # fixed weights weigh no level from data
     return {**{k: v for k, v in step.items() if k in own}, **new}
 
 

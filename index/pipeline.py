@@ -411,6 +411,17 @@ def nominal_weights(config: Config, fw: fwmod.Framework) -> np.ndarray:
     return w
 
 
+def _without_indicators(cfg: Config, gone: set[str]) -> Config:
+    """The config with per-indicator settings of excluded indicators removed (they went with the
+    indicators, as they would if the framework file were edited)."""
+    data = cfg.model_dump(exclude_unset=True)
+    for step in ("treat", "normalise"):
+        table = data.get(step, {}).get("per_indicator")
+        if table:
+            data[step]["per_indicator"] = {k: v for k, v in table.items() if k not in gone}
+    return cfgmod.validate(data, "config")
+
+
 def prepare(
     config: Config, framework: fwmod.Framework | None = None
 ) -> tuple[Config, fwmod.Framework]:
@@ -423,6 +434,8 @@ def prepare(
     base = framework or resolve_framework(config)
     cfg = cfgmod.effective(config, base.config)
     fw = base.excluding(cfg.exclude) if cfg.exclude else base
+    if gone := set(base.indicator_codes) - set(fw.indicator_codes):
+        cfg = _without_indicators(cfg, gone)
     if gone := [c for c in cfg.weights if c in base.codes and c not in fw.codes]:
         raise InputError(
             [Problem("config", None, f"weights.{c}", f"'{c}' is excluded") for c in gone]

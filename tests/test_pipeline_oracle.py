@@ -101,6 +101,7 @@ def test_panel_normalisation(oracle_dir, panel, name):
     b = build(config(normalise={"method": "minmax", "l": 0, "u": 100, "panel": panel}), ds, fw)
     ref = read(oracle_dir / f"panel_minmax_{name}_amean_scores_long.csv")
     ours = b.scores_long.rename(columns={"year": "Time", "region_code": "uCode", "code": "iCode"})
+    ours = ours[["Time", "uCode", "iCode", "score", "rank"]]
     merged = ref.merge(ours, on=["Time", "uCode", "iCode"], how="left", validate="1:1")
     np.testing.assert_allclose(merged["score"], merged["value"], rtol=1e-9, atol=1e-9)
     rref = read(oracle_dir / f"panel_minmax_{name}_amean_ranks_long.csv")

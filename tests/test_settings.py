@@ -1,0 +1,210 @@
+"""Every setting is checked: mistaken settings exit 2 naming the key, with nothing written; the
+what-ifs (--weight, --exclude, rebuild(weights=…)) equal the edited framework file."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+from typer.testing import CliRunner
+
+import index
+from index import framework as fwmod
+from index.cli import app
+from index.config import Config, load
+from index.dataset import load_inputs
+from index.errors import InputError
+from index.pipeline import build
+
+runner = CliRunner()
+
+# (arguments, text the one-line message must contain: the key, and what is wrong)
+MISTAKES = [
+    (["--set", "weighting.compute=0.4"], "--weight compute=W"),
+    (["--set", "weighting.level=[1]"], "did you mean 'levels'"),
+    (["--set", "impute.methd=mean"], "did you mean 'method'"),
+    (["--set", "normalise.uu=1"], "did you mean 'u'"),
+    (["--set", "weighting=nonsense"], "unknown weighting method 'nonsense'"),
+    (["--set", "weighting=entropi"], "did you mean 'entropy'"),
+    (["--set", "normalise=minmx"], "did you mean 'minmax'"),
+    (["--set", "aggregation=gmeen"], "did you mean 'gmean'"),
+    (["--set", "treat=winsorize"], "did you mean 'winsorise'"),
+    (["--set", "impute=latests"], "did you mean 'latest'"),
+    (["--set", "normalise.u=abc"], "normalise: u: Input should be a valid number"),
+    (["--set", "treat.winmax=abc"], "treat: winmax: Input should be a valid integer"),
+    (["--set", "treat.winmax=-1"], "treat.winmax must be ≥ 0"),
+    (["--set", "normalise.l=200"], "needs l < u"),
+    (["--set", "normalise.l=100"], "needs l < u"),
+    (["--set", "normalise.l=NaN"], "normalise.l: NaN is not a finite number"),
+    (["--set", "normalise.u=Infinity"], "normalise.u: Infinity is not a finite number"),
+    (["--set", "normalise=zscore", "--set", "normalise.s=0"], "s: Input should be greater than 0"),
+    (
+        ["--set", "normalise.u=50", "--set", "normalise=zscore"],
+        "normalise.u: was set, then dropped",
+    ),
+    (["--set", "weighting=pca", "--set", "weighting.variant=best"], "variant: Input should be"),
+    (
+        ["--set", "weighting=fixed", "--set", "weighting.levels=[1]"],
+        "weighting.levels has no effect",
+    ),
+    (["--set", "weighting=entropy", "--set", "weighting.levels=[0]"], "levels ≥ 1"),
+    (["--set", "aggregation.p=2"], "unknown parameter 'p' for aggregation 'amean'"),
+    (["--set", "aggregation.dat_thresh=2"], "dat_thresh must lie in [0, 1]"),
+    (["--set", "impute.fallback=null"], "impute.group is unused"),
+    (["--set", "impute=median_grp", "--set", "impute.group=null"], "needs impute.group"),
+    (["--set", "impute.fallback=latest"], "impute.fallback must be cross-sectional"),
+    (["--set", "impute.max_gap=0"], "max_gap: Input should be greater than or equal to 1"),
+    (["--set", "normalise.directions=[1]"], "'directions' is set by the pipeline"),
+    (["--set", "wieghting=entropy"], "unknown setting 'wieghting' (did you mean 'weighting'?)"),
+    (["--set", "denominate=maybe"], "denominate: Input should be a valid boolean"),
+    (["--set", "years=[2030]"], "years not in data: [2030]"),
+    (["--set", "nokey"], "expected key=value"),
+    (["--year", "2030"], "--year: 2030 not in data years"),
+    (["--weight", "computee=2"], "no node 'computee' in cci_public.toml (did you mean 'compute'?)"),
+    (["--weight", "compute=abc"], "expected NODE=WEIGHT"),
+    (["--weight", "compute=-1"], "weights must be finite numbers in [0, 1e12]"),
+    (["--weight", "compute=1e308"], "weights must be finite numbers in [0, 1e12]"),
+    (["--weight", "cci=2"], "the index itself has no weight"),
+    (["--weight", "web_pages=2", "--set", "weighting=entropy"], "weights.web_pages: has no effect"),
+    (["--exclude", "web_pagez"], "no node 'web_pagez'"),
+    (["--exclude", "cci"], "cannot exclude the index itself"),
+    (
+        ["--exclude", "web_pages", "--exclude", "domain_names", "--exclude", "hub_node"],
+        "leaves 'storage' with no children",
+    ),
+    (
+        ["--exclude", "storage", "--weight", "web_pages=2"],
+        "weights.web_pages: 'web_pages' is excluded",
+    ),
+    (["-c", "no_such_config"], "config file not found"),
+    (["-f", "no_such_framework.toml"], "framework file not found"),
+]
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["loud", "quiet"])
+@pytest.mark.parametrize("args,expected", MISTAKES, ids=[" ".join(a) for a, _ in MISTAKES])
+def test_mistaken_setting_exits_2_naming_it_and_writes_nothing(
+    bundled_inputs, tmp_path, args, expected, quiet
+):
+    out = tmp_path / "results.parquet"
+    cmd = ["run", "--data", str(bundled_inputs), "--out", str(out), *args]
+    res = runner.invoke(app, [*cmd, *(["-q"] if quiet else [])])
+    assert res.exit_code == 2, res.output
+    assert expected in res.output, res.output
+    assert res.output.startswith("error: ") and "Traceback" not in res.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_at_least_thirty_mistakes_are_covered():
+    assert len(MISTAKES) >= 30
+
+
+def test_uncertainty_alternatives_are_validated_before_any_run(tmp_path):
+    from index.analysis import spec as specmod
+
+    spec = specmod.validate({"factors": {"normalise.uu": [1, 2]}})
+    fw = fwmod.load(fwmod.DEFAULT_FRAMEWORK)
+    with pytest.raises(InputError, match=r"factors.normalise.uu\[0\]: .*did you mean 'u'"):
+        specmod.resolve(spec, Config(), fw, "spec.toml")
+
+
+def test_frozen_config_and_methods_without_parameters():
+    cfg = Config()
+    with pytest.raises(ValueError, match="frozen"):
+        cfg.seed = 1  # type: ignore[misc]
+    with pytest.raises(InputError, match="takes no parameters"):
+        Config().with_overrides(["treat=none", "treat.winmax=3"])
+
+
+def test_treat_none_applies_its_per_indicator_overrides(bundled_inputs):
+    ds = load_inputs(bundled_inputs)
+    base = index.build(data=ds, overrides=["treat=none"])
+    cfg = base.config.with_overrides(
+        ['treat.per_indicator={"web_pages": {"method": "winsorise", "winmax": 5}}']
+    )
+    b = build(cfg, ds)
+    assert not np.allclose(b.stage("treated")["web_pages"], base.stage("treated")["web_pages"])
+    np.testing.assert_array_equal(
+        b.stage("treated")["domain_names"], base.stage("treated")["domain_names"]
+    )
+
+
+# ---- what-ifs equal the edited framework file ------------------------------------------------
+def _edited(tmp_path: Path, weights: dict[str, float], drop: list[str]) -> Path:
+    data = tomllib.loads(fwmod.DEFAULT_FRAMEWORK.read_text(encoding="utf-8"))
+    for kind in ("aggregate", "indicator"):
+        for node in data[kind]:
+            if node["code"] in weights:
+                node["weight"] = weights[node["code"]]
+        data[kind] = [n for n in data[kind] if n["code"] not in drop and n["parent"] not in drop]
+    gone = set(drop) | {
+        n["code"]
+        for n in tomllib.loads(fwmod.DEFAULT_FRAMEWORK.read_text())["indicator"]
+        if n["parent"] in drop
+    }
+    table = data["config"]["treat"]["per_indicator"]
+    data["config"]["treat"]["per_indicator"] = {k: v for k, v in table.items() if k not in gone}
+    path = tmp_path / "edited.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+WHATIFS = [
+    ({"compute": 0.4}, []),
+    ({"compute": 2.0, "dc_clusters": 3.0}, ["web_pages"]),
+    ({}, ["storage"]),
+]
+
+
+@pytest.mark.parametrize("weights,drop", WHATIFS)
+def test_whatif_equals_the_edited_framework(bundled_inputs, tmp_path, weights, drop):
+    ds = load_inputs(bundled_inputs)
+    edited = build(Config(framework=str(_edited(tmp_path, weights, drop))), ds)
+    nominal = index.build(data=ds)
+    for b in (
+        index.build(data=ds, weights=weights, exclude=drop),
+        nominal.rebuild(weights=weights, exclude=drop),
+    ):
+        assert b.framework.codes == edited.framework.codes
+        np.testing.assert_allclose(b.scores, edited.scores, rtol=0, atol=1e-12)
+    args = [f"--weight={k}={v}" for k, v in weights.items()] + [f"--exclude={c}" for c in drop]
+    out = tmp_path / "r.parquet"
+    res = runner.invoke(app, ["run", "--data", str(bundled_inputs), "--out", str(out), "-q", *args])
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    got = pd.read_parquet(out)
+    want = edited.scores_long
+    np.testing.assert_allclose(got["score"].to_numpy(), want["score"].to_numpy(), atol=1e-12)
+    if weights or drop:
+        assert not np.allclose(
+            nominal.ranking(2024)["score"],
+            index.build(data=ds, weights=weights, exclude=drop).ranking(2024)["score"],
+        )
+
+
+def test_keyword_settings_and_effective_config_round_trip(bundled_inputs, tmp_path):
+    ds = load_inputs(bundled_inputs)
+    a = index.build(data=ds, weighting="entropy")
+    b = index.build(data=ds, overrides=["weighting=entropy"])
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert a.config.weighting.levels is None and a.config.weighting.method == "entropy"
+    res = runner.invoke(app, ["config", "--set", "weighting=entropy", "--weight", "compute=2"])
+    assert res.exit_code == 0, res.output
+    path = tmp_path / "mine.toml"
+    path.write_text(res.output, encoding="utf-8")
+    again = build(load(path), ds)
+    np.testing.assert_array_equal(
+        again.scores, index.build(data=ds, weighting="entropy", weights={"compute": 2}).scores
+    )
+
+
+def test_methods_lists_every_method_with_parameters():
+    res = runner.invoke(app, ["methods"])
+    assert res.exit_code == 0
+    for name in ("worst_grp", "target", "entropy", "genmean", "winsorise", "minmax"):
+        assert name in res.output
+    assert "max_gap" in res.output and "growth" in res.output
