@@ -436,9 +436,9 @@ def prepare(
     fw = base.excluding(cfg.exclude) if cfg.exclude else base
     if gone := set(base.indicator_codes) - set(fw.indicator_codes):
         cfg = _without_indicators(cfg, gone)
-    if gone := [c for c in cfg.weights if c in base.codes and c not in fw.codes]:
+    if excluded := [c for c in cfg.weights if c in base.codes and c not in fw.codes]:
         raise InputError(
-            [Problem("config", None, f"weights.{c}", f"'{c}' is excluded") for c in gone]
+            [Problem("config", None, f"weights.{c}", f"'{c}' is excluded") for c in excluded]
         )
     if base.root.code in cfg.weights:
         raise InputError(
@@ -524,7 +524,7 @@ def denominated(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.nd
                 derived = derived * dataset.select([fill.times])[..., 0]
             out[..., k] = np.where(np.isnan(out[..., k]), derived, out[..., k])
     cols = [k for k, ind in enumerate(fw.indicators) if ind.denominator]
-    dens = dataset.select([fw.indicators[k].denominator for k in cols])  # one lookup for all
+    dens = dataset.select([str(fw.indicators[k].denominator) for k in cols])  # one lookup for all
     for j, k in enumerate(cols):
         den, ind = dens[..., j], fw.indicators[k]
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -203,7 +203,8 @@ def target(
     if basis == "leader":
         t = growth * _spread(_max(_source(x, fit_on)), _count(_source(x, fit_on)) > 0, "leader")
     else:
-        t = np.broadcast_to(_f(np.nan if targets is None else targets), (x.shape[-1],))
+        given = np.full(x.shape[-1], np.nan) if targets is None else _f(targets)
+        t = np.broadcast_to(given, (x.shape[-1],))
         if np.isnan(t).any():
             cols = np.nonzero(np.isnan(t))[0].tolist()
             raise InputError(f"target: no target in the framework for column(s) {cols}")
