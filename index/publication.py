@@ -6,6 +6,7 @@ so ``verify`` can rebuild a publication from its manifest alone and compare ever
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,19 +78,19 @@ class PublicationResult:
     rank_intervals: pd.DataFrame | None = None
 
 
-def input_files(settings: PublishSettings, fw_path: Path) -> dict[str, Path]:
-    """Every file that feeds the run, keyed by its path relative to the working directory."""
-    raw = Path(settings.raw_dir)
+def input_files(raw: Path, fw_path: Path) -> dict[str, Path]:
+    """Every file that feeds the run, labelled independently of where anything lies:
+    ``raw/<path inside the raw folder>`` and ``framework/<file name>`` (so a moved publication,
+    or one handed over with its inputs, still names the same inputs)."""
     files = sorted(p for p in raw.rglob("*") if p.is_file() and not p.name.startswith("."))
-    files.append(fw_path)
-    return {_relative(p): p for p in files}
+    out = {f"raw/{p.relative_to(raw).as_posix()}": p for p in files}
+    out[f"framework/{fw_path.name}"] = fw_path
+    return out
 
 
-def _relative(p: Path) -> str:
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
+def _recorded_raw_dir(raw: Path, target: Path) -> str:
+    """The raw folder as the manifest records it: relative to the publication folder."""
+    return Path(os.path.relpath(raw.resolve(), target.resolve())).as_posix()
 
 
 def _alternatives(b: Build, settings: PublishSettings, year: int) -> pd.DataFrame:
@@ -126,6 +127,7 @@ def run_publication(
     out_dir: str | Path | None = None,
     *,
     processed: str | Path | None = None,
+    source: str | Path | None = None,
 ) -> tuple[Publication, Build]:
     """Ingest, build every year, compare alternatives, and write ``<out_dir>/<edition>/``
     (default: the project's ``publications/``).
@@ -133,15 +135,19 @@ def run_publication(
     ``processed`` is where the ingested panel goes: by default the project's
     ``data/processed/inputs.parquet`` when the raw folder is the project's own ``data/raw``,
     and a temporary file otherwise (a publication of other inputs never overwrites the
-    repository's processed data). Returns the publication and the nominal build.
+    repository's processed data). The manifest records the raw folder relative to the
+    publication folder; ``source`` (used by ``verify``) reads the raw files from elsewhere while
+    recording ``settings.raw_dir`` unchanged. Returns the publication and the nominal build.
     """
+    raw = Path(settings.raw_dir if source is None else source)
     if processed is None:
-        if Path(settings.raw_dir).resolve() == paths.raw_dir().resolve():
-            return run_publication(settings, out_dir, processed=paths.inputs())
+        if raw.resolve() == paths.raw_dir().resolve():
+            return run_publication(settings, out_dir, processed=paths.inputs(), source=source)
         with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
-            return run_publication(settings, out_dir, processed=Path(work) / "inputs.parquet")
-    out_dir = paths.publications() if out_dir is None else out_dir
-    ingest(settings.raw_dir, processed)
+            tmp = Path(work) / "inputs.parquet"
+            return run_publication(settings, out_dir, processed=tmp, source=source)
+    out_dir = paths.publications() if out_dir is None else Path(out_dir)
+    ingest(raw, processed)
     ds = load_inputs(processed)
     fw_path = fwmod.framework_path(settings.run.framework)
     b = build(settings.run, ds)
@@ -149,7 +155,12 @@ def run_publication(
     if year not in b.years:
         raise InputError(Problem("publish", None, "year", f"{year} not in {list(b.years)}"))
     edition = settings.edition or str(year)
-    settings = settings.model_copy(update={"edition": edition, "year": year})
+    recorded = settings.raw_dir if source is not None else _recorded_raw_dir(raw, out_dir / edition)
+    # the manifest records the effective run configuration (the framework's settings included),
+    # complete and explicit, so a rebuild from it does not depend on what was left unset
+    settings = settings.model_copy(
+        update={"edition": edition, "year": year, "raw_dir": recorded, "run": b.config}
+    )
     data = b.dataset.long
     data = data[data["indicator"].isin(b.framework.data_series)]
     intervals = _rank_intervals(b, settings, year) if settings.uncertainty.runs else None
@@ -159,31 +170,53 @@ def run_publication(
         data=data.reset_index(drop=True),
         config=settings.model_dump(mode="json"),
         alternatives=_alternatives(b, settings, year),
-        sources=_sources(Path(settings.raw_dir)),
+        sources=_sources(raw),
         rank_intervals=intervals,
     )
     pub = build_publication(
         result,
         out_dir,
         edition=edition,
-        inputs=input_files(settings, fw_path),
+        inputs=input_files(raw, fw_path),
         year=year,
         seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
     )
     return pub, b
 
 
-def verify_publication(folder: str | Path) -> Verification:
-    """Rebuild a publication from its manifest and compare every output byte for byte."""
+def verify_publication(folder: str | Path, raw_dir: str | Path | None = None) -> Verification:
+    """Rebuild a publication from its manifest and compare every output byte for byte.
+
+    The raw inputs are read from ``raw_dir`` if given, else from where the manifest says
+    (relative to the publication folder, so a checkout moved whole still verifies), else from the
+    project's ``data/raw``; the first folder that exists is used and inputs whose SHA-256 changed
+    since publication are reported."""
     folder = Path(folder)
     if not (folder / manifest.NAME).is_file():
         raise InputError(Problem(str(folder), None, None, "no manifest.json: not a publication"))
     recorded = manifest.read(folder)
     settings = PublishSettings.model_validate(recorded["config"])
+    candidates = (
+        [Path(raw_dir)] if raw_dir is not None else [folder / settings.raw_dir, paths.raw_dir()]
+    )
+    source = next((c for c in candidates if c.is_dir()), None)
+    if source is None:
+        raise InputError(
+            Problem(
+                str(folder),
+                None,
+                "raw_dir",
+                f"the raw inputs are not at {candidates[0]}: give their folder with --raw-dir",
+            )  # fmt: skip
+        )
+    fw_path = fwmod.framework_path(settings.run.framework)
+    now = {label: path for label, path in input_files(source, fw_path).items()}
 
     def rebuild(tmp: Path) -> Path:
         with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
-            pub, _ = run_publication(settings, tmp, processed=Path(work) / "inputs.parquet")
+            pub, _ = run_publication(
+                settings, tmp, processed=Path(work) / "inputs.parquet", source=source
+            )
         return pub.folder
 
-    return verify(folder, rebuild, base=Path.cwd())
+    return verify(folder, rebuild, current=now)

@@ -67,7 +67,7 @@ def test_two_builds_are_byte_identical_and_verify_passes(tmp_path):
             make_result(), root, edition="2024-test", inputs={"inputs.csv": src}
         ).folder
 
-    check = verify(pub.folder, rebuild, base=pub.folder.parent)
+    check = verify(pub.folder, rebuild, current={"inputs.csv": pub.folder.parent / "inputs.csv"})
     assert check.ok and check.lines() == [], check.lines()
     assert not rebuilt[0].exists()  # the temporary rebuild is removed
 
@@ -84,7 +84,7 @@ def test_verify_lists_exactly_what_differs(tmp_path):
         (out / "figures" / "new.png").write_bytes(b"y")
         return out
 
-    check = verify(pub.folder, tampered, base=tmp_path)
+    check = verify(pub.folder, tampered, current={"inputs.csv": tmp_path / "inputs.csv"})
     assert not check.ok
     assert (check.differing, check.missing, check.extra) == (
         ["ranking.csv"],

@@ -84,15 +84,23 @@ def publish(
 @guarded
 def verify_cmd(
     folder: Annotated[Path, typer.Argument(help="a publication folder (with manifest.json)")],
+    raw_dir: Annotated[
+        Path | None,
+        typer.Option(help="where the raw inputs are now (default: as the manifest records)"),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Re-run a publication from its manifest and confirm every output is byte-identical.
 
     Exit 0 when identical; 1 with the list of differing, missing or extra files otherwise.
 
-    Example: compute-index verify publications/2024
+    Examples:
+
+      compute-index verify publications/2024
+
+      compute-index verify ~/from-colleague/2024 --raw-dir ~/from-colleague/raw
     """
-    result = verify_publication(folder)
+    result = verify_publication(folder, raw_dir)
     for line in result.lines():
         typer.echo(line, err=not result.ok)
     if not result.ok:

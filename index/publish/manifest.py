@@ -165,30 +165,33 @@ def compare(published: str | Path, rebuilt: str | Path) -> tuple[list[str], list
     return differing, sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
 
 
-def changed_inputs(manifest: Mapping[str, Any], base: str | Path) -> list[str]:
-    """Inputs whose file under ``base`` is gone or no longer has the recorded SHA-256."""
-    out = []
-    for label, digest in sorted(manifest.get("inputs", {}).items()):
-        path = Path(base) / label
-        if not path.is_file() or sha256_file(path) != digest:
-            out.append(label)
-    return out
+def changed_inputs(manifest: Mapping[str, Any], current: Mapping[str, str | Path]) -> list[str]:
+    """Inputs (labels) that are gone, new, or no longer have the recorded SHA-256, given the
+    files that would feed a rebuild now (label → path)."""
+    recorded = manifest.get("inputs", {})
+    out = [
+        label
+        for label, digest in recorded.items()
+        if label not in current or sha256_file(current[label]) != digest
+    ]
+    return sorted(out + [label for label in current if label not in recorded])
 
 
 def verify(
     folder: str | Path,
     rebuild: Callable[[Path], Path],
     *,
-    base: str | Path | None = None,
+    current: Mapping[str, str | Path] | None = None,
     workdir: str | Path | None = None,
 ) -> Verification:
     """Rebuild with ``rebuild(tmp_root) -> rebuilt_folder`` and compare every file with ``folder``.
 
-    ``base``: where the manifest's input paths are resolved (to report inputs changed since then).
+    ``current``: the input files a rebuild reads now (label → path), to report the inputs
+    changed since publication.
     """
     folder = Path(folder)
     recorded = read(folder)
-    inputs_changed = changed_inputs(recorded, base) if base is not None else []
+    inputs_changed = changed_inputs(recorded, current) if current is not None else []
     with tempfile.TemporaryDirectory(prefix="compute-index-verify-", dir=workdir) as tmp:
         rebuilt = Path(rebuild(Path(tmp)))
         differing, missing, extra = compare(folder, rebuilt)

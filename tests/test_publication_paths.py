@@ -1,0 +1,57 @@
+"""A publication does not depend on where it lies: moved with its inputs it still verifies, and
+its manifest holds no absolute path; other raw data never touch the repository's data/processed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.publication import (
+    PublishSettings,
+    UncertaintySettings,
+    run_publication,
+    verify_publication,
+)
+from index.publish import manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_moved_checkout_verifies_and_records_no_absolute_path(tmp_path):
+    first = tmp_path / "first"
+    shutil.copytree(ROOT / "data" / "raw", first / "data" / "raw")
+    processed = ROOT / "data" / "processed" / "inputs.parquet"
+    before = processed.stat().st_mtime_ns if processed.exists() else None
+    settings = PublishSettings(
+        raw_dir=str(first / "data" / "raw"), uncertainty=UncertaintySettings(runs=0)
+    )
+    pub, _ = run_publication(settings, first / "publications")
+    text = (pub.folder / manifest.NAME).read_text(encoding="utf-8")
+    assert str(tmp_path) not in text and str(ROOT) not in text
+    record = json.loads(text)
+    assert record["config"]["raw_dir"] == "../../data/raw"
+    assert "raw/provincial_inputs.csv" in record["inputs"]
+    # another raw folder than the project's: the repository's processed data are untouched
+    assert (processed.stat().st_mtime_ns if processed.exists() else None) == before
+
+    moved = tmp_path / "elsewhere"
+    first.rename(moved)
+    check = verify_publication(moved / "publications" / pub.folder.name)
+    assert check.ok and check.inputs_changed == [], check.lines()
+
+
+def test_changed_inputs_names_gone_new_and_edited_files(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("1\n", encoding="utf-8")
+    b.write_text("2\n", encoding="utf-8")
+    record = {"inputs": manifest.hash_inputs({"raw/a.csv": a, "raw/gone.csv": b})}
+    a.write_text("changed\n", encoding="utf-8")
+    assert manifest.changed_inputs(record, {"raw/a.csv": a, "raw/new.csv": b}) == [
+        "raw/a.csv",
+        "raw/gone.csv",
+        "raw/new.csv",
+    ]
