@@ -15,7 +15,9 @@ from index.pipeline import build
 
 def _imeta_with_posts(oracle_dir, tmp_path, **extra):
     meta = pd.read_csv(oracle_dir / "input_iMeta.csv", keep_default_na=False, na_values=[""])
-    posts = pd.read_csv(oracle_dir / "goalposts_used.csv")[["iCode", "goalpost_lower", "goalpost_upper"]]
+    posts = pd.read_csv(oracle_dir / "goalposts_used.csv")[
+        ["iCode", "goalpost_lower", "goalpost_upper"]
+    ]
     meta = meta.merge(posts, on="iCode", how="left")
     for col, values in extra.items():
         meta[col] = values
@@ -49,7 +51,10 @@ def test_inconsistent_goalpost_settings_are_errors(oracle_dir, tmp_path):
     meta = pd.read_csv(oracle_dir / "input_iMeta.csv", keep_default_na=False, na_values=[""])
     scale = np.where(meta["iCode"] == "LPI", 10.0, 100.0)
     with pytest.raises(InputError, match="goalpost_scale.*normalise.scale"):
-        load_coinr(oracle_dir / "input_iData.csv", _imeta_with_posts(oracle_dir, tmp_path, goalpost_scale=scale))
+        load_coinr(
+            oracle_dir / "input_iData.csv",
+            _imeta_with_posts(oracle_dir, tmp_path, goalpost_scale=scale),
+        )
     half = meta.copy()
     half["goalpost_lower"] = np.where(half["iCode"] == "LPI", 1.0, np.nan)
     path = tmp_path / "half.csv"

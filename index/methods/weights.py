@@ -23,7 +23,8 @@ from index.methods import ConstantIndicatorError, IndicatorError, dispatch
 from index.methods.aggregate import _columns, amean
 
 # Saaty's random consistency index RI_n for n = 1..15: the mean CI of random reciprocal matrices
-# on the 1/9..9 scale (Saaty 1980, Table 1.3 for n <= 10; Saaty 1994 for n = 11..15).
+# on the 1/9..9 scale (Saaty 1980, Table 1.3, for n <= 10; n = 11..15 continue the table as it is
+# commonly tabulated in the AHP literature).
 SAATY_RI = (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59)
 CR_LIMIT = 0.1  # Saaty's rule: revise the judgements when CR > 0.1
 
