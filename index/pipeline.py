@@ -30,6 +30,7 @@ from index.methods import impute as imp
 from index.methods import normalize as norm
 from index.methods import treat as trt
 from index.methods import weights as wts
+from index.methods.compind import bod_weights
 from index.methods.optimise import optimise_level
 from index.methods.rank import rank_desc
 
@@ -160,6 +161,23 @@ def optimise_level_weights(
         }
     )
     return out, table
+
+
+def bod_unit_weights(b: Build, parent: str, year: int | None = None) -> pd.DataFrame:
+    """The benefit-of-the-doubt weights each unit chose for the children of ``parent`` (units ×
+    children, plus the unit's ``bod_score``), recomputed from the build's children scores by
+    :func:`index.methods.compind.bod_weights` with the config's ``min_share``: BoD has one weight
+    vector per unit, which the group weights of ``Build.weights`` cannot show."""
+    fw = b.framework
+    if parent not in fw.children or not fw.children[parent]:
+        raise InputError(Problem("config", parent, None, f"'{parent}' is not an aggregate"))
+    kids = fw.children[parent]
+    scores = b.stage("scores", year)[kids].to_numpy(dtype=float)
+    params = {k: v for k, v in b.config.aggregation.params.items() if k == "min_share"}
+    bod, w = bod_weights(scores, **params)
+    out = pd.DataFrame(w, index=pd.Index(b.dataset.unit_codes, name="unit"), columns=kids)
+    out["bod_score"] = bod
+    return out
 
 
 def normalise_within_groups(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:
