@@ -291,8 +291,8 @@ def method_params(method: str) -> dict:
     return {"genmean": {"p": 2.0}, "owa": {"atleast": 2}}.get(method, {})
 
 
-# Compind's bod and owa weigh by unit / by position: equal child weights, complete data only
-POSITIONAL = {"bod", "owa"}
+# Compind's bod, rbod and owa weigh by unit / by position: equal child weights, complete data only
+POSITIONAL = {"bod", "rbod", "owa"}
 
 
 def child_weights(method: str, w: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from scipy.optimize import linprog
 from index.errors import InputError
 from index.methods import IndicatorError
 from index.methods.aggregate import AGGREGATORS, aggregate, amean
-from index.methods.compind import bod, bod_weights, mean_min, owa
+from index.methods.compind import bod, bod_weights, mean_min, owa, rbod
 
 # Four units, two indicators. Unit (2, 2): maximise 2w1 + 2w2 under 4w1 + w2 <= 1, w1 + 4w2 <= 1
 # (the binding constraints): the vertex w = (0.2, 0.2) gives 0.8; unit (1, 1) gets half of it.
@@ -132,5 +132,32 @@ def test_owa_by_hand():
         owa(x, [1, 2, 3], atleast=1)
 
 
+def test_rbod_by_hand():
+    """Order-m efficiencies of Y. Unit (1, 1): ratios r = (1, 1, 2, 1); m = 1: E = 5/4, score 0.8;
+    m = 2: P(max = 1) = (3/4)^2, so E = 9/16 + 2 * 7/16 = 23/16. Unit (4, 1), m = 1: r = (1, 1/4,
+    1/2, 1/4), E = 1/2, score 2 (it beats a random peer). Large m: the FDH score (max r)."""
+    np.testing.assert_allclose(rbod(Y, np.ones(2), m=1), [2.0, 2.0, 1.6, 0.8], rtol=1e-14)
+    assert rbod(Y, np.ones(2), m=2)[3] == pytest.approx(16 / 23, rel=1e-14)
+    np.testing.assert_allclose(rbod(Y, np.ones(2), m=2000), [1.0, 1.0, 1.0, 0.5], rtol=1e-12)
+    # a zero output puts no constraint on that ratio; an all-zero unit scores 0
+    z = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    np.testing.assert_allclose(rbod(z, np.ones(2), m=2), [0.0, 1 / (5 / 9), 9 / 6.5], rtol=1e-14)
+
+
+def test_rbod_equals_the_monte_carlo_of_nonparaeff_orderm():
+    """A transcription of nonparaeff::orderm(orientation = 2) with one unit input, as Compind's
+    ci_rbod calls it: B draws of M peers, max over peers of min_j y_kj / y_cj, mean over draws,
+    then 1 / mean. Our exact expectation must agree within the Monte-Carlo error."""
+    y = np.random.default_rng(8).uniform(1, 100, (15, 3))
+    rng = np.random.default_rng(9)
+    big_b, m = 20_000, 5
+    mc = np.empty(len(y))
+    for c in range(len(y)):
+        peers = rng.integers(0, len(y), size=(big_b, m))
+        eff = (y[peers] / y[c]).min(axis=-1).max(axis=-1)
+        mc[c] = 1 / eff.mean()
+    np.testing.assert_allclose(rbod(y, np.ones(3), m=m), mc, rtol=0.01)
+
+
 def test_registered():
-    assert {"bod", "mean_min", "owa"} <= set(AGGREGATORS)
+    assert {"bod", "rbod", "mean_min", "owa"} <= set(AGGREGATORS)
