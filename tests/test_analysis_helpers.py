@@ -52,6 +52,11 @@ def test_strengths_weaknesses_by_hand():
     assert grouped.strengths["group"].tolist() == ["P1"]
     with pytest.raises(InputError, match="unknown unit"):
         strengths_weaknesses(VALUES, "zz")
+    # within its group {u2, u3}: u2 ranks a 2, b 1, c 1, d 2, e 2, f 1; min_discard drops rank 2
+    grp = pd.Series({"u0": "G1", "u1": "G1", "u2": "G2", "u3": "G2"})
+    within = strengths_weaknesses(VALUES, "u2", top=3, bottom=1, unit_groups=grp)
+    assert within.strengths["code"].tolist() == ["b", "c", "f"]
+    assert within.strengths["rank"].tolist() == [1.0, 1.0, 1.0]
 
 
 # ---------------------------------------------------------------- trends

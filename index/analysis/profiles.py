@@ -35,6 +35,7 @@ def strengths_weaknesses(
     groups: Mapping[str, str] | None = None,
     unq_discard: float | None = None,
     min_discard: bool = True,
+    unit_groups: pd.Series | None = None,
 ) -> StrengthsWeaknesses:
     """COINr ``get_str_weak`` for one unit of ``values`` (units × indicators).
 
@@ -45,10 +46,16 @@ def strengths_weaknesses(
     3. sort the rest by the unit's rank (stable: ties keep column order). Strengths are the first
        ``top``, weaknesses the last ``bottom``.
 
-    ``groups`` (code → e.g. pillar) adds a ``group`` column. Values are reported as given.
+    ``groups`` (code → e.g. pillar) adds a ``group`` column. ``unit_groups`` (unit → group, COINr
+    ``use_group``) ranks the unit among the units of its own group only. Values are reported as given.
     """
     if unit not in values.index:
         raise InputError(f"strengths/weaknesses: unknown unit '{unit}'")
+    if unit_groups is not None:
+        mine = unit_groups.reindex(values.index)
+        if pd.isna(mine.get(unit)):
+            raise InputError(f"strengths/weaknesses: unit '{unit}' has no group")
+        values = values[mine == mine[unit]]
     codes = list(values.columns)
     if not (1 <= top <= len(codes) and 1 <= bottom <= len(codes)):
         raise InputError(f"top and bottom must lie in 1..{len(codes)}")
