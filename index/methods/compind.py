@@ -168,8 +168,8 @@ def owa(
     x,
     w,
     *,
-    order_weights: list[Annotated[float, Field(ge=0.0)]] | None = None,
-    atleast: Annotated[int, Field(ge=1)] | None = None,
+    order_weights: list[float] | None = None,
+    atleast: Annotated[int | None, Field(ge=1)] = None,
     side: Literal["best", "worst"] = "worst",
 ) -> np.ndarray:
     """Ordered weighted average (Yager 1988): $y_i = \\sum_r v_r\\, x_{i(r)}$, $x_{i(1)} \\ge x_{i(2)} \\ge \\dots$.
