@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 from test_pipeline import FW, PLAIN, dataset
+from typer.testing import CliRunner
 
 from index import framework as fwmod
+from index.cli import app
 from index.errors import InputError
 from index.methods import treat as tr
 from index.methods.compind import bod
@@ -82,3 +84,23 @@ def test_inconsistent_ahp_is_an_input_error():
     )
     w = build(ok, ds, fw3).nodes.set_index("code")["weight"]
     assert w[["a", "b", "d"]].tolist() == pytest.approx([1 / 3] * 3)
+
+
+def test_cli_run_with_inconsistent_ahp_exits_2(bundled_inputs, tmp_path):
+    """Four pillars judged in a cycle (compute > network > storage > compute): CR far above 0.1."""
+    a = np.ones((4, 4))
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        a[i, j], a[j, i] = 9.0, 1 / 9
+    step = json.dumps({"method": "ahp", "pairwise": {"cci": a.tolist()}})
+    out = tmp_path / "results.parquet"
+    res = CliRunner().invoke(
+        app, ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", f"weighting={step}"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "consistency ratio" in res.output and "allow_inconsistent" in res.output
+    assert "Traceback" not in res.output and not out.exists()
+    ok = json.dumps({"method": "ahp", "pairwise": {"cci": a.tolist()}, "allow_inconsistent": True})
+    res = CliRunner().invoke(
+        app, ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", f"weighting={ok}"]
+    )
+    assert res.exit_code == 0, res.output
