@@ -87,11 +87,13 @@ def test_inconsistent_ahp_is_an_input_error():
 
 
 def test_cli_run_with_inconsistent_ahp_exits_2(bundled_inputs, tmp_path):
-    """Four pillars judged in a cycle (compute > network > storage > compute): CR far above 0.1."""
-    a = np.ones((4, 4))
+    """The default index's first three pillars judged in a cycle (1 > 2 > 3 > 1): CR far above 0.1."""
+    fw = fwmod.load(fwmod.DEFAULT_FRAMEWORK)
+    root, n = fw.root.code, len(fw.children[fw.root.code])
+    a = np.ones((n, n))
     for i, j in ((0, 1), (1, 2), (2, 0)):
         a[i, j], a[j, i] = 9.0, 1 / 9
-    step = json.dumps({"method": "ahp", "pairwise": {"cci": a.tolist()}})
+    step = json.dumps({"method": "ahp", "pairwise": {root: a.tolist()}})
     out = tmp_path / "results.parquet"
     res = CliRunner().invoke(
         app, ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", f"weighting={step}"]
@@ -99,7 +101,7 @@ def test_cli_run_with_inconsistent_ahp_exits_2(bundled_inputs, tmp_path):
     assert res.exit_code == 2, res.output
     assert "consistency ratio" in res.output and "allow_inconsistent" in res.output
     assert "Traceback" not in res.output and not out.exists()
-    ok = json.dumps({"method": "ahp", "pairwise": {"cci": a.tolist()}, "allow_inconsistent": True})
+    ok = json.dumps({"method": "ahp", "pairwise": {root: a.tolist()}, "allow_inconsistent": True})
     res = CliRunner().invoke(
         app, ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", f"weighting={ok}"]
     )
