@@ -9,7 +9,11 @@ import pytest
 from scipy import stats
 
 from index.analysis.profiles import strengths_weaknesses
-from index.analysis.significance import correlation_pvalues, denominator_correlations
+from index.analysis.significance import (
+    correlation_pvalues,
+    denominator_correlations,
+    significant_correlations,
+)
 from index.analysis.trends import cagr, prc_change, trends
 from index.errors import InputError
 
@@ -149,3 +153,18 @@ def test_denominator_correlations_coinr_example(oracle_dir):
     full = inds.apply(lambda s: dens.corrwith(s)).T.stack()
     assert len(out) == int((full.abs() > 0.7).sum())
     assert out["indicator"].is_monotonic_increasing
+
+
+def test_insignificant_correlations_are_blanked_as_in_coinr_get_corr():
+    rng = np.random.default_rng(12)
+    df = pd.DataFrame(rng.normal(size=(15, 3)), columns=list("abc"))
+    df["b"] = df["a"] + 0.3 * df["b"]  # strongly related to a; c independent
+    out = significant_correlations(df)
+    p = {k: stats.pearsonr(df[k[0]], df[k[1]]).pvalue for k in [("a", "b"), ("a", "c"), ("b", "c")]}
+    for (u, v), pv in p.items():
+        if pv > 0.05:
+            assert np.isnan(out.loc[u, v]) and np.isnan(out.loc[v, u])
+        else:
+            assert out.loc[u, v] == pytest.approx(df[u].corr(df[v]))
+    assert p[("a", "b")] < 0.05 and np.isnan(out.values).any()
+    np.testing.assert_allclose(significant_correlations(df, pval=0), df.corr())

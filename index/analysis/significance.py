@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from index.analysis.audit import _check_method, correlation_matrix
+from index.errors import InputError
 
 
 def _pvalue(a: np.ndarray, b: np.ndarray, method: str) -> float:
@@ -47,6 +48,19 @@ def correlation_pvalues(values: pd.DataFrame, method: str = "pearson") -> pd.Dat
         for j in range(i + 1, k):
             p[i, j] = p[j, i] = _pvalue(x[:, i], x[:, j], method)
     return pd.DataFrame(p, index=values.columns, columns=values.columns)
+
+
+def significant_correlations(
+    values: pd.DataFrame, method: str = "pearson", *, pval: float = 0.05
+) -> pd.DataFrame:
+    """COINr ``get_corr(pval = 0.05)``: the correlation matrix with every coefficient whose
+    p-value (``correlation_pvalues``) exceeds ``pval`` set to NaN; ``pval = 0`` keeps all."""
+    if not 0.0 <= pval <= 1.0:
+        raise InputError(f"pval must lie in [0, 1], got {pval}")
+    corr = correlation_matrix(values, method)
+    if pval == 0:
+        return corr
+    return corr.mask(correlation_pvalues(values, method) > pval)
 
 
 def denominator_correlations(
