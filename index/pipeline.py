@@ -165,7 +165,8 @@ def optimise_level_weights(
 
 def bod_unit_weights(b: Build, parent: str, year: int | None = None) -> pd.DataFrame:
     """The benefit-of-the-doubt weights each unit chose for the children of ``parent`` (units ×
-    children, plus the unit's ``bod_score``), recomputed from the build's children scores by
+    children), the unit's ``bod_score`` and each child's share of it, ``share_<child>`` $=
+    w_{ij} y_{ij} / BoD_i$ (Cherchye et al.'s pie shares: the per-unit relative weights), recomputed from the build's children scores by
     :func:`index.methods.compind.bod_weights` with the config's ``min_share``: BoD has one weight
     vector per unit, which the group weights of ``Build.weights`` cannot show."""
     fw = b.framework
@@ -175,9 +176,12 @@ def bod_unit_weights(b: Build, parent: str, year: int | None = None) -> pd.DataF
     scores = b.stage("scores", year)[kids].to_numpy(dtype=float)
     params = {k: v for k, v in b.config.aggregation.params.items() if k == "min_share"}
     bod, w = bod_weights(scores, **params)
-    out = pd.DataFrame(w, index=pd.Index(b.dataset.unit_codes, name="unit"), columns=kids)
+    units = pd.Index(b.dataset.unit_codes, name="unit")
+    out = pd.DataFrame(w, index=units, columns=kids)
     out["bod_score"] = bod
-    return out
+    with np.errstate(invalid="ignore", divide="ignore"):  # a unit scoring 0 has no shares
+        shares = np.where(bod[:, None] > 0, w * scores / bod[:, None], np.nan)
+    return out.join(pd.DataFrame(shares, index=units, columns=[f"share_{c}" for c in kids]))
 
 
 def normalise_within_groups(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:

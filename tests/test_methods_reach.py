@@ -35,7 +35,8 @@ def test_compind_aggregators_by_level_and_bod_weights_per_unit():
     n = b.stage("normalised")
     np.testing.assert_allclose(pillars["p1"], bod(n[["a", "b"]].to_numpy(), [1, 1]), rtol=1e-12)
     w = bod_unit_weights(b, "p1")
-    assert list(w.columns) == ["a", "b", "bod_score"]
+    assert list(w.columns) == ["a", "b", "bod_score", "share_a", "share_b"]
+    np.testing.assert_allclose(w[["share_a", "share_b"]].sum(axis=1)[w["bod_score"] > 0], 1.0)
     np.testing.assert_allclose(w["bod_score"], pillars["p1"], rtol=1e-12)
     np.testing.assert_allclose(
         (n[["a", "b"]].to_numpy() * w[["a", "b"]].to_numpy()).sum(1), w["bod_score"], rtol=1e-9
