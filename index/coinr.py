@@ -1,7 +1,7 @@
 """Import COINr's iData/iMeta pair (the JRC's R package format) as a framework and a dataset.
 
 iMeta rows of Type ``Indicator`` and ``Aggregate`` become the hierarchy (Level, Parent, Weight,
-Direction, Target, Denominator); ``Group`` rows name unit-group columns; ``Denominator`` rows name
+Direction, Target, Denominator, and the goalposts ``goalpost_lower`` / ``goalpost_upper``); ``Group`` rows name unit-group columns; ``Denominator`` rows name
 denominator series. iData holds one row per unit (and per ``Time`` for panels).
 """
 
@@ -57,9 +57,38 @@ def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framewor
                     unit="" if pd.isna(row.get("Unit")) else str(row.get("Unit")),
                     denominator=None if pd.isna(den) else str(den),
                     target=None if pd.isna(row.get("Target")) else float(row["Target"]),
+                    goalposts=_goalposts(row, source),
                 )
             )
+    _same_for_all(rows[rows["Type"] == "Indicator"], source)
     return Framework.from_nodes(root, aggs, inds, source)
+
+
+def _goalposts(row: pd.Series, source: str) -> tuple[float, float] | None:
+    """COINr's ``goalpost_lower`` / ``goalpost_upper`` iMeta columns (``n_goalposts``, "use_iMeta")."""
+    lo, hi = row.get("goalpost_lower"), row.get("goalpost_upper")
+    if pd.isna(lo) and pd.isna(hi):
+        return None
+    if pd.isna(lo) or pd.isna(hi):
+        raise InputError(
+            Problem(source, row["iCode"], "goalpost_lower", "give both goalposts or neither")
+        )
+    return float(lo), float(hi)
+
+
+def _same_for_all(indicators: pd.DataFrame, source: str) -> None:
+    """``goalpost_scale`` / ``goalpost_trunc2posts`` are one setting here (normalise.scale/trunc):
+    per-indicator values that differ cannot be honoured, so they are an error, not ignored."""
+    for col, setting in (("goalpost_scale", "scale"), ("goalpost_trunc2posts", "trunc")):
+        if col in indicators.columns and indicators[col].nunique(dropna=False) > 1:
+            raise InputError(
+                Problem(
+                    source,
+                    None,
+                    col,
+                    f"differs between indicators; set one normalise.{setting} for all instead",
+                )
+            )
 
 
 def _num(v, default: float) -> float:

@@ -27,7 +27,7 @@ class _Node(BaseModel):
     code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")
     name_zh: str = ""
     name_en: str = ""
-    weight: float = Field(default=1.0, ge=0.0)
+    weight: float = 1.0  # >= 0 unless the root allows negative weights (checked in Framework)
     note: str = ""
 
     @field_validator("weight")
@@ -42,6 +42,10 @@ class Root(_Node):
     """The top node: the composite index itself."""
 
     edition: str = ""
+    allow_negative_weights: bool = Field(
+        default=False,
+        description="accept negative node weights (e.g. PCA loadings or optimised weights)",
+    )
 
 
 class Aggregate(_Node):
@@ -229,6 +233,13 @@ class Framework:
             if n.code in seen:
                 err(n.code, "code", f"duplicate code '{n.code}'")
             seen.add(n.code)
+            if n.weight < 0 and not self.root.allow_negative_weights:
+                err(
+                    n.code,
+                    "weight",
+                    "weight must be greater than or equal to 0 (negative weights need "
+                    "allow_negative_weights = true in [index])",
+                )
         agg_codes = {self.root.code} | {a.code for a in self.aggregates}
         for n in (*self.aggregates, *self.indicators):
             if n.parent not in agg_codes:
@@ -252,7 +263,11 @@ class Framework:
             raise InputError(problems)
         for parent, members in kids.items():
             if members and sum(self._by_code[c].weight for c in members) <= 0:
-                err(parent, "weight", f"the weights of the children of '{parent}' are all zero")
+                err(
+                    parent,
+                    "weight",
+                    f"the weights of the children of '{parent}' are all zero or sum to <= 0",
+                )
         for i in self.indicators:
             if i.goalposts is not None and i.goalposts[0] == i.goalposts[1]:
                 err(i.code, "goalposts", "lower and upper goalposts are equal")

@@ -30,6 +30,8 @@ from index.methods import impute as imp
 from index.methods import normalize as norm
 from index.methods import treat as trt
 from index.methods import weights as wts
+from index.methods.compind import bod_weights
+from index.methods.optimise import optimise_level
 from index.methods.rank import rank_desc
 
 STAGES = ("raw", "denominated", "imputed", "treated", "normalised")
@@ -112,6 +114,74 @@ def aggregation_options(config: Config) -> dict:
         "dat_thresh": step.threshold,
         "method_params": step.params_for,
     }
+
+
+def optimise_level_weights(
+    xn: np.ndarray,
+    fw: fwmod.Framework,
+    weights: np.ndarray,
+    level: int,
+    *,
+    optype: str = "infomax",
+    targets=None,
+    **options,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """COINr ``get_opt_weights(Level = level)``: the weights of every node at ``level`` optimised
+    jointly against the index (:func:`index.methods.optimise.optimise_level`), re-aggregating the
+    whole tree (:func:`aggregate_tree` with ``options``) for each trial.
+
+    ``xn`` is one year's normalised indicators (units, indicators); ``weights`` the nodes' weights
+    (``fw.codes`` order). Returns the new weights (within-group normalised at ``level``, the
+    others unchanged) and a table: code, parent, weight, corr_with_index, target.
+    """
+    top = fw.level[fw.root.code]
+    if not 1 <= level < top:
+        raise InputError(Problem("config", None, "level", f"level must lie in 1..{top - 1}"))
+    nodes = np.array([k for k, c in enumerate(fw.codes) if fw.level[c] == level])
+    parents = fw.parent_idx[nodes]
+    blocks = [np.nonzero(parents == p)[0] for p in dict.fromkeys(parents.tolist())]
+    base = np.array(weights, dtype=float)
+
+    def evaluate(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        trial = base.copy()
+        trial[nodes] = w
+        scores, _ = aggregate_tree(xn, fw, trial, **options)
+        return scores[:, nodes], scores[:, -1]
+
+    opt = optimise_level(evaluate, blocks, optype=optype, targets=targets)  # type: ignore[arg-type]
+    out = base.copy()
+    out[nodes] = opt.weights
+    table = pd.DataFrame(
+        {
+            "code": [fw.codes[k] for k in nodes],
+            "parent": [fw.codes[p] for p in parents],
+            "weight": opt.weights,
+            "corr_with_index": opt.correlations,
+            "target": np.nan if targets is None else np.asarray(targets, float) / np.sum(targets),
+        }
+    )
+    return out, table
+
+
+def bod_unit_weights(b: Build, parent: str, year: int | None = None) -> pd.DataFrame:
+    """The benefit-of-the-doubt weights each unit chose for the children of ``parent`` (units ×
+    children), the unit's ``bod_score`` and each child's share of it, ``share_<child>`` $=
+    w_{ij} y_{ij} / BoD_i$ (Cherchye et al.'s pie shares: the per-unit relative weights), recomputed from the build's children scores by
+    :func:`index.methods.compind.bod_weights` with the config's ``min_share``: BoD has one weight
+    vector per unit, which the group weights of ``Build.weights`` cannot show."""
+    fw = b.framework
+    if parent not in fw.children or not fw.children[parent]:
+        raise InputError(Problem("config", parent, None, f"'{parent}' is not an aggregate"))
+    kids = fw.children[parent]
+    scores = b.stage("scores", year)[kids].to_numpy(dtype=float)
+    params = {k: v for k, v in b.config.aggregation.params.items() if k == "min_share"}
+    bod, w = bod_weights(scores, **params)
+    units = pd.Index(b.dataset.unit_codes, name="unit")
+    out = pd.DataFrame(w, index=units, columns=kids)
+    out["bod_score"] = bod
+    with np.errstate(invalid="ignore", divide="ignore"):  # a unit scoring 0 has no shares
+        shares = np.where(bod[:, None] > 0, w * scores / bod[:, None], np.nan)
+    return out.join(pd.DataFrame(shares, index=units, columns=[f"share_{c}" for c in kids]))
 
 
 def normalise_within_groups(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:

@@ -288,7 +288,15 @@ def test_topsis_equals_pymcdm():
 
 
 def method_params(method: str) -> dict:
-    return {"genmean": {"p": 2.0}}.get(method, {})
+    return {"genmean": {"p": 2.0}, "owa": {"atleast": 2}}.get(method, {})
+
+
+# Compind's bod, rbod and owa weigh by unit / by position: equal child weights, complete data only
+POSITIONAL = {"bod", "rbod", "owa"}
+
+
+def child_weights(method: str, w: np.ndarray) -> np.ndarray:
+    return np.ones_like(w) if method in POSITIONAL else w
 
 
 @pytest.mark.parametrize("method", sorted(AGGREGATORS))
@@ -298,8 +306,9 @@ def test_batch_of_weights_equals_loop(oracle_dir, method):
         ["LPI", "Flights", "Ship", "Bord"]
     ]
     x = x.to_numpy(float)
-    x[[2, 7], [1, 3]] = np.nan
-    w = np.random.default_rng(2).uniform(0.75, 1.25, (50, 4))
+    if method not in POSITIONAL:
+        x[[2, 7], [1, 3]] = np.nan
+    w = child_weights(method, np.random.default_rng(2).uniform(0.75, 1.25, (50, 4)))
     kw = method_params(method)
     batch = aggregate(x, w, method, **kw)
     loop = np.stack([aggregate(x, wb, method, **kw) for wb in w])
@@ -320,7 +329,7 @@ data = arrays(
 @given(data, st.randoms(use_true_random=False), st.sampled_from(sorted(AGGREGATORS)))
 def test_permuting_units_permutes_scores(x, rnd, method):
     perm = np.array(rnd.sample(range(x.shape[0]), x.shape[0]))
-    w = np.linspace(1.0, 2.0, x.shape[1])
+    w = child_weights(method, np.linspace(1.0, 2.0, x.shape[1]))
     kw = method_params(method)
     np.testing.assert_allclose(
         aggregate(x[perm], w, method, **kw), aggregate(x, w, method, **kw)[perm], rtol=1e-12
@@ -344,7 +353,7 @@ def test_raising_an_indicator_never_lowers_amean(x, draw):
 @settings(max_examples=30, deadline=None)
 @given(data, st.sampled_from(sorted(AGGREGATORS)), st.integers(1, 6))
 def test_batch_path_equals_single_runs(x, method, n_rep):
-    w = np.random.default_rng(n_rep).uniform(0.1, 1.0, (n_rep, x.shape[1]))
+    w = child_weights(method, np.random.default_rng(n_rep).uniform(0.1, 1.0, (n_rep, x.shape[1])))
     kw = method_params(method)
     batch = aggregate(x, w, method, **kw)
     for b in range(n_rep):

@@ -118,9 +118,11 @@ def test_indicator_stats_match_coinr_get_stats(oracle_dir):
     ref = _read(oracle_dir / "stats_raw.csv").set_index("iCode")
     got = au.indicator_stats(raw)
     ref.columns = [c.lower().replace(".", "_") for c in ref.columns]  # N.Avail -> n_avail
-    num = [c for c in got.columns if not c.startswith("flag")]
+    num = [c for c in got.columns if not c.startswith("flag") and c != "n_zero"]
     counts = ["n_avail", "n_nonzero", "n_unique", "n_same"]
     assert (got[counts].to_numpy() == ref[counts].to_numpy()).all()
+    # n_zero is not in get_stats; it is its N.Avail - N.NonZero (zeros among the values present)
+    assert (got["n_zero"] == ref["n_avail"] - ref["n_nonzero"]).all() and got["n_zero"].sum() > 0
     # R's moment sums differ from pandas' in the last bits (skew/kurt ~1e-14 relative)
     np.testing.assert_allclose(
         got[num].to_numpy(float), ref[num].to_numpy(float), rtol=1e-12, atol=0

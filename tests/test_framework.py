@@ -119,3 +119,12 @@ def test_with_weights_and_round_trip():
     assert fwmod.from_dict(fw.to_dict()).codes == fw.codes
     with pytest.raises(InputError, match="no node .zz."):
         fw.with_weights({"zz": 1.0})
+
+
+def test_negative_weights_only_when_allowed():
+    changes = {"indicator": [{**BASE["indicator"][0], "weight": -0.5}, *BASE["indicator"][1:]]}
+    with pytest.raises(InputError, match="allow_negative_weights"):
+        make(**changes)
+    fw = make(index={"code": "idx", "allow_negative_weights": True}, **changes)
+    assert fw.node("a").weight == -0.5
+    assert fwmod.from_dict(fw.to_dict()).node("a").weight == -0.5  # the flag round-trips

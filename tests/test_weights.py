@@ -14,8 +14,12 @@ from index.errors import InputError
 from index.methods import ConstantIndicatorError, IndicatorError
 from index.methods.aggregate import amean
 from index.methods.weights import (
+    SAATY_RI,
     WEIGHTERS,
+    InconsistentJudgementsError,
     ahp,
+    ahp_consistency,
+    ahp_group,
     balance,
     compute_weights,
     critic,
@@ -148,12 +152,68 @@ def test_ahp_consistent_matrix_and_warning():
     res = ahp(w[:, None] / w[None, :])
     np.testing.assert_allclose(res.weights, w, rtol=1e-12)
     assert abs(res.cr) < 1e-12
-    with pytest.warns(UserWarning, match="consistency ratio"):
-        ahp([[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]])
     with pytest.raises(InputError, match="reciprocal"):
         ahp([[1, 2], [2, 1]])
     x = np.ones((4, 3))
     np.testing.assert_allclose(compute_weights(x, "ahp", pairwise=w[:, None] / w[None, :]), w)
+
+
+CYCLIC = [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]  # intransitive: 1 > 2 > 3 > 1
+
+
+def test_saaty_random_index_table():
+    """Saaty (1980), Table 1.3: RI for n = 1..10."""
+    published = [0, 0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49]
+    assert list(SAATY_RI[:10]) == published
+
+
+def test_ahp_inconsistent_matrix_by_hand_is_an_error():
+    """The circulant matrix with first row (1, 9, 1/9) has lambda_max = 1 + 9 + 1/9 = 91/9, so
+    CI = (91/9 - 3)/2 = 32/9 and CR = CI / 0.58 = 6.13; by symmetry the weights are equal."""
+    res = ahp(CYCLIC)
+    assert res.lambda_max == pytest.approx(91 / 9, rel=1e-12)
+    assert res.ci == pytest.approx(32 / 9, rel=1e-12)
+    assert res.cr == pytest.approx(32 / 9 / 0.58, rel=1e-12)
+    assert not res.consistent and res.ri == 0.58
+    np.testing.assert_allclose(res.weights, [1 / 3] * 3, rtol=1e-12)
+    x = np.ones((4, 3))
+    with pytest.raises(InconsistentJudgementsError, match=r"CR = 6\.130 > 0\.1"):
+        compute_weights(x, "ahp", pairwise=CYCLIC)
+    w = compute_weights(x, "ahp", pairwise=CYCLIC, allow_inconsistent=True)
+    np.testing.assert_allclose(w, [1 / 3] * 3, rtol=1e-12)
+    # Saaty's wealth-of-nations matrix (CR = 0.08) passes
+    assert ahp(SAATY_WEALTH).consistent
+    compute_weights(np.ones((2, 7)), "ahp", pairwise=SAATY_WEALTH)
+
+
+def test_group_ahp_geometric_mean():
+    """Aczél & Saaty (1983): the geometric mean keeps reciprocity and unanimity; consistent experts
+    with priorities w1, w2 give the consistent matrix of sqrt(w1 * w2) (worked by hand)."""
+    w1, w2 = np.array([0.6, 0.3, 0.1]), np.array([0.2, 0.2, 0.6])
+    group = ahp_group([w1[:, None] / w1[None, :], w2[:, None] / w2[None, :]])
+    g = np.sqrt(w1 * w2)
+    np.testing.assert_allclose(group, g[:, None] / g[None, :], rtol=1e-14)
+    res = ahp([w1[:, None] / w1[None, :], w2[:, None] / w2[None, :]])
+    np.testing.assert_allclose(res.weights, g / g.sum(), rtol=1e-12)
+    assert res.n_experts == 2 and abs(res.cr) < 1e-12
+    # unanimity: three copies of Saaty's wealth matrix are Saaty's matrix (lambda_max 7.61)
+    same = ahp(np.stack([SAATY_WEALTH] * 3))
+    assert same.lambda_max == pytest.approx(ahp(SAATY_WEALTH).lambda_max, rel=1e-12)
+    # reciprocity of the synthesis for inconsistent experts; 2x2 by hand: sqrt(3 * 1/3) = 1
+    mixed = ahp_group([SAATY_WEALTH, SAATY_WEALTH.T])
+    np.testing.assert_allclose(mixed * mixed.T, 1.0, rtol=1e-14)
+    np.testing.assert_allclose(ahp_group([[[1, 3], [1 / 3, 1]], [[1, 1 / 3], [3, 1]]]), 1.0)
+    with pytest.raises(InputError, match="expert 2"):
+        ahp_group([[[1, 3], [1 / 3, 1]], [[1, 3], [3, 1]]])
+
+
+def test_ahp_consistency_table():
+    t = ahp_consistency({"P1": SAATY_WEALTH, "P2": CYCLIC, "P3": [[[1, 2], [0.5, 1]]] * 2})
+    assert list(t["group"]) == ["P1", "P2", "P3"]
+    assert list(t["consistent"]) == [True, False, True]
+    assert list(t["experts"]) == [1, 1, 2]
+    assert t["CR"].iloc[0] == pytest.approx(0.08, abs=5e-3)
+    assert t["RI"].tolist() == [1.32, 0.58, 0.0]
 
 
 # ---------------------------------------------------------------- entropy
@@ -324,7 +384,16 @@ def test_registry_unknown_names_and_bad_parameters():
         compute_weights(x, "pca", rotation="varimax")
     with pytest.raises(InputError, match="non-negative"):
         compute_weights(x, "fixed", weights=[1, -1, 1])
-    assert set(WEIGHTERS) == {"equal", "fixed", "ahp", "entropy", "critic", "pca", "balance"}
+    assert set(WEIGHTERS) == {
+        "equal",
+        "fixed",
+        "ahp",
+        "entropy",
+        "critic",
+        "pca",
+        "balance",
+        "infomax",
+    }
 
 
 # ---------------------------------------------------------------- properties

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from index.errors import InputError, Problem
+from index.methods.screen import data_availability
 
 CORR_METHODS = ("pearson", "spearman", "kendall")
 
@@ -305,7 +306,8 @@ def indicator_stats(
     """Per-column statistics and flags, COINr ``get_stats`` (one row per code).
 
     Skew and kurtosis are the adjusted (bias-corrected, excess) estimators = pandas ``skew``/``kurt``.
-    ``n_same`` is the size of the largest group of equal values. Fractions ``frc_*`` are over the
+    ``n_same`` is the size of the largest group of equal values; ``n_zero`` counts exact zeros
+    (COINr's ``N_zero``, by indicator). Fractions ``frc_*`` are over the
     available values; the flags follow COINr: ``flag_avail`` LOW if n_avail/n < t_avail,
     ``flag_nonzero`` LOW if n_nonzero/n < t_zero, ``flag_unique`` LOW if n_unique/n < t_unq (n = all
     units), ``flag_skewkurt`` OUT if |skew| > t_skew AND kurt > t_kurt.
@@ -313,6 +315,7 @@ def indicator_stats(
     n = len(values)
     n_avail = values.count()
     n_nonzero = (values.ne(0) & values.notna()).sum()
+    n_zero = values.eq(0).sum()
     n_unique = values.nunique()
     n_same = values.apply(lambda s: s.value_counts().max() if s.notna().any() else 0)
     skew, kurt = values.skew(), values.kurt()
@@ -327,6 +330,7 @@ def indicator_stats(
             "kurt": kurt,
             "n_avail": n_avail,
             "n_nonzero": n_nonzero,
+            "n_zero": n_zero,
             "n_unique": n_unique,
             "n_same": n_same,
             "frc_avail": n_avail / n,
@@ -346,11 +350,17 @@ def indicator_stats(
 def unit_availability(
     values: pd.DataFrame, parent: Mapping[str, str | None] | Hierarchy
 ) -> pd.DataFrame:
-    """Share of level-1 codes with data, per unit: overall (``all``) and within each parent group."""
+    """Share of level-1 codes with data, per unit: overall (``all``) and within each parent group.
+
+    Also COINr ``get_data_avail``'s counts over the level-1 codes: ``N_missing``, ``N_zero`` (zeros
+    among the values present) and ``Non_Zero`` $= 1 - N_{zero}/(k - N_{missing})$ (what
+    ``screen(unit_screen="byzeros")`` tests).
+    """
     h = _hierarchy(parent)
     inds = h.codes_at(1, values.columns)
     have = values[inds].notna()
-    out = {"all": have.mean(axis=1)}
+    missing, zero, _, non_zero = data_availability(values[inds].to_numpy(dtype=float))
+    out = {"N_missing": missing, "N_zero": zero, "Non_Zero": non_zero, "all": have.mean(axis=1)}
     for group, kids in h.children.items():
         kids = [k for k in kids if k in inds]
         if kids:

@@ -236,6 +236,9 @@ AGGREGATORS: dict[str, Callable[..., np.ndarray]] = {
     "topsis": topsis,
 }
 
+# Compind's aggregators (bod, mean_min, owa) live in their own module, which registers them here.
+import index.methods.compind  # noqa: E402, F401
+
 
 def aggregate(x, w, method: str, *, dat_thresh: float | None = None, **params) -> np.ndarray:
     """Aggregate ``x (..., n_units, n_children)`` with weights ``w`` by the registered ``method``.

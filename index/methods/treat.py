@@ -79,6 +79,38 @@ def boxcox(x: np.ndarray, *, lmbda: float = 0.5) -> np.ndarray:
     return _boxcox(x - _min(x) + 1.0, lmbda)
 
 
+def log_CT_plus(x: np.ndarray) -> np.ndarray:  # noqa: N802 - COINr's name
+    """COINr ``log_CT_plus``: a log that reduces skew in either direction, per indicator.
+
+    With $a = 0.01(\\max x - \\min x)$: $\\ln(x - \\min x + a)$ if the skewness is positive, else
+    $-\\ln(\\max x + a - x)$ (the mirror image, which keeps the order of the values). The sign
+    of the adjusted skewness is the sign of the third central moment $m_3$.
+    """
+    x = np.asarray(x, dtype=float)
+    lo, hi = _min(x), _max(x)
+    a = 0.01 * (hi - lo)
+    n = (~np.isnan(x)).sum(axis=-2, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dev = x - np.nansum(x, axis=-2, keepdims=True) / n
+        positive = np.nansum(dev**3, axis=-2, keepdims=True) > 0
+        return np.where(positive, np.log(x - lo + a), -np.log(hi + a - x))
+
+
+def log_GII(x: np.ndarray) -> np.ndarray:  # noqa: N802 - COINr's name
+    """GII 2020 log (COINr ``log_GII``): $\\ln\\big((\\max x - 1)(x - \\min x)/(\\max x - \\min x) + 1\\big)$.
+
+    Maps $[\\min x, \\max x]$ onto $[0, \\ln \\max x]$; needs $\\max x > 0$, and reverses the order of
+    the values when $\\max x < 1$ (COINr's caveat). A constant indicator raises.
+    """
+    x = np.asarray(x, dtype=float)
+    lo, hi = _min(x), _max(x)
+    present = ~np.isnan(x)
+    _require(~present | (hi > 0), "log_GII needs max x > 0")
+    _require(~present | (hi > lo), "log_GII needs max x > min x (the indicator is constant)")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log((hi - 1.0) * (x - lo) / (hi - lo) + 1.0)
+
+
 TRANSFORMS: dict[str, Callable[..., np.ndarray]] = {
     "none": none,
     "log_CT": log_CT,
@@ -86,6 +118,8 @@ TRANSFORMS: dict[str, Callable[..., np.ndarray]] = {
     "log": log,
     "log1p": log1p,
     "boxcox": boxcox,
+    "log_CT_plus": log_CT_plus,
+    "log_GII": log_GII,
 }
 
 

@@ -9,11 +9,12 @@ that need every child at once (correlations, PCA) use the units with data in eve
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize
 from scipy.stats import entropy as _shannon
 
@@ -21,8 +22,15 @@ from index.errors import InputError
 from index.methods import ConstantIndicatorError, IndicatorError, dispatch
 from index.methods.aggregate import _columns, amean
 
-# Saaty (1980) random consistency index RI for n = 1..15.
+# Saaty's random consistency index RI_n for n = 1..15: the mean CI of random reciprocal matrices
+# on the 1/9..9 scale (Saaty 1980, Table 1.3, for n <= 10; n = 11..15 continue the table as it is
+# commonly tabulated in the AHP literature).
 SAATY_RI = (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59)
+CR_LIMIT = 0.1  # Saaty's rule: revise the judgements when CR > 0.1
+
+
+class InconsistentJudgementsError(InputError):
+    """An AHP matrix has a consistency ratio above ``CR_LIMIT`` (and it was not allowed)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,17 @@ class AHPResult:
     lambda_max: float
     ci: float
     cr: float
+    n_experts: int = 1
+
+    @property
+    def ri(self) -> float:
+        """Saaty's random index for this matrix size."""
+        return SAATY_RI[self.weights.size - 1]
+
+    @property
+    def consistent(self) -> bool:
+        """Saaty's rule $CR \\le 0.1$."""
+        return self.cr <= CR_LIMIT
 
 
 def _data(x) -> np.ndarray:
@@ -63,47 +82,104 @@ def fixed(x, *, weights) -> np.ndarray:
     return np.broadcast_to(w / total, shape).copy()
 
 
-def ahp(pairwise) -> AHPResult:
-    """AHP (Saaty 1980): weights = principal right eigenvector of the reciprocal matrix, summing to 1.
-
-    $CI = (\\lambda_{max} - n)/(n - 1)$, $CR = CI/RI_n$ (``SAATY_RI``; $CR = 0$ for $n \\le 2$).
-    $CR > 0.1$ warns. ``pairwise[i, j]`` = importance of i relative to j, ``pairwise[j, i] = 1/pairwise[i, j]``.
-    """
-    a = np.asarray(pairwise, dtype=float)
+def _reciprocal(a: np.ndarray) -> np.ndarray:
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
         raise InputError(f"AHP needs a square pairwise-comparison matrix, got shape {a.shape}")
-    n = a.shape[0]
-    if n > len(SAATY_RI):
-        raise InputError(f"AHP supports at most {len(SAATY_RI)} elements per group, got {n}")
+    if a.shape[0] > len(SAATY_RI):
+        raise InputError(
+            f"AHP supports at most {len(SAATY_RI)} elements per group, got {a.shape[0]}"
+        )
     if not (np.isfinite(a).all() and (a > 0).all()):
         raise InputError("AHP pairwise comparisons must be positive numbers")
     if not (np.allclose(np.diag(a), 1.0) and np.allclose(a * a.T, 1.0, rtol=0, atol=1e-2)):
         raise InputError(
             "AHP matrix must have a unit diagonal and be reciprocal: a[j, i] = 1 / a[i, j]"
         )
+    return a
+
+
+def ahp_group(pairwise) -> np.ndarray:
+    """Group judgement of several experts (Aczél & Saaty 1983): the element-wise geometric mean
+    $\\bar a_{ij} = (\\prod_{e=1}^m a^{(e)}_{ij})^{1/m}$ of ``pairwise (m, n, n)``.
+
+    It is the only synthesis that keeps the result reciprocal for any judgements
+    ($\\bar a_{ji} = 1/\\bar a_{ij}$) and respects unanimity; consistent experts with priority
+    vectors $w^{(e)}$ give the consistent matrix of $\\prod_e (w^{(e)})^{1/m}$. A 2-D matrix is one expert.
+    """
+    a = np.asarray(pairwise, dtype=float)
+    if a.ndim == 2:
+        return _reciprocal(a)
+    if a.ndim != 3 or a.shape[0] == 0:
+        raise InputError(f"group AHP needs matrices of shape (experts, n, n), got shape {a.shape}")
+    for e, m in enumerate(a):
+        try:
+            _reciprocal(m)
+        except InputError as exc:
+            raise InputError(f"AHP expert {e + 1}: {exc}") from None
+    return np.exp(np.log(a).mean(axis=0))
+
+
+def ahp(pairwise) -> AHPResult:
+    """AHP (Saaty 1980): weights = principal right eigenvector of the reciprocal matrix, summing to 1.
+
+    $CI = (\\lambda_{max} - n)/(n - 1)$, $CR = CI/RI_n$ (``SAATY_RI``; $CR = 0$ for $n \\le 2$).
+    ``pairwise[i, j]`` = importance of i relative to j, ``pairwise[j, i] = 1/pairwise[i, j]``; a stack
+    ``(experts, n, n)`` is first combined by ``ahp_group``. Never raises on CR: ``ahp_weights`` does.
+    """
+    raw = np.asarray(pairwise, dtype=float)
+    a = ahp_group(raw)
+    n = a.shape[0]
     values, vectors = np.linalg.eig(a)
     top = int(np.argmax(values.real))
     lam = float(values[top].real)
     v = np.abs(vectors[:, top].real)
     ci = (lam - n) / (n - 1) if n > 1 else 0.0
     cr = ci / SAATY_RI[n - 1] if SAATY_RI[n - 1] > 0 else 0.0
-    if cr > 0.1:
-        warnings.warn(
-            f"AHP consistency ratio CR = {cr:.3f} > 0.1: revise the pairwise judgements",
-            stacklevel=2,
-        )
-    return AHPResult(weights=v / v.sum(), lambda_max=lam, ci=ci, cr=cr)
+    experts = raw.shape[0] if raw.ndim == 3 else 1
+    return AHPResult(weights=v / v.sum(), lambda_max=lam, ci=ci, cr=cr, n_experts=experts)
 
 
-def ahp_weights(x, *, pairwise: list[list[float]]) -> np.ndarray:
-    """``ahp(pairwise).weights`` broadcast to ``x``'s batch shape (the registry form of AHP)."""
+def ahp_weights(
+    x,
+    *,
+    pairwise: list[list[float]] | list[list[list[float]]],
+    allow_inconsistent: bool = False,
+) -> np.ndarray:
+    """``ahp(pairwise).weights`` broadcast to ``x``'s batch shape (the registry form of AHP).
+
+    ``pairwise`` is one matrix, or several experts' matrices (combined by ``ahp_group``). Raises
+    ``InconsistentJudgementsError`` when $CR > 0.1$ unless ``allow_inconsistent``.
+    """
     x = _data(x)
-    w = ahp(pairwise).weights
+    res = ahp(pairwise)
+    w = res.weights
     if w.shape[-1] != x.shape[-1]:
         raise InputError(
             f"AHP matrix is {w.size}x{w.size} but the group has {x.shape[-1]} children"
         )
+    if not res.consistent and not allow_inconsistent:
+        raise InconsistentJudgementsError(
+            f"AHP consistency ratio CR = {res.cr:.3f} > {CR_LIMIT} (lambda_max = "
+            f"{res.lambda_max:.3f}, RI_{w.size} = {res.ri}): revise the pairwise judgements, "
+            "or set allow_inconsistent = true"
+        )
     return np.broadcast_to(w, x.shape[:-2] + w.shape).copy()
+
+
+def ahp_consistency(pairwise: Mapping[str, object]) -> pd.DataFrame:
+    """Saaty's consistency measures of every group's AHP matrix (one row per group), for the run
+    output: group, n, experts, lambda_max, CI, RI, CR, consistent ($CR \\le 0.1$)."""
+    rows = []
+    for group, matrix in pairwise.items():
+        try:
+            r = ahp(matrix)
+        except InputError as exc:
+            raise InputError(f"AHP matrix of '{group}': {exc}") from None
+        rows.append(
+            (group, r.weights.size, r.n_experts, r.lambda_max, r.ci, r.ri, r.cr, r.consistent)
+        )
+    cols = ["group", "n", "experts", "lambda_max", "CI", "RI", "CR", "consistent"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def entropy(x) -> np.ndarray:
@@ -256,24 +332,41 @@ def _corr_with(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (da * dy).sum(axis=0) / np.sqrt((da**2).sum(axis=0) * (dy**2).sum(axis=0))
 
 
-def _balance_one(x: np.ndarray, target: np.ndarray) -> np.ndarray:
-    def objective(w: np.ndarray) -> float:
-        c = _corr_with(x, amean(x, w))
-        return float(np.sum((c / c.sum() - target) ** 2))
-
-    k = target.size
+def simplex_optimum(
+    objective: Callable[[np.ndarray], float], start: np.ndarray, blocks: Sequence[np.ndarray]
+) -> np.ndarray:
+    """Minimise ``objective(w)`` over $w \\ge 0$ with the weights of each block (index arrays that
+    partition ``w``) summing to 1: SciPy SLSQP from ``start``, ``ftol`` $10^{-15}$."""
+    constraints = [{"type": "eq", "fun": lambda w, b=b: w[b].sum() - 1.0} for b in blocks]
     res = minimize(
         objective,
-        target,
+        start,
         method="SLSQP",
-        bounds=[(0.0, 1.0)] * k,
-        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
+        bounds=[(0.0, 1.0)] * start.size,
+        constraints=constraints,
         options={"ftol": 1e-15, "maxiter": 1000},
     )
     if not res.success:
-        warnings.warn(f"balance weights: optimiser did not converge ({res.message})", stacklevel=3)
+        warnings.warn(f"weight optimisation did not converge ({res.message})", stacklevel=3)
     w = np.clip(res.x, 0.0, None)
-    return w / w.sum()
+    for b in blocks:
+        w[b] = w[b] / w[b].sum()
+    return w
+
+
+def balance_objective(c: np.ndarray, target: np.ndarray) -> float:
+    """$\\sum_j (c_j/\\sum_k c_k - t_j)^2$: how far the correlations are from the target shares."""
+    return float(np.sum((c / c.sum() - target) ** 2))
+
+
+def infomax_objective(c: np.ndarray) -> float:
+    """$-\\sum_j c_j$: minus the total correlation of the children with their aggregate."""
+    return -float(np.sum(c))
+
+
+def _group_optimum(x: np.ndarray, objective: Callable[[np.ndarray], float], start: np.ndarray):
+    whole = [np.arange(start.size)]
+    return simplex_optimum(lambda w: objective(_corr_with(x, amean(x, w))), start, whole)
 
 
 def balance(x, *, targets: list[float] | None = None) -> np.ndarray:
@@ -288,7 +381,21 @@ def balance(x, *, targets: list[float] | None = None) -> np.ndarray:
     t = t / t.sum()
     out = np.empty(x.shape[:-2] + (k,))
     for idx in np.ndindex(x.shape[:-2]):
-        out[idx] = _balance_one(x[idx], t)
+        out[idx] = _group_optimum(x[idx], lambda c: balance_objective(c, t), t)
+    return out
+
+
+def infomax(x) -> np.ndarray:
+    """COINr ``get_opt_weights(optype = "infomax")`` within one group: weights on the simplex
+    maximising $\\sum_j c_j$, $c_j$ = Pearson correlation (pairwise-complete) of child j with the
+    parent ``amean(x, w)``: the aggregate that carries most of its children's information.
+    SLSQP from equal weights (COINr's Nelder-Mead stops after its first simplex at its default
+    tolerance, oracle README)."""
+    x = _data(x)
+    k = x.shape[-1]
+    out = np.empty(x.shape[:-2] + (k,))
+    for idx in np.ndindex(x.shape[:-2]):
+        out[idx] = _group_optimum(x[idx], infomax_objective, np.full(k, 1.0 / k))
     return out
 
 
@@ -335,6 +442,7 @@ WEIGHTERS: dict[str, Callable[..., np.ndarray]] = {
     "critic": critic,
     "pca": pca,
     "balance": balance,
+    "infomax": infomax,
 }
 
 

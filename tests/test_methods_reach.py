@@ -1,0 +1,109 @@
+"""The methods of issue 12 are reachable from a run config (and fail readably when misused)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_pipeline import FW, PLAIN, dataset
+from typer.testing import CliRunner
+
+from index import framework as fwmod
+from index.cli import app
+from index.errors import InputError
+from index.methods import treat as tr
+from index.methods.compind import bod
+from index.methods.weights import ahp
+from index.pipeline import bod_unit_weights, build
+
+CYCLIC = [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]
+
+
+def test_new_transforms_as_treatment():
+    ds = dataset()
+    for method in ("log_CT_plus", "log_GII"):
+        b = build(PLAIN.with_overrides([f"treat.method={method}"]), ds, FW)
+        x = b.stages["denominated"][-1]
+        np.testing.assert_allclose(b.stages["treated"][-1], getattr(tr, method)(x), rtol=1e-13)
+
+
+def test_compind_aggregators_by_level_and_bod_weights_per_unit():
+    ds = dataset()
+    b = build(PLAIN.with_overrides(['aggregation.by_level={"2": "bod"}']), ds, FW)
+    pillars = b.stage("scores")[["p1", "p2"]]
+    n = b.stage("normalised")
+    np.testing.assert_allclose(pillars["p1"], bod(n[["a", "b"]].to_numpy(), [1, 1]), rtol=1e-12)
+    w = bod_unit_weights(b, "p1")
+    assert list(w.columns) == ["a", "b", "bod_score", "share_a", "share_b"]
+    np.testing.assert_allclose(w[["share_a", "share_b"]].sum(axis=1)[w["bod_score"] > 0], 1.0)
+    np.testing.assert_allclose(w["bod_score"], pillars["p1"], rtol=1e-12)
+    np.testing.assert_allclose(
+        (n[["a", "b"]].to_numpy() * w[["a", "b"]].to_numpy()).sum(1), w["bod_score"], rtol=1e-9
+    )
+    mm = build(PLAIN.with_overrides(['aggregation.by_level={"2": "mean_min"}']), ds, FW)
+    assert np.isfinite(mm.stage("scores")["p1"]).all()
+    # OWA at every level: the index level has unequal weights (p2 = 3), which OWA cannot honour
+    with pytest.raises(InputError, match="equal weights"):
+        build(PLAIN.with_overrides(['aggregation={"method": "owa", "atleast": 1}']), ds, FW)
+
+
+def test_infomax_and_ahp_from_config():
+    ds = dataset()
+    b = build(PLAIN.with_overrides(["weighting=infomax", "weighting.levels=[1]"]), ds, FW)
+    nodes = b.nodes.set_index("code")
+    assert nodes.loc[["a", "b"], "weight"].sum() == pytest.approx(1)
+    bad = '{"method": "ahp", "pairwise": {"idx": [[1, 9], [0.1111111111111111, 1]]}}'
+    assert build(PLAIN.with_overrides([f"weighting={bad}"]), ds, FW) is not None  # n = 2: CR = 0
+    experts = [[[1, 3], [1 / 3, 1]], [[1, 1 / 3], [3, 1]]]
+    cfg = PLAIN.with_overrides(
+        ["weighting=" + json.dumps({"method": "ahp", "pairwise": {"idx": experts}})]
+    )
+    w = build(cfg, ds, FW).nodes.set_index("code")["weight"]
+    assert w["p1"] == pytest.approx(0.5)  # the experts' geometric mean is 1: equal weights
+    assert ahp(CYCLIC).cr > 0.1
+
+
+def test_inconsistent_ahp_is_an_input_error():
+    fw3 = fwmod.from_dict(
+        {
+            "index": {"code": "idx"},
+            "aggregate": [{"code": "p1", "parent": "idx"}],
+            "indicator": [
+                {"code": "a", "parent": "p1"},
+                {"code": "b", "parent": "p1"},
+                {"code": "d", "parent": "p1"},
+            ],
+        }
+    )
+    ds = dataset()
+    step = json.dumps({"method": "ahp", "pairwise": {"p1": CYCLIC}})
+    with pytest.raises(InputError, match=r"CR = 6\.130"):
+        build(PLAIN.with_overrides([f"weighting={step}", "denominate=false"]), ds, fw3)
+    ok = PLAIN.with_overrides(
+        [f"weighting={step}", "weighting.allow_inconsistent=true", "denominate=false"]
+    )
+    w = build(ok, ds, fw3).nodes.set_index("code")["weight"]
+    assert w[["a", "b", "d"]].tolist() == pytest.approx([1 / 3] * 3)
+
+
+def test_cli_run_with_inconsistent_ahp_exits_2(bundled_inputs, tmp_path):
+    """The default index's first three pillars judged in a cycle (1 > 2 > 3 > 1): CR far above 0.1."""
+    fw = fwmod.load(fwmod.DEFAULT_FRAMEWORK)
+    root, n = fw.root.code, len(fw.children[fw.root.code])
+    a = np.ones((n, n))
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        a[i, j], a[j, i] = 9.0, 1 / 9
+    step = json.dumps({"method": "ahp", "pairwise": {root: a.tolist()}})
+    out = tmp_path / "results.parquet"
+    res = CliRunner().invoke(
+        app, ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", f"weighting={step}"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "consistency ratio" in res.output and "allow_inconsistent" in res.output
+    assert "Traceback" not in res.output and not out.exists()
+    ok = json.dumps({"method": "ahp", "pairwise": {root: a.tolist()}, "allow_inconsistent": True})
+    res = CliRunner().invoke(
+        app, ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", f"weighting={ok}"]
+    )
+    assert res.exit_code == 0, res.output

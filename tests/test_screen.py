@@ -1,0 +1,97 @@
+"""Unit screening (COINr Screen / get_data_avail): hand-worked cases and COINr's raw example data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from index.analysis.audit import indicator_stats, unit_availability
+from index.errors import InputError
+from index.methods.screen import data_availability, screen
+
+# rows: full data; one NaN of four; two NaN and one zero of the two present; all zeros; no data
+X = np.array(
+    [
+        [1.0, 2.0, 3.0, 4.0],
+        [1.0, np.nan, 3.0, 4.0],
+        [np.nan, 0.0, np.nan, 5.0],
+        [0.0, 0.0, 0.0, 0.0],
+        [np.nan, np.nan, np.nan, np.nan],
+    ]
+)
+
+
+def test_data_availability_by_hand():
+    missing, zero, avail, non_zero = data_availability(X)
+    np.testing.assert_array_equal(missing, [0, 1, 2, 0, 4])
+    np.testing.assert_array_equal(zero, [0, 0, 1, 4, 0])
+    np.testing.assert_allclose(avail, [1, 0.75, 0.5, 1, 0])
+    np.testing.assert_allclose(non_zero[:4], [1, 1, 0.5, 0])  # zeros among the values present
+    assert np.isnan(non_zero[4])
+
+
+@pytest.mark.parametrize(
+    ("rule", "keep"),
+    [
+        ("byNA", [True, True, False, True, False]),  # 0.5 < 2/3
+        ("byzeros", [True, True, True, False, False]),  # 0 < 0.05; no data = no non-zero value
+        ("byNAandzeros", [True, True, False, False, False]),
+    ],
+)
+def test_rules(rule, keep):
+    res = screen(X, unit_screen=rule)
+    np.testing.assert_array_equal(res.keep, keep)
+    np.testing.assert_array_equal(res.removed, np.nonzero(~np.array(keep))[0])
+
+
+def test_threshold_is_inclusive_and_force_overrides():
+    assert screen(X, dat_thresh=0.75).keep[1]  # exactly 0.75 kept (COINr: Dat_Avail < thresh drops)
+    assert not screen(X, dat_thresh=0.76).keep[1]
+    res = screen(X, unit_screen="byNA", force={2: True, 0: False})
+    np.testing.assert_array_equal(res.keep, [False, True, True, True, False])
+    with pytest.raises(InputError, match="unknown unit row"):
+        screen(X, force={9: True})
+    with pytest.raises(InputError, match="true or false"):
+        screen(X, force={1: "yes"})
+    with pytest.raises(InputError, match="unit_screen"):
+        screen(X, unit_screen="byNa")
+    with pytest.raises(InputError, match="dat_thresh"):
+        screen(X, dat_thresh=1.5)
+
+
+def test_leading_axes():
+    res = screen(np.stack([X, X[::-1]]), unit_screen="byNA")
+    assert res.keep.shape == (2, 5)
+    np.testing.assert_array_equal(res.removed, [0, 2, 4])
+
+
+def test_coinr_raw_example(oracle_dir):
+    """COINr's Raw ASEM data: availability per unit against pandas counts; the example pipeline's
+    Screen(byNA, dat_thresh = 0.9) on the imputed data removes nobody (oracle README)."""
+    raw = pd.read_csv(
+        oracle_dir / "input_raw_dset_sorted.csv", keep_default_na=False, na_values=[""]
+    )
+    x = raw.drop(columns="uCode").to_numpy(float)
+    missing, zero, avail, _ = data_availability(x)
+    np.testing.assert_array_equal(missing, raw.drop(columns="uCode").isna().sum(axis=1))
+    np.testing.assert_array_equal(zero, (raw.drop(columns="uCode") == 0).sum(axis=1))
+    assert missing.sum() == 63  # the README's count of missing raw values
+    imputed = pd.read_csv(
+        oracle_dir / "impute_i_mean_grp_EurAsia.csv", keep_default_na=False, na_values=[""]
+    )
+    xi = imputed.select_dtypes("number").to_numpy(float)
+    assert screen(xi, unit_screen="byNA", dat_thresh=0.9).keep.all()
+    low = screen(x, unit_screen="byNA", dat_thresh=0.9)
+    np.testing.assert_array_equal(low.keep, avail >= 0.9)
+
+
+def test_audit_counts_zeros():
+    df = pd.DataFrame(X, columns=list("abcd"), index=list("uvwyz"))
+    stats = indicator_stats(df)
+    np.testing.assert_array_equal(stats["n_zero"], [1, 2, 1, 1])
+    av = unit_availability(df, {c: "P" for c in "abcd"})
+    np.testing.assert_array_equal(av["N_zero"], [0, 0, 1, 4, 0])
+    np.testing.assert_array_equal(av["N_missing"], [0, 1, 2, 0, 4])
+    np.testing.assert_allclose(av["Non_Zero"][:4], [1, 1, 0.5, 0])
+    np.testing.assert_allclose(av["all"], [1, 0.75, 0.5, 1, 0])
