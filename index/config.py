@@ -352,6 +352,27 @@ class Aggregation(Step):
         return list(dict.fromkeys(out))
 
 
+class Screen(BaseModel):
+    """Unit screening (COINr ``Screen``): drop units with too little data (``byNA``: share of
+    indicators present below ``dat_thresh``), too many zeros (``byzeros``: share of non-zero values
+    below ``nonzero_thresh``) or either; ``force`` keeps (true) or drops (false) named units. A unit
+    is kept when it passes in every year built; ``dset`` is the stage screened."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unit_screen: Literal["none", "byNA", "byzeros", "byNAandzeros"] = "none"
+    dset: Literal["raw", "denominated", "imputed"] = "raw"
+    dat_thresh: float = Field(default=2 / 3, ge=0.0, le=1.0)
+    nonzero_thresh: float = Field(default=0.05, ge=0.0, le=1.0)
+    force: dict[str, bool] = Field(default_factory=dict, description="unit code → keep")
+
+    @model_validator(mode="after")
+    def _used(self) -> Screen:
+        if self.unit_screen == "none" and (self.force or "dset" in self.model_fields_set):
+            raise PydanticCustomError("config", "screen settings need screen.unit_screen")
+        return self
+
+
 class Config(BaseModel):
     """Everything that determines a build. Same config + same data + same version ⇒ same output."""
 
@@ -363,6 +384,7 @@ class Config(BaseModel):
         description="years to build; None = every year in which each indicator has some data",
     )
     denominate: bool = True
+    screen: Screen = Screen()
     impute: Impute = Impute()
     treat: Treat = Treat(method="winsorise", winmax=5)
     normalise: Normalise = Normalise(method="minmax", l=0.0, u=100.0)

@@ -85,6 +85,20 @@ class Dataset:
         long = self.long[self.long["year"].isin(years)] if "year" in self.long else self.long
         return replace(self, values=self.values[idx], years=tuple(years), long=long)
 
+    def subset_units(self, codes: list[str]) -> Dataset:
+        """The same panel restricted to some units (in the given order)."""
+        idx = [self.unit_codes.index(c) for c in codes]
+        long = self.long
+        if "region_code" in long.columns:
+            long = long[long["region_code"].astype(str).isin(codes)]
+        return replace(
+            self,
+            values=self.values[:, idx],
+            unit_codes=tuple(codes),
+            units=self.units.loc[list(codes)],
+            long=long,
+        )
+
     def group_codes(self, column: str) -> np.ndarray:
         """The group label of every unit for a unit-group column (missing labels stay missing)."""
         if column not in self.units.columns:

@@ -545,6 +545,7 @@ def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = 
     base = framework or resolve_framework(config)
     config, fw = prepare(config, base)
     dataset = dataset.subset_years(config.years or covered_years(fw, dataset, config.denominate))
+    dataset = screened(config, dataset, fw)
     stages, log = upstream(config, dataset, fw)
     nominal = nominal_weights(config, fw)
     scores, used = aggregate_tree(
@@ -556,6 +557,31 @@ def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = 
     )
     weights = normalise_within_groups(fw, used)
     return Build(config, fw, dataset, stages, weights, scores, log, base_framework=base)
+
+
+def screened(config: Config, dataset: Dataset, fw: fwmod.Framework) -> Dataset:
+    """The dataset without the units the config's screening drops (COINr ``Screen``)."""
+    from index.methods import screen as scr
+
+    s = config.screen
+    if s.unit_screen == "none":
+        return dataset
+    codes = list(dataset.unit_codes)
+    if bad := [u for u in s.force if u not in codes]:
+        raise InputError(Problem("config", None, "screen.force", f"unknown unit(s) {bad}"))
+    stage = {"raw": "raw", "denominated": "denominated", "imputed": "imputed"}[s.dset]
+    x = upstream(config, dataset, fw)[0][stage]
+    res = scr.screen(
+        x,
+        unit_screen=s.unit_screen,
+        dat_thresh=s.dat_thresh,
+        nonzero_thresh=s.nonzero_thresh,
+        force={codes.index(u): keep for u, keep in s.force.items()},
+    )
+    keep = [u for k, u in enumerate(codes) if res.keep[..., k].all()]
+    if not keep:
+        raise InputError(Problem("config", None, "screen", "screening removes every unit"))
+    return dataset.subset_units(keep)
 
 
 @contextlib.contextmanager
@@ -777,7 +803,12 @@ def config_weigher(config: Config) -> Weigher | None:
         if not step.sets(parent, parent_level):
             return None
         params = {k: v[parent] if isinstance(v, dict) else v for k, v in step.params.items()}
-        w = wts.compute_weights(children, step.method, **params)
+        try:
+            w = wts.compute_weights(children, step.method, **params)
+        except wts.InconsistentJudgementsError as exc:
+            raise InputError(
+                Problem("config", parent, "weighting.pairwise", exc.problems[0].message)
+            ) from None
         if (np.abs(w.sum(axis=-1)) < np.abs(w).max(axis=-1)).any():
             raise InputError(
                 Problem(

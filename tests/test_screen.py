@@ -95,3 +95,37 @@ def test_audit_counts_zeros():
     np.testing.assert_array_equal(av["N_missing"], [0, 1, 2, 0, 4])
     np.testing.assert_allclose(av["Non_Zero"][:4], [1, 1, 0.5, 0])
     np.testing.assert_allclose(av["all"], [1, 0.75, 0.5, 1, 0])
+
+
+def test_screen_step_in_a_build_drops_units_with_too_little_data():
+    import pandas as pd
+
+    from index import framework as fwmod
+    from index.config import Config
+    from index.dataset import Dataset
+    from index.pipeline import build
+
+    fw = fwmod.from_dict(
+        {"index": {"code": "i"}, "indicator": [{"code": c, "parent": "i"} for c in "abcd"]}
+    )
+    rows = [
+        {"year": 2024, "region_code": u, "indicator": c, "value": float(k + j + 1)}
+        for k, u in enumerate("uvwxy")
+        for j, c in enumerate("abcd")
+        if not (u == "y" and c != "a")  # y reports one indicator of four
+    ]
+    ds = Dataset.from_long(pd.DataFrame(rows))
+    plain = Config(treat={"method": "none"})
+    assert "y" in build(plain, ds, fw).dataset.unit_codes
+    cfg = Config(treat={"method": "none"}, screen={"unit_screen": "byNA", "dat_thresh": 0.5})
+    b = build(cfg, ds, fw)
+    assert b.dataset.unit_codes == ("u", "v", "w", "x")
+    forced = Config(
+        treat={"method": "none"},
+        screen={"unit_screen": "byNA", "dat_thresh": 0.5, "force": {"y": True}},
+    )
+    assert "y" in build(forced, ds, fw).dataset.unit_codes
+    with pytest.raises(InputError, match="unknown unit"):
+        build(Config(screen={"unit_screen": "byNA", "force": {"zz": True}}), ds, fw)
+    with pytest.raises(ValueError, match="screen settings need screen.unit_screen"):
+        Config(screen={"force": {"y": True}})
