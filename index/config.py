@@ -368,7 +368,7 @@ class Screen(BaseModel):
 
     @model_validator(mode="after")
     def _used(self) -> Screen:
-        if self.unit_screen == "none" and (self.force or "dset" in self.model_fields_set):
+        if self.unit_screen == "none" and self.force:
             raise PydanticCustomError("config", "screen settings need screen.unit_screen")
         return self
 

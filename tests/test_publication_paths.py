@@ -21,11 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_moved_checkout_verifies_and_records_no_absolute_path(tmp_path):
+def test_moved_checkout_verifies_and_records_no_absolute_path(tmp_path, monkeypatch):
+    project = tmp_path / "project"  # the checkout a user works in (found from the cwd)
+    (project / "data" / "raw").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "raw" / "sources.csv", project / "data" / "raw")
+    monkeypatch.chdir(project)
     first = tmp_path / "first"
     shutil.copytree(ROOT / "data" / "raw", first / "data" / "raw")
-    processed = ROOT / "data" / "processed" / "inputs.parquet"
-    before = processed.stat().st_mtime_ns if processed.exists() else None
     settings = PublishSettings(
         raw_dir=str(first / "data" / "raw"), uncertainty=UncertaintySettings(runs=0)
     )
@@ -35,8 +37,8 @@ def test_moved_checkout_verifies_and_records_no_absolute_path(tmp_path):
     record = json.loads(text)
     assert record["config"]["raw_dir"] == "../../data/raw"
     assert "raw/provincial_inputs.csv" in record["inputs"]
-    # another raw folder than the project's: the repository's processed data are untouched
-    assert (processed.stat().st_mtime_ns if processed.exists() else None) == before
+    # another raw folder than the project's: nothing is written into the project's data/processed
+    assert not (project / "data" / "processed").exists()
 
     moved = tmp_path / "elsewhere"
     first.rename(moved)
