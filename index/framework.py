@@ -221,6 +221,61 @@ class Framework:
             cur = self.parent_of(cur)
         return cur if cur is not None and self.level[cur] == level else None
 
+    def ancestors(self, code: str) -> list[str]:
+        """Parent, grandparent, … up to the root (empty for the root)."""
+        out: list[str] = []
+        cur = self.parent_of(code)
+        while cur is not None:
+            out.append(cur)
+            cur = self.parent_of(cur)
+        return out
+
+    def codes_at(self, level: int, present: Iterable[str] | None = None) -> list[str]:
+        """Codes at ``level``, in ``present`` order when given (codes not in the framework are
+        skipped), else in ``codes`` order."""
+        pool = self.codes if present is None else present
+        return [c for c in pool if self.level.get(c) == level]
+
+    @property
+    def pillars(self) -> list[str]:
+        """The root's children (the pillars), in file order."""
+        return self.children[self.root.code]
+
+    def pillar_of(self, code: str) -> str | None:
+        """The pillar (root child) ``code`` belongs to: itself for a pillar, None for the root."""
+        chain = [code, *self.ancestors(code)]
+        return chain[-2] if len(chain) > 1 else None
+
+    def depth_first(self) -> list[str]:
+        """Every code in depth-first order from the root, children in file order (the order of a
+        printed tree: index, pillar, its indicators, next pillar, …)."""
+        order, stack = [], [self.root.code]
+        while stack:
+            code = stack.pop()
+            order.append(code)
+            stack.extend(reversed(self.children.get(code, [])))
+        return order
+
+    def effective_weights(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """Weight of every node in the whole index, in ``codes`` order (default: the file's).
+
+        $\\tilde w_i = \\frac{w_i}{\\sum_{s \\in \\mathrm{sib}(i)} w_s}\\,\\tilde w_{\\mathrm{parent}(i)}$,
+        root = 1 (COINr ``get_eff_weights``). ``weights`` (..., nodes) may carry leading axes (a
+        batch of weight sets, one set per year); a group whose weights sum to 0 is an error.
+        """
+        w = self.nominal_weights() if weights is None else np.asarray(weights, dtype=float)
+        if w.ndim == 0 or w.shape[-1] != len(self.codes):
+            raise InputError(f"effective weights need {len(self.codes)} weights, got {w.shape}")
+        eff = np.empty_like(w)
+        eff[..., -1] = 1.0
+        for parent, kids in reversed(self.groups):  # top-down: a parent before its children
+            total = w[..., kids].sum(axis=-1, keepdims=True)
+            if (total == 0).any():
+                code = self.codes[parent]
+                raise InputError(f"the weights of the children of '{code}' sum to 0")
+            eff[..., kids] = w[..., kids] / total * eff[..., parent, None]
+        return eff
+
     # ---- validation ------------------------------------------------------------------------
     def _check(self) -> None:
         problems: list[Problem] = []
@@ -378,6 +433,36 @@ def from_dict(data: dict, source: str = "<framework>") -> Framework:
             ]
         ) from None
     return Framework.from_nodes(f.index, f.aggregate, f.indicator, source, f.config)
+
+
+def from_table(rows: Iterable[Mapping[str, Any]], source: str = "<nodes>") -> Framework:
+    """The hierarchy of a node table (e.g. ``Build.nodes`` or a publication's ``nodes``): one
+    record per node with ``code``, ``parent`` (missing for the root) and optional ``name_zh``,
+    ``name_en``. Nodes that are someone's parent become aggregates, the others indicators.
+    Only the structure and names are read: a node table's weights are the ones a build used
+    (data-driven methods may make them negative), so every node here weighs 1."""
+    records = list(rows)
+
+    def text(v: object) -> str:
+        return v if isinstance(v, str) else ""
+
+    parents = {r["parent"] for r in records if isinstance(r.get("parent"), str)}
+    roots, aggs, inds = [], [], []
+    for r in records:
+        common: dict[str, Any] = {
+            "code": r["code"],
+            "name_zh": text(r.get("name_zh")),
+            "name_en": text(r.get("name_en")),
+        }
+        if not isinstance(r.get("parent"), str):
+            roots.append(Root(**common))
+        elif r["code"] in parents:
+            aggs.append(Aggregate(**common, parent=r["parent"]))
+        else:
+            inds.append(Indicator(**common, parent=r["parent"]))
+    if len(roots) != 1:
+        raise InputError(Problem(source, None, "parent", f"{len(roots)} nodes without a parent"))
+    return Framework.from_nodes(roots[0], aggs, inds, source)
 
 
 def _loc_row(data: dict, loc: tuple) -> str | None:

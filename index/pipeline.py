@@ -193,12 +193,6 @@ def normalise_within_groups(fw: fwmod.Framework, weights: np.ndarray) -> np.ndar
     return out
 
 
-def effective_weights(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:
-    """Product of the within-group weights along the path to the root, for every node."""
-    parents = [None if p < 0 else int(p) for p in fw.parent_idx]
-    return wts.effective_weights(parents, weights)
-
-
 # ---- the build -------------------------------------------------------------------------------
 @dataclass
 class Build:
@@ -267,7 +261,7 @@ class Build:
         """One row per node: labels, level, parent, nominal and effective weights (latest year)."""
         fw = self.framework
         w = self.weights[-1]
-        eff = effective_weights(fw, w)
+        eff = fw.effective_weights(w)
         rows = []
         for k, c in enumerate(fw.codes):
             n = fw.node(c)

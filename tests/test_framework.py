@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from index import framework as fwmod
@@ -42,6 +43,64 @@ def test_levels_order_and_groups():
     assert fw.data_series == ["a", "b", "c", "dd", "pop"]
     np.testing.assert_array_equal(fw.directions, [1, -1, 1, 1])
     assert fw.ancestor_at("a", 3) == "p1"
+
+
+def test_hierarchy_walks():
+    fw = make()
+    assert fw.ancestors("a") == ["sub", "p1", "idx"] and fw.ancestors("idx") == []
+    assert fw.codes_at(1) == ["a", "b", "c", "d"] and fw.codes_at(2) == ["sub", "p2"]
+    assert fw.codes_at(1, ["d", "sub", "zz", "a"]) == ["d", "a"]  # given order, unknown skipped
+    assert fw.pillars == ["p1", "p2"]
+    assert [fw.pillar_of(c) for c in ("a", "c", "p1", "d", "idx")] == ["p1", "p1", "p1", "p2", None]
+    assert fw.depth_first() == ["idx", "p1", "sub", "a", "b", "c", "p2", "d"]
+
+
+def test_effective_weights_by_hand():
+    fw = make()  # p1 weighs 2 of 3 under idx; sub 1 of 2 under p1 (c: 3 of 4), a and b halves
+    eff = dict(zip(fw.codes, fw.effective_weights(), strict=True))
+    assert eff == pytest.approx(
+        {"idx": 1, "p1": 2 / 3, "p2": 1 / 3, "sub": 2 / 3 / 4, "c": 2 / 3 * 3 / 4,
+         "a": 2 / 3 / 8, "b": 2 / 3 / 8, "d": 1 / 3},
+        rel=1e-15,
+    )  # fmt: skip
+    with pytest.raises(InputError, match="children of 'sub' sum to 0"):
+        fw.effective_weights(np.array([0, 0, 1, 1, 1, 1, 1, 1.0]))
+
+
+def test_effective_weights_reproduce_coinr(oracle_dir):
+    """COINr get_eff_weights of its example framework (iMeta), and a batch of weight sets."""
+    from index.coinr import framework_from_imeta
+
+    meta = pd.read_csv(oracle_dir / "input_iMeta.csv", keep_default_na=False, na_values=[""])
+    fw = framework_from_imeta(meta)
+    ref = pd.read_csv(oracle_dir / "weights_effective_original.csv").set_index("iCode")
+    eff = pd.Series(fw.effective_weights(), index=fw.codes)
+    np.testing.assert_allclose(eff.loc[ref.index], ref["EffWeight"], rtol=1e-12)
+    # the parent chain is COINr's lineage table
+    lineage = pd.read_csv(oracle_dir / "input_lineage.csv")
+    for row in lineage.itertuples(index=False):
+        assert [row.Indicator, *fw.ancestors(row.Indicator)] == list(row)
+    # leading axes: a batch of weight sets, each level's effective weights summing to 1
+    batch = np.random.default_rng(0).uniform(0.5, 1.5, (20, len(fw.codes)))
+    effb = fw.effective_weights(batch)
+    levels = np.array([fw.level[c] for c in fw.codes])
+    for level in (1, 2, 3, 4):
+        np.testing.assert_allclose(effb[:, levels == level].sum(1), 1.0)
+    np.testing.assert_allclose(effb[3], fw.effective_weights(batch[3]))
+
+
+def test_from_table_reads_a_node_table():
+    fw = make()
+    rows = [
+        {"code": c, "parent": fw.parent_of(c) or float("nan"), "name_en": c.upper(), "weight": -1}
+        for c in fw.codes
+    ]
+    back = fwmod.from_table(rows)
+    assert back.codes == fw.codes and back.level == fw.level
+    assert back.children["idx"] == ["p2", "p1"]  # siblings in table order
+    assert back.node("sub").name_en == "SUB"
+    with pytest.raises(InputError, match="2 nodes without a parent"):
+        fwmod.from_table([*rows, {"code": "other", "parent": None}])
 
 
 def test_default_framework_loads():

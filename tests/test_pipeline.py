@@ -15,7 +15,6 @@ from index.pipeline import (
     _unit_position,
     aggregate_tree,
     build,
-    effective_weights,
 )
 
 FW = fwmod.from_dict(
@@ -114,7 +113,7 @@ def test_permuting_units_permutes_results():
 
 
 def test_effective_weights_multiply_down_the_tree():
-    eff = effective_weights(FW, FW.nominal_weights())
+    eff = FW.effective_weights()
     assert dict(zip(FW.codes, eff, strict=True)) == pytest.approx(
         {"a": 0.125, "b": 0.125, "c": 0.375, "d": 0.375, "p1": 0.25, "p2": 0.75, "idx": 1}
     )

@@ -1,4 +1,4 @@
-"""Weights: COINr oracle (PCA per pillar, effective weights), pymcdm (entropy, CRITIC, AHP), published
+"""Weights: COINr oracle (PCA per pillar), pymcdm (entropy, CRITIC, AHP), published
 and hand-worked examples, and hypothesis properties."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from index.methods.weights import (
     balance,
     compute_weights,
     critic,
-    effective_weights,
     entropy,
     pca,
     pca_loadings,
@@ -76,36 +75,6 @@ def test_pca_uses_complete_rows_like_prcomp(oracle_dir):
     loadings, share = pca_loadings(x)
     np.testing.assert_allclose(loadings, ref, rtol=1e-9)
     assert share == pytest.approx(s[0] ** 2 / (len(xc) - 1) / len(kids), rel=1e-12)
-
-
-def test_effective_weights_reproduce_coinr(oracle_dir):
-    meta = read(oracle_dir / "input_iMeta.csv")
-    meta = meta[meta["Type"].isin(["Indicator", "Aggregate"])].reset_index(drop=True)
-    ref = read(oracle_dir / "weights_effective_original.csv").set_index("iCode")
-    lineage = read(oracle_dir / "input_lineage.csv")
-    position = {code: i for i, code in enumerate(meta["iCode"])}
-    parent_of = [None if pd.isna(p) else position[p] for p in meta["Parent"]]
-    eff = effective_weights(parent_of, meta["Weight"].to_numpy(float))
-    np.testing.assert_allclose(eff, ref.loc[meta["iCode"], "EffWeight"].to_numpy(), rtol=1e-12)
-    # the parent chain from iMeta is the lineage table
-    for row in lineage.itertuples(index=False):
-        chain = [row.Indicator]
-        while parent_of[position[chain[-1]]] is not None:
-            chain.append(meta["iCode"][parent_of[position[chain[-1]]]])
-        assert chain == list(row)
-    # leading axes: a batch of weight sets, each level's effective weights summing to 1
-    batch = np.random.default_rng(0).uniform(0.5, 1.5, (20, len(meta)))
-    effb = effective_weights(parent_of, batch)
-    for level in (1, 2, 3, 4):
-        np.testing.assert_allclose(effb[:, (meta["Level"] == level).to_numpy()].sum(1), 1.0)
-    np.testing.assert_allclose(effb[3], effective_weights(parent_of, batch[3]))
-
-
-def test_effective_weights_reject_cycles_and_zero_groups():
-    with pytest.raises(InputError, match="cycle"):
-        effective_weights([1, 0], [1.0, 1.0])
-    with pytest.raises(InputError, match="sum to 0"):
-        effective_weights([None, 0, 0], [1.0, 0.0, 0.0])
 
 
 # ---------------------------------------------------------------- AHP

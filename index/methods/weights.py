@@ -3,7 +3,7 @@
 Data-driven weighters take the (normalised) children ``x (..., n_units, n_children)`` and return
 ``(..., n_children)``, summing to 1 over the last axis (except the raw COINr PCA loadings). Statistics
 that need every child at once (correlations, PCA) use the units with data in every child.
-``effective_weights`` turns within-group weights into each element's weight in the whole index.
+Each element's weight in the whole index is ``Framework.effective_weights``.
 """
 
 from __future__ import annotations
@@ -397,41 +397,6 @@ def infomax(x) -> np.ndarray:
     for idx in np.ndindex(x.shape[:-2]):
         out[idx] = _group_optimum(x[idx], infomax_objective, np.full(k, 1.0 / k))
     return out
-
-
-def effective_weights(parent_of: Sequence[int | None], weights) -> np.ndarray:
-    """Weight of every element in the whole index: product of within-group normalised weights along
-    the path to the root, $\\tilde w_i = \\frac{w_i}{\\sum_{s \\in \\mathrm{sib}(i)} w_s}\\,\\tilde w_{\\mathrm{parent}(i)}$
-    (roots: their own group). ``parent_of[i]``: index of i's parent or None; ``weights (..., n_nodes)``."""
-    parents = list(parent_of)
-    n = len(parents)
-    w = np.asarray(weights, dtype=float)
-    if w.ndim == 0 or w.shape[-1] != n:
-        raise InputError(f"effective_weights: need {n} weights, got shape {w.shape}")
-    for i, p in enumerate(parents):
-        if p is not None and not (0 <= p < n and p != i):
-            raise InputError(f"effective_weights: node {i} has an invalid parent {p!r}")
-    depth = [0] * n
-    for i in range(n):
-        node, steps = i, 0
-        while parents[node] is not None:
-            node, steps = parents[node], steps + 1
-            if steps > n:
-                raise InputError(f"effective_weights: the hierarchy has a cycle through node {i}")
-        depth[i] = steps
-    groups = np.array([-1 if p is None else p for p in parents])
-    local = np.empty_like(w)
-    for g in np.unique(groups):
-        members = groups == g
-        total = w[..., members].sum(axis=-1, keepdims=True)
-        if (total == 0).any():
-            raise InputError(f"effective_weights: the weights of the children of node {g} sum to 0")
-        local[..., members] = w[..., members] / total
-    eff = np.empty_like(w)
-    for i in sorted(range(n), key=depth.__getitem__):
-        p = parents[i]
-        eff[..., i] = local[..., i] * (1.0 if p is None else eff[..., p])
-    return eff
 
 
 WEIGHTERS: dict[str, Callable[..., np.ndarray]] = {

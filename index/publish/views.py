@@ -1,35 +1,46 @@
 """Data views shared by figures, tables and the report: the pipeline's long frames reshaped.
 
-All views key regions by ``region_code`` and read the framework hierarchy from ``nodes``
-(root = the node without parent; pillars = the root's children, in framework order).
+All views key regions by ``region_code`` and read the framework hierarchy from ``nodes`` through
+:class:`index.framework.Framework` (root = the node without parent; pillars = the root's
+children, in framework order).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from index import framework as fwmod
 from index.etl import regions as provinces
+
+
+def hierarchy(nodes: pd.DataFrame) -> fwmod.Framework:
+    """The framework structure of a node table (code, parent, names)."""
+    return fwmod.from_table(nodes.to_dict("records"))
+
+
+def _rows(nodes: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+    return nodes.set_index("code").loc[codes].reset_index()
 
 
 def root_code(nodes: pd.DataFrame) -> str:
     """Code of the composite index (the one node without a parent)."""
-    return str(nodes.loc[nodes["parent"].isna(), "code"].iloc[0])
+    return hierarchy(nodes).root.code
 
 
 def root_names(nodes: pd.DataFrame) -> tuple[str, str]:
     """(zh, en) name of the composite index, e.g. 中国综合算力指数 / China … Index."""
-    root = nodes.loc[nodes["parent"].isna()].iloc[0]
-    return str(root["name_zh"] or root["code"]), str(root["name_en"] or root["code"])
+    root = hierarchy(nodes).root
+    return root.name_zh or root.code, root.name_en or root.code
 
 
 def pillars(nodes: pd.DataFrame) -> pd.DataFrame:
     """The root's children (code, name_zh, name_en, weight, …) in framework order."""
-    return nodes[nodes["parent"] == root_code(nodes)].reset_index(drop=True)
+    return _rows(nodes, hierarchy(nodes).pillars)
 
 
 def indicators(nodes: pd.DataFrame) -> pd.DataFrame:
     """Level-1 nodes (indicators) in framework order."""
-    return nodes[nodes["level"] == 1].reset_index(drop=True)
+    return _rows(nodes, hierarchy(nodes).codes_at(1, nodes["code"]))
 
 
 def edition_year(scores: pd.DataFrame, year: int | None = None) -> int:
@@ -87,27 +98,12 @@ def label(zh: str, en: str, bilingual: bool) -> str:
 
 
 def pillar_of(nodes: pd.DataFrame) -> pd.Series:
-    """node code → code of the pillar it belongs to (NaN for the root)."""
-    parent = dict(zip(nodes["code"], nodes["parent"], strict=True))
-    top = set(pillars(nodes)["code"])
-
-    def up(code: str) -> str | None:
-        while isinstance(code, str) and code not in top:
-            code = parent.get(code)
-        return code if isinstance(code, str) else None
-
-    return pd.Series({c: up(c) for c in nodes["code"]}, name="pillar")
+    """node code → code of the pillar it belongs to (the pillar itself for a pillar, None for the
+    root)."""
+    fw = hierarchy(nodes)
+    return pd.Series({c: fw.pillar_of(c) for c in nodes["code"]}, name="pillar")
 
 
 def tree_order(nodes: pd.DataFrame) -> pd.DataFrame:
     """Nodes in depth-first order from the root (children in framework order): index, pillar, …"""
-    children: dict[str, list[str]] = {}
-    for code, parent in zip(nodes["code"], nodes["parent"], strict=True):
-        if isinstance(parent, str):
-            children.setdefault(parent, []).append(code)
-    order, stack = [], [root_code(nodes)]
-    while stack:
-        code = stack.pop()
-        order.append(code)
-        stack.extend(reversed(children.get(code, [])))
-    return nodes.set_index("code").loc[order].reset_index()
+    return _rows(nodes, hierarchy(nodes).depth_first())
