@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,13 @@ from index.methods import weights as wts
 from index.methods.compind import bod_weights
 from index.methods.optimise import optimise_level
 from index.methods.rank import rank_desc
+
+if TYPE_CHECKING:
+    from index.analysis.audit import Audit
+    from index.analysis.sensitivity import LeaveOneOut, SobolAnalysis
+    from index.analysis.spec import SpecLike
+    from index.analysis.uncertainty import Outcome
+    from index.compare import Comparison
 
 STAGES = ("raw", "denominated", "imputed", "treated", "normalised")
 
@@ -360,6 +368,66 @@ class Build:
         cfg = self.config.with_overrides(items) if items else self.config
         cfg = cfg.with_whatif(weights, list(exclude or []))
         return build(cfg, self.dataset, self.base_framework or self.framework)
+
+    # ---- analysis: thin delegations to index.analysis and index.compare ----------------------
+    def audit(self, year: int | None = None, *, stage: str = "scores", **options: Any) -> Audit:
+        """Statistical audit of one year (default: the latest) of ``stage``; ``options``:
+        ``methods``, ``collinear``, ``negative`` (:func:`index.analysis.audit.audit_build`)."""
+        from index.analysis.audit import audit_build
+
+        return audit_build(self, year, stage=stage, **options)
+
+    def uncertainty(
+        self,
+        n: int | None = None,
+        *,
+        spec: SpecLike = "default",
+        seed: int | None = None,
+        year: int | None = None,
+        **options: Any,
+    ) -> Outcome:
+        """Rank intervals over ``n`` runs of an uncertainty spec ("default", a TOML path, a
+        ``Spec`` or plain data); ``options``: ``keep_scores``, ``progress``, ``jobs``
+        (:func:`index.analysis.uncertainty.uncertainty`)."""
+        from index.analysis.uncertainty import uncertainty
+
+        return uncertainty(self, n, spec=spec, seed=seed, year=year, **options)
+
+    def sensitivity(
+        self,
+        n: int | None = None,
+        *,
+        spec: SpecLike = "default",
+        seed: int | None = None,
+        year: int | None = None,
+        **options: Any,
+    ) -> SobolAnalysis:
+        """Sobol' indices of the spec's factors from a Saltelli design of base size ``n``;
+        ``options`` as for :meth:`uncertainty` (:func:`index.analysis.sensitivity.sensitivity`)."""
+        from index.analysis.sensitivity import sensitivity
+
+        return sensitivity(self, n, spec=spec, seed=seed, year=year, **options)
+
+    def leave_one_out(
+        self, codes: list[str] | None = None, *, year: int | None = None
+    ) -> LeaveOneOut:
+        """Rank shifts when each element (default: every node below the root) is removed in turn
+        (:func:`index.analysis.sensitivity.build_leave_one_out`)."""
+        from index.analysis.sensitivity import build_leave_one_out
+
+        return build_leave_one_out(self, codes, year=year)
+
+    def compare(
+        self,
+        others: Build | Mapping[str, Build],
+        *,
+        year: int | None = None,
+        label: str = "baseline",
+    ) -> Comparison:
+        """This build's ranks (as ``label``) beside other builds' (:func:`index.compare.compare_with`)."""
+        from index.compare import compare_with
+
+        return compare_with(self, others, year=year, label=label)
 
 
 def resolve_framework(config: Config) -> fwmod.Framework:

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 from scipy import stats as ss
 
+from index import framework as fwmod
 from index.analysis import audit as au
+from index.coinr import framework_from_imeta
 from index.errors import InputError
 
 
@@ -25,35 +27,23 @@ def asem(oracle_dir):
     norm_n_minmax_0_100.csv) with pillars = arithmetic mean of their indicators (the Aggregated
     data set); Raw, the treated data and the pipe_* score files do not.
     """
-    lin = _read(oracle_dir / "input_lineage.csv")
-    parent = dict(zip(lin["Indicator"], lin["Pillar"], strict=True))
-    parent |= dict(zip(lin["Pillar"], lin["Sub-index"], strict=True))
-    parent |= dict(zip(lin["Sub-index"], lin["Index"], strict=True))
-    h = au.Hierarchy.from_parent(parent)
+    fw = framework_from_imeta(_read(oracle_dir / "input_iMeta.csv"))
     vals = _read(oracle_dir / "norm_n_minmax_0_100.csv").set_index("uCode")
     for lev in (2, 3, 4):
-        for g in h.codes_at(lev):
-            vals[g] = vals[h.children[g]].mean(axis=1)
-    return vals, h
-
-
-def test_hierarchy_levels_and_cycle():
-    h = au.Hierarchy.from_parent({"a": "P", "b": "P", "c": "Q", "P": "R", "Q": "R"})
-    assert h.level == {"a": 1, "b": 1, "c": 1, "P": 2, "Q": 2, "R": 3}
-    assert h.ancestors("a") == ["P", "R"]
-    with pytest.raises(InputError, match="cycle"):
-        au.Hierarchy.from_parent({"a": "b", "b": "a"})
+        for g in fw.codes_at(lev):
+            vals[g] = vals[fw.children[g]].mean(axis=1)
+    return vals, fw
 
 
 def test_cronbach_alpha_matches_coinr(asem, oracle_dir):
-    vals, h = asem
+    vals, fw = asem
     ref = _read(oracle_dir / "audit_cronbach_alpha.csv").set_index("group")["alpha"]
-    got = au.cronbach_by_group(vals, h).set_index("group")["alpha"]
+    got = au.cronbach_by_group(vals, fw).set_index("group")["alpha"]
     got = got.rename({"ALL_L1": "ALL_INDICATORS_L1", "ALL_L2": "ALL_PILLARS_L2"})
     np.testing.assert_allclose(got.reindex(ref.index), ref, rtol=1e-12, atol=1e-14)
     # the Raw data set (no directions, no treatment) does not reproduce the oracle
     raw = _read(oracle_dir / "input_raw_dset_sorted.csv").set_index("uCode")
-    assert abs(au.cronbach_alpha(raw[h.children["Physical"]]) - ref["Physical"]) > 1e-3
+    assert abs(au.cronbach_alpha(raw[fw.children["Physical"]]) - ref["Physical"]) > 1e-3
 
 
 def test_cronbach_pairwise_complete_and_formula():
@@ -73,17 +63,17 @@ def test_cronbach_pairwise_complete_and_formula():
 
 
 def test_indicator_parent_correlation_matches_coinr(asem, oracle_dir):
-    vals, h = asem
+    vals, fw = asem
     ref = _read(oracle_dir / "audit_corr_indicator_vs_parent_pillar.csv")
-    got = au.parent_correlations(vals, h, "pearson").set_index(["ancestor", "code"])["r"]
+    got = au.parent_correlations(vals, fw, "pearson").set_index(["ancestor", "code"])["r"]
     keys = list(zip(ref["Var1"], ref["Var2"], strict=True))
     np.testing.assert_allclose(got.reindex(keys).to_numpy(), ref["Correlation"], rtol=0, atol=1e-14)
 
 
 def test_pca_by_group_matches_coinr(asem, oracle_dir):
-    vals, h = asem
+    vals, fw = asem
     ref = _read(oracle_dir / "pca_L1_bygroups_Normalised_details.csv")
-    got = au.pca_by_group(vals, h).set_index("group")
+    got = au.pca_by_group(vals, fw).set_index("group")
     first = ref.groupby("group", sort=False).first()
     np.testing.assert_allclose(
         got.loc[first.index, "pc1_var_explained"], first["PC1_var_explained"], rtol=1e-12
@@ -91,8 +81,8 @@ def test_pca_by_group_matches_coinr(asem, oracle_dir):
     assert (got.loc[first.index, "n_rows"] == first["n_rows_used"]).all()
     # PC1 loadings equal COINr's up to LAPACK's arbitrary sign
     for g, sub in ref.groupby("group"):
-        kids = h.children[g]
-        load = au.pca_summary(vals[kids]).loadings[:, 0]
+        kids = fw.children[g]
+        load = au.pca_summary(vals[kids]).loadings
         mine = pd.Series(load, index=kids).loc[sub["iCode"]].to_numpy()
         np.testing.assert_allclose(np.abs(mine), np.abs(sub["PC1_loading"]), rtol=1e-10)
 
@@ -109,7 +99,7 @@ def test_pca_summary_properties():
     assert s.eigenvalues.sum() == pytest.approx(4.0)
     assert np.all(np.diff(s.eigenvalues) <= 0)
     assert s.n_eigen_gt1 == 1 and s.var_explained[0] > 0.7
-    assert s.loadings[:, 0].sum() > 0
+    assert s.loadings.sum() > 0
     assert np.isnan(au.pca_summary(np.ones((5, 2))).eigenvalues).all()
 
 
@@ -148,11 +138,11 @@ def test_rank_correlations_are_pairwise_complete(method):
 
 
 def test_level_correlations_shape(asem):
-    vals, h = asem
-    m = au.level_correlations(vals, h, 1, 2)
+    vals, fw = asem
+    m = au.level_correlations(vals, fw, 1, 2)
     assert m.shape == (49, 8)
     assert m.at["TBTs", "Instit"] == pytest.approx(vals["TBTs"].corr(vals["Instit"]))
-    assert au.level_correlations(vals, h, 2, 2).shape == (8, 8)
+    assert au.level_correlations(vals, fw, 2, 2).shape == (8, 8)
 
 
 def test_flags_collinear_and_negative():
@@ -166,11 +156,12 @@ def test_flags_collinear_and_negative():
             "d": rng.normal(size=100),
         }
     )
-    parent = {"a": "P", "b": "P", "c": "P", "d": "Q", "P": "I", "Q": "I"}
+    parent = {"a": "P", "b": "P", "c": "P", "d": "Q", "P": "I", "Q": "I", "I": None}
+    fw = fwmod.from_table({"code": c, "parent": p} for c, p in parent.items())
     vals["P"] = vals[["a", "b"]].mean(axis=1)
     vals["Q"] = vals["d"]
     vals["I"] = vals[["P", "Q"]].mean(axis=1)
-    a = au.audit(vals, parent, methods=["pearson"])
+    a = au.audit(vals, fw, methods=["pearson"])
     f = a.flags
     assert set(map(tuple, f.loc[f.kind == "collinear", ["code_1", "code_2"]].to_numpy())) == {
         ("a", "b")
@@ -178,15 +169,15 @@ def test_flags_collinear_and_negative():
     neg = set(map(tuple, f.loc[f.kind == "negative", ["code_1", "code_2"]].to_numpy()))
     assert neg == {("a", "c"), ("b", "c")}
     assert list(f.loc[f.kind == "negative_with_parent", "code_1"]) == ["c"]
-    with pytest.raises(InputError, match="not in the hierarchy"):
-        au.audit(vals.assign(z=1.0), parent)
+    with pytest.raises(InputError, match="not in the framework"):
+        au.audit(vals.assign(z=1.0), fw)
 
 
 def test_audit_tables_and_availability(asem):
-    vals, h = asem
+    vals, fw = asem
     v = vals.copy()
     v.iloc[0, :5] = np.nan  # AUS misses 5 of the 8 Physical indicators
-    a = au.audit(v, h, methods=["pearson", "spearman"])
+    a = au.audit(v, fw, methods=["pearson", "spearman"])
     assert set(a.correlations) == {"pearson", "spearman"}
     assert a.availability.loc["AUS", "all"] == pytest.approx(44 / 49)
     assert a.availability.loc["AUS", "Physical"] == pytest.approx(3 / 8)

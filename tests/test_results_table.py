@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
+from index import framework as fwmod
 from index.analysis.results_table import results_table
 from index.errors import InputError
 
@@ -24,13 +25,14 @@ def a1(oracle_dir):
         parent[row["Pillar"]] = row["Sub-index"]
         parent[row["Sub-index"]] = row["Index"]
     parent["Index"] = None
+    fw = fwmod.from_table({"code": c, "parent": p} for c, p in parent.items())
     groups = pd.read_csv(oracle_dir / "input_iData.csv", **KW).set_index("uCode")["EurAsia_group"]
-    return scores, ranks, parent, groups
+    return scores, ranks, fw, groups
 
 
 def test_full_table_scores_and_ranks_match_coinr(a1):
-    scores, ranks, parent, groups = a1
-    t = results_table(scores, parent)
+    scores, ranks, fw, groups = a1
+    t = results_table(scores, fw)
     assert list(t.columns[:4]) == ["Rank", "Index", "Conn", "Sust"]
     assert set(t.columns[4:12]) == {
         "Physical",
@@ -45,20 +47,20 @@ def test_full_table_scores_and_ranks_match_coinr(a1):
     assert list(t.columns[12:]) == [c for c in scores.columns if c not in ranks.columns]
     assert t["Index"].is_monotonic_decreasing
     np.testing.assert_array_equal(t["Rank"], ranks.loc[t.index, "Index"])
-    r = results_table(scores, parent, use="ranks")
+    r = results_table(scores, fw, use="ranks")
     np.testing.assert_array_equal(r[ranks.columns].to_numpy(), ranks.loc[r.index].to_numpy())
     assert r.index[0] == ranks["Index"].idxmin()
 
 
 def test_group_ranks(a1):
-    scores, _, parent, groups = a1
-    g = results_table(scores, parent, use="groupranks", groups=groups)
+    scores, _, fw, groups = a1
+    g = results_table(scores, fw, use="groupranks", groups=groups)
     assert g.columns[0] == "EurAsia_group" and g["EurAsia_group"].is_monotonic_increasing
     for _, part in scores.groupby(groups):
         expected = rankdata(-part["Index"], method="min")
         np.testing.assert_array_equal(g.loc[part.index, "Index"], expected)
     assert (g.groupby("EurAsia_group")["Index"].min() == 1).all()
     with pytest.raises(InputError, match="groupranks"):
-        results_table(scores, parent, use="groupranks")
+        results_table(scores, fw, use="groupranks")
     with pytest.raises(InputError, match="order_by"):
-        results_table(scores, parent, order_by="Nope")
+        results_table(scores, fw, order_by="Nope")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from index import framework as fwmod
 from index.analysis.audit import indicator_stats, unit_availability
 from index.errors import InputError
 from index.methods.screen import data_availability, screen
@@ -90,7 +91,10 @@ def test_audit_counts_zeros():
     df = pd.DataFrame(X, columns=list("abcd"), index=list("uvwyz"))
     stats = indicator_stats(df)
     np.testing.assert_array_equal(stats["n_zero"], [1, 2, 1, 1])
-    av = unit_availability(df, {c: "P" for c in "abcd"})
+    fw = fwmod.from_table(
+        [{"code": "P", "parent": None}, *({"code": c, "parent": "P"} for c in "abcd")]
+    )
+    av = unit_availability(df, fw)
     np.testing.assert_array_equal(av["N_zero"], [0, 0, 1, 4, 0])
     np.testing.assert_array_equal(av["N_missing"], [0, 1, 2, 0, 4])
     np.testing.assert_allclose(av["Non_Zero"][:4], [1, 1, 0.5, 0])

@@ -1,86 +1,31 @@
 """Statistical audit of a composite indicator (JRC/OECD style; COINr-compatible definitions).
 
 Input everywhere: a wide DataFrame ``values`` (units × codes, NaN = missing) holding indicators
-and aggregates of one build, plus ``parent`` (code → parent code, ``None`` for the root). Levels
-are derived from the tree: leaves are level 1, a parent is one above its highest child.
-Correlations and covariances are pairwise-complete (R ``use = "pairwise.complete.obs"``).
+and aggregates of one build, plus the :class:`~index.framework.Framework` they belong to (levels,
+children and ancestors come from it). Correlations and covariances are pairwise-complete (R
+``use = "pairwise.complete.obs"``). :func:`audit_build` audits one year of a build.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from index.errors import InputError, Problem
+from index.errors import InputError
+from index.framework import Framework
+from index.io import atomic_path
+from index.methods import weights as wts
 from index.methods.screen import data_availability
 
+if TYPE_CHECKING:
+    from index.pipeline import Build
+
 CORR_METHODS = ("pearson", "spearman", "kendall")
-
-
-# ---- hierarchy -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Hierarchy:
-    """The index tree as a parent mapping, with derived levels, children and ancestors."""
-
-    parent: Mapping[str, str | None]
-
-    @classmethod
-    def from_parent(cls, parent: Mapping[str, str | None]) -> Hierarchy:
-        """Build from code → parent; codes named only as parents become nodes (the root)."""
-        full: dict[str, str | None] = dict(parent)
-        for p in list(full.values()):
-            if p is not None and p not in full:
-                full[p] = None
-        h = cls(full)
-        _ = h.level  # validates (cycles)
-        return h
-
-    @cached_property
-    def children(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {c: [] for c in self.parent}
-        for c, p in self.parent.items():
-            if p is not None:
-                out[p].append(c)
-        return out
-
-    @cached_property
-    def level(self) -> dict[str, int]:
-        """Level of each node: 1 for leaves, else 1 + the highest child level."""
-        out: dict[str, int] = {}
-
-        def visit(code: str, path: tuple[str, ...]) -> int:
-            if code in path:
-                cycle = " → ".join((*path, code))
-                raise InputError(Problem("framework", None, code, f"cycle in hierarchy: {cycle}"))
-            if code not in out:
-                kids = self.children[code]
-                out[code] = 1 + max((visit(k, (*path, code)) for k in kids), default=0)
-            return out[code]
-
-        for c in self.parent:
-            visit(c, ())
-        return out
-
-    def ancestors(self, code: str) -> list[str]:
-        """Parent, grandparent, … up to the root."""
-        out, p = [], self.parent[code]
-        while p is not None:
-            out.append(p)
-            p = self.parent[p]
-        return out
-
-    def codes_at(self, level: int, present: Iterable[str] | None = None) -> list[str]:
-        """Codes at ``level`` (in ``present`` order when given, else mapping order)."""
-        pool = self.parent if present is None else present
-        return [c for c in pool if self.level.get(c) == level]
-
-
-def _hierarchy(parent: Mapping[str, str | None] | Hierarchy) -> Hierarchy:
-    return parent if isinstance(parent, Hierarchy) else Hierarchy.from_parent(parent)
 
 
 def _check_method(method: str) -> None:
@@ -105,39 +50,37 @@ def correlation_matrix(
 
 def level_correlations(
     values: pd.DataFrame,
-    parent: Mapping[str, str | None] | Hierarchy,
+    fw: Framework,
     level_a: int,
     level_b: int,
     method: str = "pearson",
 ) -> pd.DataFrame:
     """Correlations between every code at ``level_a`` (rows) and every code at ``level_b``."""
-    h = _hierarchy(parent)
-    a = h.codes_at(level_a, values.columns)
-    b = h.codes_at(level_b, values.columns)
+    a = fw.codes_at(level_a, values.columns)
+    b = fw.codes_at(level_b, values.columns)
     return correlation_matrix(values[a], method, None if a == b else values[b])
 
 
 def within_group_correlations(
-    values: pd.DataFrame, parent: Mapping[str, str | None] | Hierarchy, method: str = "pearson"
+    values: pd.DataFrame, fw: Framework, method: str = "pearson"
 ) -> pd.DataFrame:
     """Correlation of every pair of siblings (same parent), each pair once.
 
     Columns: level, group, code_1, code_2, r.
     """
-    h = _hierarchy(parent)
     corr = correlation_matrix(values, method)
     rows = []
-    for group, kids in h.children.items():
+    for group, kids in fw.children.items():
         kids = [k for k in kids if k in values.columns]
         for i, a in enumerate(kids):
             for b in kids[i + 1 :]:
-                rows.append((h.level[a], group, a, b, corr.at[a, b]))
+                rows.append((fw.level[a], group, a, b, corr.at[a, b]))
     return pd.DataFrame(rows, columns=["level", "group", "code_1", "code_2", "r"])
 
 
 def parent_correlations(
     values: pd.DataFrame,
-    parent: Mapping[str, str | None] | Hierarchy,
+    fw: Framework,
     method: str = "pearson",
     *,
     family: bool = False,
@@ -147,16 +90,15 @@ def parent_correlations(
     Columns: level, code, ancestor, ancestor_level, r. This is COINr's
     ``get_corr(Levels = c(1, 2), withparent = TRUE)`` (``"family"`` for all ancestors).
     """
-    h = _hierarchy(parent)
     corr = correlation_matrix(values, method)
     rows = []
     for code in values.columns:
-        if code not in h.parent:
+        if code not in fw.level:
             continue
-        ups = h.ancestors(code)
+        ups = fw.ancestors(code)
         for anc in ups if family else ups[:1]:
             if anc in values.columns:
-                rows.append((h.level[code], code, anc, h.level[anc], corr.at[code, anc]))
+                rows.append((fw.level[code], code, anc, fw.level[anc], corr.at[code, anc]))
     return pd.DataFrame(rows, columns=["level", "code", "ancestor", "ancestor_level", "r"])
 
 
@@ -206,22 +148,19 @@ def cronbach_alpha(x: pd.DataFrame | np.ndarray) -> float:
     return float(k * k * mean_off / total) if total != 0 else float("nan")
 
 
-def cronbach_by_group(
-    values: pd.DataFrame, parent: Mapping[str, str | None] | Hierarchy
-) -> pd.DataFrame:
+def cronbach_by_group(values: pd.DataFrame, fw: Framework) -> pd.DataFrame:
     """Alpha of the children of every parent, then of all codes at each level below the root.
 
     Columns: group (parent code, or ``ALL_L<level>``), level (of the items), k, alpha.
     """
-    h = _hierarchy(parent)
     rows = []
-    for group, kids in h.children.items():
+    for group, kids in fw.children.items():
         kids = [k for k in kids if k in values.columns]
         if kids:
-            rows.append((group, h.level[kids[0]], len(kids), cronbach_alpha(values[kids])))
-    top = max(h.level[c] for c in values.columns if c in h.level)
+            rows.append((group, fw.level[kids[0]], len(kids), cronbach_alpha(values[kids])))
+    top = max(fw.level[c] for c in values.columns if c in fw.level)
     for lev in range(1, top):
-        codes = h.codes_at(lev, values.columns)
+        codes = fw.codes_at(lev, values.columns)
         if len(codes) > 1:
             rows.append((f"ALL_L{lev}", lev, len(codes), cronbach_alpha(values[codes])))
     return pd.DataFrame(rows, columns=["group", "level", "k", "alpha"])
@@ -232,7 +171,7 @@ class PCASummary:
     """Principal components of the standardised columns (correlation matrix), complete rows only."""
 
     eigenvalues: np.ndarray  # (k,), descending
-    loadings: np.ndarray  # (k, k): column j = unit eigenvector of PC j (sum of entries >= 0)
+    loadings: np.ndarray  # (k,): PC1, oriented by the sign rule of weights.pca_loadings
     n_rows: int
 
     @property
@@ -247,33 +186,28 @@ class PCASummary:
 
 
 def pca_summary(x: pd.DataFrame | np.ndarray) -> PCASummary:
-    """PCA as R ``prcomp(center = TRUE, scale. = TRUE)`` on the rows without NaN.
+    """PCA as R ``prcomp(center = TRUE, scale. = TRUE)`` on the rows without NaN: the PCA of
+    :mod:`index.methods.weights` (``pca_components``, ``pca_loadings`` and its sign rule).
 
-    Eigen-decomposition of the correlation matrix; loadings are normalised so each PC's loadings
-    sum to a non-negative number (LAPACK's sign is arbitrary). NaN when < 2 rows or a constant column.
+    NaN when that PCA is undefined (fewer than 3 complete rows, or a constant column).
     """
     a = np.asarray(x, dtype=float)
-    a = a[~np.isnan(a).any(axis=1)]
-    k = a.shape[1]
-    sd = a.std(axis=0, ddof=1) if a.shape[0] > 1 else np.zeros(k)
-    if a.shape[0] < 2 or np.any(sd == 0):
-        return PCASummary(np.full(k, np.nan), np.full((k, k), np.nan), a.shape[0])
-    vals, vecs = np.linalg.eigh(np.corrcoef(a, rowvar=False).reshape(k, k))
-    vals, vecs = vals[::-1], vecs[:, ::-1]
-    vecs = vecs * np.where(vecs.sum(axis=0) < 0, -1.0, 1.0)
-    return PCASummary(vals, vecs, a.shape[0])
+    k, n_rows = a.shape[1], int((~np.isnan(a).any(axis=1)).sum())
+    try:
+        eigenvalues, _ = wts.pca_components(a)
+        loadings, _ = wts.pca_loadings(a)
+    except InputError:
+        return PCASummary(np.full(k, np.nan), np.full(k, np.nan), n_rows)
+    return PCASummary(eigenvalues, loadings, n_rows)
 
 
-def pca_by_group(
-    values: pd.DataFrame, parent: Mapping[str, str | None] | Hierarchy
-) -> pd.DataFrame:
+def pca_by_group(values: pd.DataFrame, fw: Framework) -> pd.DataFrame:
     """PCA of the children of every parent (COINr ``get_PCA(by_groups = TRUE)``).
 
     Columns: group, level, k, n_rows, pc1_var_explained, n_eigen_gt1, eigenvalues (tuple).
     """
-    h = _hierarchy(parent)
     rows = []
-    for group, kids in h.children.items():
+    for group, kids in fw.children.items():
         kids = [k for k in kids if k in values.columns]
         if len(kids) < 2:
             continue
@@ -281,7 +215,7 @@ def pca_by_group(
         rows.append(
             (
                 group,
-                h.level[kids[0]],
+                fw.level[kids[0]],
                 len(kids),
                 s.n_rows,
                 s.var_explained[0],
@@ -347,21 +281,18 @@ def indicator_stats(
     return out
 
 
-def unit_availability(
-    values: pd.DataFrame, parent: Mapping[str, str | None] | Hierarchy
-) -> pd.DataFrame:
+def unit_availability(values: pd.DataFrame, fw: Framework) -> pd.DataFrame:
     """Share of level-1 codes with data, per unit: overall (``all``) and within each parent group.
 
     Also COINr ``get_data_avail``'s counts over the level-1 codes: ``N_missing``, ``N_zero`` (zeros
     among the values present) and ``Non_Zero`` $= 1 - N_{zero}/(k - N_{missing})$ (what
     ``screen(unit_screen="byzeros")`` tests).
     """
-    h = _hierarchy(parent)
-    inds = h.codes_at(1, values.columns)
+    inds = fw.codes_at(1, values.columns)
     have = values[inds].notna()
     missing, zero, _, non_zero = data_availability(values[inds].to_numpy(dtype=float))
     out = {"N_missing": missing, "N_zero": zero, "Non_Zero": non_zero, "all": have.mean(axis=1)}
-    for group, kids in h.children.items():
+    for group, kids in fw.children.items():
         kids = [k for k in kids if k in inds]
         if kids:
             out[group] = have[kids].mean(axis=1)
@@ -382,43 +313,106 @@ class Audit:
     cronbach: pd.DataFrame
     pca: pd.DataFrame
 
+    def sheets(self) -> dict[str, pd.DataFrame]:
+        """Every table by sheet name, flat for spreadsheets (eigenvalues as text)."""
+        eig = [", ".join(f"{v:.4g}" for v in e) for e in self.pca["eigenvalues"]]
+        out = {
+            "flags": self.flags,
+            "cronbach": self.cronbach,
+            "pca": self.pca.assign(eigenvalues=eig),
+            "stats": self.stats.reset_index(),
+            "availability": self.availability.reset_index(),
+            "within_group": self.within_group,
+            "with_parent": self.with_parent,
+        }
+        for method, corr in self.correlations.items():
+            out[f"corr_{method}"] = corr.rename_axis("code").reset_index()
+        return out
+
+    def to_excel(self, path: str | Path) -> Path:
+        """All tables in one workbook (one sheet each), written atomically."""
+        with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            for name, df in self.sheets().items():
+                df.to_excel(xl, sheet_name=name, index=False)
+        return Path(path)
+
 
 def audit(
     values: pd.DataFrame,
-    parent: Mapping[str, str | None] | Hierarchy,
+    fw: Framework,
     *,
     methods: Iterable[str] = CORR_METHODS,
     collinear: float = 0.9,
     negative: float = -0.4,
 ) -> Audit:
-    """Run the statistical audit on one data set (units × codes of all levels)."""
-    h = _hierarchy(parent)
-    unknown = [c for c in values.columns if c not in h.parent]
+    """Run the statistical audit on one data set (units × codes of any levels of ``fw``)."""
+    unknown = [c for c in values.columns if c not in fw.level]
     if unknown:
-        raise InputError(f"codes not in the hierarchy: {unknown}")
+        raise InputError(f"codes not in the framework: {unknown}")
     methods = list(methods)
     for m in methods:
         _check_method(m)
     corrs, within, fam, flags = {}, [], [], []
     for m in methods:
         corrs[m] = correlation_matrix(values, m)
-        w = within_group_correlations(values, h, m)
-        p = parent_correlations(values, h, m, family=True)
-        direct = p[p["ancestor"] == p["code"].map(h.parent)]
+        w = within_group_correlations(values, fw, m)
+        p = parent_correlations(values, fw, m, family=True)
+        direct = p[p["ancestor"] == p["code"].map(fw.parent_of)]
         flags.append(
             correlation_flags(w, direct, collinear=collinear, negative=negative).assign(method=m)
         )
         within.append(w.assign(method=m))
         fam.append(p.assign(method=m))
     stats = indicator_stats(values)
-    stats.insert(0, "level", [h.level[c] for c in stats.index])
+    stats.insert(0, "level", [fw.level[c] for c in stats.index])
     return Audit(
         stats=stats,
-        availability=unit_availability(values, h),
+        availability=unit_availability(values, fw),
         correlations=corrs,
         within_group=pd.concat(within, ignore_index=True),
         with_parent=pd.concat(fam, ignore_index=True),
         flags=pd.concat(flags, ignore_index=True),
-        cronbach=cronbach_by_group(values, h),
-        pca=pca_by_group(values, h),
+        cronbach=cronbach_by_group(values, fw),
+        pca=pca_by_group(values, fw),
+    )
+
+
+def audit_build(
+    b: Build,
+    year: int | None = None,
+    *,
+    stage: str = "scores",
+    methods: Iterable[str] = CORR_METHODS,
+    collinear: float = 0.9,
+    negative: float = -0.4,
+) -> Audit:
+    """Audit one year (default: the latest) of a build, labelled for reading.
+
+    ``stage="scores"`` audits the normalised indicators and every aggregate, as COINr audits its
+    aggregated data set; a stage before aggregation (``"raw"`` … ``"normalised"``) audits the
+    indicators at that point (e.g. ``"denominated"``: missing values before imputation, skew
+    before treatment). The statistics, Cronbach and PCA tables get ``name_zh``/``name_en`` of the
+    code or group beside it; the units of ``availability`` are region codes.
+    """
+    fw = b.framework
+    a = audit(b.stage(stage, year), fw, methods=methods, collinear=collinear, negative=negative)
+    zh = {c: fw.node(c).name_zh for c in fw.codes}
+    en = {c: fw.node(c).name_en for c in fw.codes}
+
+    def named(df: pd.DataFrame, key: pd.Index | pd.Series) -> pd.DataFrame:
+        out = df.copy()
+        out.insert(1, "name_zh", [zh.get(c, "") for c in key])
+        out.insert(2, "name_en", [en.get(c, "") for c in key])
+        return out
+
+    stats = a.stats.reset_index()
+    return Audit(
+        stats=named(stats, stats["code"]).set_index("code"),
+        availability=a.availability,
+        correlations=a.correlations,
+        within_group=a.within_group,
+        with_parent=a.with_parent,
+        flags=a.flags,
+        cronbach=named(a.cronbach, a.cronbach["group"]),
+        pca=named(a.pca, a.pca["group"]),
     )

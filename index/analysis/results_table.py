@@ -10,14 +10,13 @@ are not rounded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from index.analysis.audit import Hierarchy, _hierarchy
 from index.errors import InputError
+from index.framework import Framework
 from index.methods.rank import rank_desc
 
 
@@ -27,24 +26,22 @@ def _ranks(df: pd.DataFrame) -> pd.DataFrame:
 
 def results_table(
     scores: pd.DataFrame,
-    parent: Mapping[str, str | None] | Hierarchy,
+    fw: Framework,
     *,
     use: Literal["scores", "ranks", "groupranks"] = "scores",
     groups: pd.Series | None = None,
     order_by: str | None = None,
 ) -> pd.DataFrame:
     """COINr's full results table of ``scores`` (units × all codes of one year); see the module."""
-    h = _hierarchy(parent)
-    missing = [c for c in h.parent if c not in scores.columns]
+    missing = [c for c in fw.codes if c not in scores.columns]
     if missing:
         raise InputError(f"results table: codes missing from the scores: {missing}")
-    top = max(h.level.values())
     aggs = sorted(
-        (c for c in h.parent if h.level[c] > 1),
-        key=lambda c: (-h.level[c], h.parent[c] or ""),
+        (c for c in fw.codes if fw.level[c] > 1),
+        key=lambda c: (-fw.level[c], fw.parent_of(c) or ""),
     )
-    inds = [c for c in scores.columns if h.level.get(c) == 1]
-    sort_code = order_by or next(c for c in aggs if h.level[c] == top)
+    inds = fw.codes_at(1, scores.columns)
+    sort_code = order_by or fw.root.code
     if sort_code not in scores.columns:
         raise InputError(f"results table: order_by '{sort_code}' is not a code of the scores")
     if use not in ("scores", "ranks", "groupranks"):

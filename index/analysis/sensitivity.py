@@ -6,21 +6,34 @@
   output, the mean absolute rank change against the nominal ranking, and for the rank of every
   region (which assumption moves this region).
 - :func:`leave_one_out` removes each element (weight 0, siblings re-normalised) in one batch.
+
+:func:`sensitivity` and :func:`build_leave_one_out` run them on a build (``Build.sensitivity``,
+``Build.leave_one_out``); :func:`write_results` writes the tables with their provenance.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from index.analysis import loo
+from index.analysis import spec as specmod
 from index.analysis.sobol import SobolResult, sobol_indices
-from index.analysis.uncertainty import Evaluator, Outcome
+from index.analysis.uncertainty import Evaluator, Outcome, build_evaluator, keep_scores_for
+from index.config import Config
+from index.io import write_parquet
 from index.methods.rank import rank_desc
 
+if TYPE_CHECKING:
+    from index.pipeline import Build
+
 SCALAR = "mean_abs_rank_change"
+WITHIN = (1, 3, 5)  # the ±k places of the recorded shares within the nominal rank
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,11 @@ class SobolAnalysis:
         scalar.insert(0, "output", SCALAR)
         regional = self.regional.to_frame(self.names, list(self.outcome.units.index))
         return pd.concat([scalar, regional], ignore_index=True)
+
+    def overall(self) -> pd.DataFrame:
+        """Indices of the scalar output (mean absolute rank change), one row per factor (index =
+        variable): S1, ST and their interval bounds when bootstrapped."""
+        return self.scalar.to_frame(self.names).set_index("variable")
 
     def regional_total(self) -> pd.DataFrame:
         """Total indices per region (rows) and factor (columns): which choice moves each rank."""
@@ -86,6 +104,27 @@ def sobol_analysis(
     )
 
 
+def sensitivity(
+    b: Build,
+    n: int | None = None,
+    *,
+    spec: specmod.SpecLike = "default",
+    seed: int | None = None,
+    year: int | None = None,
+    keep_scores: bool | None = None,
+    progress: bool | None = None,
+    jobs: int = 1,
+) -> SobolAnalysis:
+    """Sobol' analysis of a build: a Saltelli design of base size ``n`` (default: the spec's;
+    N(d+2) runs) of the spec's factors for ``year``; ``keep_scores`` as in
+    :func:`index.analysis.uncertainty.uncertainty`, counted over all N(d+2) runs."""
+    design = specmod.design_for(spec, b.config, b.framework, n=n, seed=seed)
+    ev = build_evaluator(b, design, year)
+    runs = design.sampling.n * (len(design.factors) + 2)
+    keep = keep_scores_for(runs, len(ev.units)) if keep_scores is None else keep_scores
+    return sobol_analysis(ev, keep_scores=keep, progress=progress, jobs=jobs)
+
+
 @dataclass(frozen=True)
 class LeaveOneOut:
     """Rank shifts when each element is removed in turn (``removed`` codes, their levels)."""
@@ -126,3 +165,44 @@ def leave_one_out(ev: Evaluator, codes: list[str] | None = None) -> LeaveOneOut:
 
     shifts = loo.leave_one_out(ranks, len(codes))
     return LeaveOneOut(shifts, codes, [fw.level[c] for c in codes], ev.units)
+
+
+def build_leave_one_out(
+    b: Build, codes: list[str] | None = None, *, year: int | None = None
+) -> LeaveOneOut:
+    """:func:`leave_one_out` of a build's nominal run in ``year`` (default: the latest)."""
+    return leave_one_out(build_evaluator(b, year=year), codes)
+
+
+def write_results(
+    path: str | Path,
+    outcome: Outcome,
+    config: Config,
+    *,
+    sobol: SobolAnalysis | None = None,
+    loo: LeaveOneOut | None = None,
+) -> list[Path]:
+    """Write the per-region intervals (with each region's rank counts) to ``path``, and beside it
+    ``sensitivity.parquet`` (Sobol' indices) and ``leave_one_out.parquet`` when given. Every file
+    records the run (config, spec, year, runs, seed, shares within ±k) in its metadata."""
+    path = Path(path)
+    design = outcome.design
+    meta = {
+        "config": config.model_dump(mode="json"),
+        "spec": None if design.spec is None else design.spec.model_dump(mode="json"),
+        "spec_source": design.source,
+        "year": outcome.year,
+        "runs": outcome.n_runs,
+        "seed": design.sampling.seed,
+        "sobol": sobol is not None,
+        "share_within": {str(k): v for k, v in outcome.within(WITHIN).items()},
+    }
+    metadata = {"uncertainty": json.dumps(meta, sort_keys=True, ensure_ascii=False)}
+    table = outcome.table()
+    table["rank_counts"] = list(outcome.counts.counts)
+    frames = {path: table}
+    if sobol is not None:
+        frames[path.with_name("sensitivity.parquet")] = sobol.table()
+    if loo is not None:
+        frames[path.with_name("leave_one_out.parquet")] = loo.table()
+    return [write_parquet(df, p, metadata) for p, df in frames.items()]

@@ -23,8 +23,8 @@ import contextlib
 import json
 import tomllib
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,6 +142,7 @@ class Design:
     sampling: Sampling = field(default_factory=Sampling)
     sobol: SobolSettings = field(default_factory=SobolSettings)
     source: str = "<spec>"
+    spec: Spec | None = field(default=None, compare=False)  # what it was resolved from
 
     @property
     def names(self) -> list[str]:
@@ -247,7 +248,36 @@ def resolve(spec: Spec, config: Config, fw: Framework, source: str = "<spec>") -
     names = [f.name for f in factors]
     if dupes := sorted({n for n in names if names.count(n) > 1}):
         raise InputError(Problem(source, None, None, f"duplicate factor names {dupes}"))
-    return Design(tuple(factors), spec.sampling, spec.sobol, source)
+    return Design(tuple(factors), spec.sampling, spec.sobol, source, spec)
+
+
+SpecLike = str | Path | Spec | Mapping[str, Any]
+
+
+def design_for(
+    spec: SpecLike,
+    config: Config,
+    fw: Framework,
+    *,
+    n: int | None = None,
+    seed: int | None = None,
+) -> Design:
+    """The design of a spec given as "default", a TOML path, a :class:`Spec` or plain data, with
+    ``n`` and ``seed`` (when given) replacing the spec's sampling settings, so the design records
+    what is run. The weight sets of ``[[weights]]`` factors stay drawn from the spec's own seed."""
+    if isinstance(spec, Spec):
+        the_spec, source = spec, "<python>"
+    elif isinstance(spec, Mapping):
+        the_spec, source = validate(dict(spec), "<python>"), "<python>"
+    else:
+        the_spec, source = load(spec)
+    design = resolve(the_spec, config, fw, source)
+    update = {k: v for k, v in (("n", n), ("seed", seed)) if v is not None}
+    if not update:
+        return design
+    return replace(
+        design, sampling=validated(Sampling, design.sampling.model_dump() | update, source)
+    )
 
 
 def _config_factor(key: str, alts: Any, config: Config, source: str) -> Factor:

@@ -50,6 +50,7 @@ TEMPORAL_IMPUTERS = frozenset({"latest", "linear"})  # the imputers that read ot
 MEMORY = 32 * 2**20  # bytes of working memory per chunk of runs (a target, not a hard limit)
 MAX_CHUNK = 1024  # runs aggregated in one batch (more gains nothing once the batch is in cache)
 POOL = 2**20  # scores (runs × units) pooled before ranking them into the rank counts
+KEEP_SCORES = 2**22  # keep per-run scores (exact score quantiles) up to this many runs × units
 
 
 # ---- streaming score moments -------------------------------------------------------------------
@@ -460,23 +461,42 @@ def _scaled(v: _Variant, multipliers: np.ndarray, fw: Framework) -> Weigher | No
 
 
 # ---- entry points --------------------------------------------------------------------------------
-def analyse(
-    config: Config,
-    dataset: Dataset,
-    fw: Framework,
-    design: specmod.Design,
-    *,
-    year: int | None = None,
+def keep_scores_for(runs: int, units: int) -> bool:
+    """Whether per-run scores (for exact score quantiles) fit: runs × units ≤ ``KEEP_SCORES``."""
+    return runs * units <= KEEP_SCORES
+
+
+def build_evaluator(
+    b: Build, design: specmod.Design | None = None, year: int | None = None
+) -> Evaluator:
+    """The evaluator of a build's configuration, data and framework for one year (default: the
+    latest); without a design, one that varies nothing (the nominal run, e.g. for leave-one-out)."""
+    return Evaluator(b.config, b.dataset, b.framework, design or specmod.Design(()), year=year)
+
+
+def uncertainty(
+    b: Build,
     n: int | None = None,
+    *,
+    spec: specmod.SpecLike = "default",
     seed: int | None = None,
-    keep_scores: bool = False,
+    year: int | None = None,
+    keep_scores: bool | None = None,
     progress: bool | None = None,
     jobs: int = 1,
 ) -> Outcome:
-    """Sample ``design`` (``n`` runs, ``seed``; defaults from the spec) and evaluate it."""
-    ev = Evaluator(config, dataset, fw, design, year=year)
-    alts = design.alternatives(design.uniform(n, seed))
-    return ev.run(alts, keep_scores=keep_scores, progress=progress, jobs=jobs)
+    """Uncertainty analysis of a build: ``n`` runs (default: the spec's) of the spec's factors,
+    drawn with ``seed`` (default: the spec's), evaluated exactly for ``year``.
+
+    ``keep_scores`` (default: when runs × units ≤ ``KEEP_SCORES``) keeps every run's scores for
+    exact score quantiles. The outcome's ``table()`` has one labelled row per region.
+    """
+    design = specmod.design_for(spec, b.config, b.framework, n=n, seed=seed)
+    ev = build_evaluator(b, design, year)
+    runs = design.sampling.n
+    keep = keep_scores_for(runs, len(ev.units)) if keep_scores is None else keep_scores
+    alts = design.alternatives(design.uniform())
+    return ev.run(alts, keep_scores=keep, progress=progress, jobs=jobs)
 
 
 def publication_intervals(b: Build, settings, year: int) -> pd.DataFrame:
@@ -484,10 +504,8 @@ def publication_intervals(b: Build, settings, year: int) -> pd.DataFrame:
 
     ``settings`` has ``spec`` ("default" or a TOML path), ``runs`` and ``seed``.
     """
-    spec, source = specmod.load(settings.spec)
-    design = specmod.resolve(spec, b.config, b.framework, source)
-    out = analyse(
-        b.config, b.dataset, b.framework, design, year=year, n=settings.runs, seed=settings.seed,
+    out = uncertainty(
+        b, settings.runs, spec=settings.spec, seed=settings.seed, year=year, keep_scores=False,
         progress=False,
     )  # fmt: skip
     return out.table()[["region_code", "nominal", "mean", "median", "q05", "q95"]]

@@ -7,12 +7,11 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from index.analysis.audit import Audit, audit
+from index.analysis.audit import Audit
 from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
@@ -27,41 +26,7 @@ from index.cli.options import (
     output,
     resolve_config,
 )
-from index.io import atomic_path
-from index.pipeline import Build, build
-
-
-def build_audit(b: Build, year: int | None = None) -> Audit:
-    """Audit of one year of a build: normalised indicators and every aggregate, with the
-    framework's hierarchy (COINr audits its aggregated data set the same way)."""
-    fw = b.framework
-    values = b.stage("scores", year)
-    return audit(values, {c: fw.parent_of(c) for c in fw.codes})
-
-
-def audit_sheets(a: Audit) -> dict[str, pd.DataFrame]:
-    """Every audit table by sheet name (tuples flattened to text for spreadsheets)."""
-    pca = a.pca.assign(eigenvalues=[", ".join(f"{v:.4g}" for v in e) for e in a.pca["eigenvalues"]])
-    sheets = {
-        "flags": a.flags,
-        "cronbach": a.cronbach,
-        "pca": pca,
-        "stats": a.stats.reset_index(),
-        "availability": a.availability.reset_index(),
-        "within_group": a.within_group,
-        "with_parent": a.with_parent,
-    }
-    for method, corr in a.correlations.items():
-        sheets[f"corr_{method}"] = corr.rename_axis("code").reset_index()
-    return sheets
-
-
-def write_audit(a: Audit, path: Path) -> Path:
-    """All audit tables in one workbook, written atomically."""
-    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-        for name, df in audit_sheets(a).items():
-            df.to_excel(xl, sheet_name=name, index=False)
-    return path
+from index.pipeline import build
 
 
 @app.command("audit")
@@ -92,8 +57,8 @@ def audit_command(
     b = build(cfg, load_data(data))
     out = output(out, data, "audit.xlsx")
     shown = b.years[-1] if year is None else year
-    a = build_audit(b, shown)
-    written = [write_audit(a, out)]
+    a = b.audit(shown)
+    written = [a.to_excel(out)]
     if heatmap:
         from index.publish import figures  # matplotlib only when asked for
 
@@ -103,7 +68,7 @@ def audit_command(
     if quiet:
         return
     console = Console(width=160)
-    for table in (flags_table(a, shown), group_table(a, b)):
+    for table in (flags_table(a, shown), group_table(a)):
         console.print(table)
     for path in written:
         typer.echo(f"wrote {path}")
@@ -126,17 +91,14 @@ def flags_table(a: Audit, year: int) -> Table:
     return t
 
 
-def group_table(a: Audit, b: Build) -> Table:
+def group_table(a: Audit) -> Table:
     """Per group: items, Cronbach's alpha, PC1 share of variance, eigenvalues > 1."""
     pca = a.pca.set_index("group")
     t = Table(title="Consistency per group", header_style="bold")
     for head in ("group", "name", "items", "Cronbach α", "PC1 variance", "eigenvalues > 1"):
         t.add_column(head, justify="left" if head in ("group", "name") else "right")
     for row in a.cronbach.itertuples():
-        name = ""
-        if row.group in b.framework.codes:
-            node = b.framework.node(row.group)
-            name = f"{node.name_zh} {node.name_en}".strip()
+        name = f"{row.name_zh} {row.name_en}".strip()
         pc1 = pca["pc1_var_explained"].get(row.group, float("nan"))
         n_gt1 = pca["n_eigen_gt1"].get(row.group)
         t.add_row(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +24,7 @@ from index.cli.options import (
     load_data,
     resolve_config,
 )
-from index.compare import Comparison, compare
+from index.compare import Comparison
 from index.io import atomic_path
 from index.pipeline import build
 from index.publish import figures
@@ -36,7 +37,8 @@ def _variant(base: cfgmod.Config, spec: str) -> cfgmod.Config:
     return base.with_overrides([s.strip() for s in spec.split(",") if s.strip()])
 
 
-def _print(cmp: Comparison, labels: list[str]) -> None:
+def _print(cmp: Comparison) -> None:
+    labels = cmp.labels
     console = Console(width=160)
     t = Table(title="排名对比 Rank comparison", header_style="bold")
     t.add_column("地区")
@@ -63,12 +65,12 @@ def _print(cmp: Comparison, labels: list[str]) -> None:
     console.print(c)
 
 
-def _rank(v: float) -> str:
-    return "—" if v != v else str(int(v))
+def _rank(v: object) -> str:
+    return "—" if pd.isna(v) else str(v)
 
 
-def _shift(v: float) -> str:
-    return "—" if v != v else f"{int(v):+d}"
+def _shift(v: object) -> str:
+    return "—" if pd.isna(v) else f"{v:+d}"
 
 
 @app.command("compare")
@@ -99,25 +101,16 @@ def compare_cmd(
     """
     base = resolve_config(config, framework, set_, weight, exclude)
     ds = load_data(data)
-    labels = ["baseline", *variants]
-    builds = {"baseline": build(base, ds)}
-    for spec in variants:
-        builds[spec] = build(_variant(base, spec), ds)
-    cmp = compare(builds, year)
+    baseline = build(base, ds)
+    cmp = baseline.compare({spec: build(_variant(base, spec), ds) for spec in variants}, year=year)
     if out is not None:
         with atomic_path(out) as tmp:
             cmp.ranks.to_csv(tmp, encoding="utf-8-sig")
     if figure is not None:
-        alternatives = (
-            cmp.ranks.drop(columns=["name_zh", "name_en"])
-            .rename_axis("region_code")
-            .reset_index()
-            .melt("region_code", var_name="scheme", value_name="rank")
-        )
         with figures.style() as font:
             fig = figures.alternate_rankings(
-                alternatives, builds["baseline"].scores_long, bilingual=font is not None
+                cmp.long(), baseline.scores_long, bilingual=font is not None
             )
             figures.save_figure(fig, figure)
     if not quiet:
-        _print(cmp, labels)
+        _print(cmp)

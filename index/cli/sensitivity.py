@@ -3,28 +3,23 @@ and leave-one-out, for one year."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from index import __version__
-from index.analysis import spec as specmod
 from index.analysis.sensitivity import (
     SCALAR,
+    WITHIN,
     LeaveOneOut,
     SobolAnalysis,
-    leave_one_out,
-    sobol_analysis,
+    write_results,
 )
-from index.analysis.uncertainty import Evaluator, Outcome
+from index.analysis.uncertainty import Outcome
 from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
@@ -40,11 +35,7 @@ from index.cli.options import (
     resolve_config,
 )
 from index.framework import Framework
-from index.io import atomic_path
-from index.pipeline import prepare
-
-KEEP_SCORES = 2**22  # keep per-run scores (exact score quantiles) up to this many runs × regions
-WITHIN = (1, 3, 5)
+from index.pipeline import build
 
 
 @app.command()
@@ -88,66 +79,35 @@ def sensitivity(
     Example: compute-index sensitivity --n 10000 --year 2024 --sobol
     """
     cfg = resolve_config(config, framework, set_, weight, exclude)
-    cfg, fw = prepare(cfg)
+    b = build(cfg, load_data(data))
     out = output(out, data, "uncertainty.parquet")
-    the_spec, source = specmod.load(spec)
-    design = specmod.resolve(the_spec, cfg, fw, source)
-    ev = Evaluator(cfg, load_data(data), fw, design, year=year)
-    runs = design.sampling.n if n is None else n
-    n_rows = runs * (len(design.factors) + 2 if sobol else 1)
-    keep = n_rows * len(ev.units) <= KEEP_SCORES
-    progress = False if quiet else None
-    if sobol:
-        sa = sobol_analysis(ev, n=runs, seed=seed, keep_scores=keep, progress=progress, jobs=jobs)
-        outcome = sa.outcome
-    else:
-        u = design.uniform(runs, seed)
-        outcome = ev.run(design.alternatives(u), keep_scores=keep, progress=progress, jobs=jobs)
-    meta = {
-        "config": cfg.model_dump(mode="json"),
-        "spec": the_spec.model_dump(mode="json"),
-        "spec_source": source,
-        "year": ev.year,
-        "runs": outcome.n_runs,
-        "seed": design.sampling.seed if seed is None else seed,
-        "sobol": sobol,
-        "share_within": {str(k): v for k, v in outcome.within(WITHIN).items()},
+    options = {
+        "spec": "default" if spec is None else spec,
+        "seed": seed,
+        "year": year,
+        "progress": False if quiet else None,
+        "jobs": jobs,
     }
-    table = outcome.table()
-    table["rank_counts"] = list(outcome.counts.counts)
-    written = [write_table(table, out, meta)]
-    if sobol:
-        written.append(write_table(sa.table(), out.with_name("sensitivity.parquet"), meta))
-    shifts = leave_one_out(ev) if loo else None
-    if shifts is not None:
-        written.append(write_table(shifts.table(), out.with_name("leave_one_out.parquet"), meta))
+    sa = b.sensitivity(n, **options) if sobol else None
+    outcome = sa.outcome if sa is not None else b.uncertainty(n, **options)
+    shifts = b.leave_one_out(year=outcome.year) if loo else None
+    written = write_results(out, outcome, b.config, sobol=sa, loo=shifts)
     if quiet:
         return
+    fw = b.framework
     console = Console(width=160)
     console.print(interval_table(outcome, fw))
     console.print(within_line(outcome))
-    if sobol:
+    if sa is not None:
         console.print(sobol_table(sa))
         console.print(regional_table(sa))
     if shifts is not None:
         console.print(loo_table(shifts, fw))
     for path in written:
         typer.echo(f"wrote {path}")
-    if design.sampling.method == "sobol" and runs & (runs - 1):
-        typer.echo(f"note: Sobol' points are balanced only for n = 2^m; n = {runs}")
-
-
-def write_table(df: pd.DataFrame, path: Path, meta: dict) -> Path:
-    """Parquet with the run's provenance (version, config, spec, year, runs, seed) in its metadata."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    extra = {
-        b"compute_index_version": __version__.encode(),
-        b"uncertainty": json.dumps(meta, sort_keys=True, ensure_ascii=False).encode(),
-    }
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
-    return path
+    sampling = outcome.design.sampling
+    if sampling.method == "sobol" and sampling.n & (sampling.n - 1):
+        typer.echo(f"note: Sobol' points are balanced only for n = 2^m; n = {sampling.n}")
 
 
 # ---- terminal tables -------------------------------------------------------------------------------
@@ -167,7 +127,7 @@ def interval_table(outcome: Outcome, fw: Framework) -> Table:
         f"排名不确定性 rank uncertainty over {outcome.n_runs:,} runs"
     )
     t = Table(title=title, header_style="bold")
-    for head, justify in (
+    columns: tuple[tuple[str, Literal["left", "center", "right"]], ...] = (
         ("名义排名\nRank", "right"),
         ("地区", "left"),
         ("Region", "left"),
@@ -175,7 +135,8 @@ def interval_table(outcome: Outcome, fw: Framework) -> Table:
         ("中位数\nMedian", "right"),
         ("90%区间\nQ5–Q95", "center"),
         ("均值\nMean", "right"),
-    ):
+    )
+    for head, justify in columns:
         t.add_column(head, justify=justify)
     for row in df.itertuples():
         t.add_row(
