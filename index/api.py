@@ -1,4 +1,10 @@
-"""The public Python API for notebooks and scripts."""
+"""The public Python API for notebooks and scripts.
+
+Everything a notebook needs is here (``import index``): ``build`` and the ``Build`` it returns
+(stages, ranking, ``audit``, ``uncertainty``, ``sensitivity``, ``leave_one_out``, ``compare``,
+``rebuild``), the loaders, ``ahp`` for checking pairwise judgements, ``InputError`` (every user
+mistake), and the plotting modules ``index.figures`` and ``index.fonts``.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,32 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from index.analysis.spec import Spec
+from index.analysis.spec import load as _load_spec
 from index.coinr import load_coinr
 from index.config import Config
 from index.dataset import Dataset, load_inputs
+from index.errors import InputError
 from index.etl.ingest import ingest
 from index.framework import Framework
 from index.framework import load as load_framework
+from index.methods.weights import ahp
 from index.pipeline import Build, configure
 from index.pipeline import build as _build
 
-__all__ = ["Build", "Config", "build", "ingest", "load_coinr", "load_framework", "load_inputs"]
+__all__ = [
+    "Build",
+    "Config",
+    "InputError",
+    "Spec",
+    "ahp",
+    "build",
+    "ingest",
+    "load_coinr",
+    "load_framework",
+    "load_inputs",
+    "load_spec",
+]
 
 
 def build(
@@ -50,3 +72,9 @@ def build(
     cfg = configure(cfg, items, weights=weights, exclude=exclude, framework=fw)
     ds = data if isinstance(data, Dataset) else load_inputs(data)
     return _build(cfg, ds, fw)
+
+
+def load_spec(path: str | Path = "default") -> Spec:
+    """An uncertainty specification ("default" = the packaged one, or a TOML path), validated;
+    pass it (or a modified copy, or plain data) as ``spec=`` to ``Build.uncertainty``."""
+    return _load_spec(path)[0]
