@@ -9,6 +9,7 @@ the Agg backend. Without ``../shared`` the COINr part of notebook 04 skips itsel
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -49,6 +50,17 @@ def test_committed_without_outputs(name):
         c.get("id", k) for k, c in enumerate(code) if c.outputs or c.execution_count is not None
     ]
     assert not dirty, f"cells with outputs or execution counts: {dirty}"
+
+
+PRIVATE = re.compile(r"^\s*(from\s+index[\w.]*\s+import|import\s+index\.)", re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_only_the_public_api(name):
+    """Notebooks reach the package through ``import index`` alone (no module imports)."""
+    code = "\n".join(c.source for c in _read(name).cells if c.cell_type == "code")
+    assert "import index" in code
+    assert not PRIVATE.findall(code), PRIVATE.findall(code)
 
 
 @pytest.fixture(scope="module")
