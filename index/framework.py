@@ -140,9 +140,14 @@ class Framework:
     def children(self) -> dict[str, list[str]]:
         """Parent code → child codes in file order."""
         out: dict[str, list[str]] = {n.code: [] for n in (self.root, *self.aggregates)}
-        for n in (*self.aggregates, *self.indicators):
+        for n in self._members:
             out.setdefault(n.parent, []).append(n.code)
         return out
+
+    @property
+    def _members(self) -> list[Aggregate | Indicator]:
+        """Every node but the root (each has a parent), aggregates first, in file order."""
+        return [*self.aggregates, *self.indicators]
 
     @cached_property
     def level(self) -> dict[str, int]:
@@ -177,7 +182,7 @@ class Framework:
     def parent_idx(self) -> np.ndarray:
         pos = {c: k for k, c in enumerate(self.codes)}
         return np.array(
-            [pos[self.parent_of(c)] if self.parent_of(c) else -1 for c in self.codes], dtype=int
+            [-1 if (p := self.parent_of(c)) is None else pos[p] for c in self.codes], dtype=int
         )
 
     @cached_property
@@ -296,7 +301,7 @@ class Framework:
                     "allow_negative_weights = true in [index])",
                 )
         agg_codes = {self.root.code} | {a.code for a in self.aggregates}
-        for n in (*self.aggregates, *self.indicators):
+        for n in self._members:
             if n.parent not in agg_codes:
                 what = "an indicator" if n.parent in seen else "missing"
                 err(n.code, "parent", f"parent '{n.parent}' is {what}; it must be an aggregate")

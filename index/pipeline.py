@@ -273,7 +273,7 @@ class Build:
         rows = []
         for k, c in enumerate(fw.codes):
             n = fw.node(c)
-            ind = isinstance(n, fwmod.Indicator)
+            ind = n if isinstance(n, fwmod.Indicator) else None
             rows.append(
                 {
                     "code": c,
@@ -283,11 +283,11 @@ class Build:
                     "name_en": n.name_en,
                     "weight": w[k],
                     "eff_weight": eff[k],
-                    "direction": float(n.direction) if ind else np.nan,
-                    "unit": n.unit if ind else "",
-                    "proxy": bool(n.proxy) if ind else False,
+                    "direction": float(ind.direction) if ind else np.nan,
+                    "unit": ind.unit if ind else "",
+                    "proxy": bool(ind.proxy) if ind else False,
                     "note": n.note,
-                    "source_ids": self._sources(n) if ind else "",
+                    "source_ids": self._sources(ind) if ind else "",
                 }
             )
         return pd.DataFrame(rows)
@@ -681,9 +681,9 @@ def denominated(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.nd
             if fill.times:
                 derived = derived * dataset.select([fill.times])[..., 0]
             out[..., k] = np.where(np.isnan(out[..., k]), derived, out[..., k])
-    cols = [k for k, ind in enumerate(fw.indicators) if ind.denominator]
-    dens = dataset.select([str(fw.indicators[k].denominator) for k in cols])  # one lookup for all
-    for j, k in enumerate(cols):
+    named = [(k, ind.denominator) for k, ind in enumerate(fw.indicators) if ind.denominator]
+    dens = dataset.select([d for _, d in named])  # one lookup for all
+    for j, (k, _) in enumerate(named):
         den, ind = dens[..., j], fw.indicators[k]
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(den != 0, out[..., k] / den, np.nan)

@@ -86,22 +86,17 @@ def sobol_analysis(
     seed = design.sampling.seed if seed is None else seed
     alts = design.alternatives(design.saltelli(n, seed))
     out = ev.run(alts, keep_ranks=True, keep_scores=keep_scores, progress=progress, jobs=jobs)
-    s = design.sobol
-    kw = {
-        "layout": s.layout,
-        "convention": s.convention,
-        "n_boot": s.n_boot,
-        "conf_level": s.conf_level,
-        "seed": seed,
-    }
-    d = len(design.factors)
-    return SobolAnalysis(
-        out,
-        sobol_indices(out.y, n, d, **kw),
-        sobol_indices(out.ranks, n, d, **kw),
-        design.names,
-        n,
-    )
+    s, d = design.sobol, len(design.factors)
+    if out.ranks is None:  # keep_ranks=True above: the evaluator always keeps them then
+        raise RuntimeError("the evaluator did not keep the per-run ranks")
+
+    def indices(y: np.ndarray) -> SobolResult:
+        return sobol_indices(
+            y, n, d, layout=s.layout, convention=s.convention, n_boot=s.n_boot,
+            conf_level=s.conf_level, seed=seed,
+        )  # fmt: skip
+
+    return SobolAnalysis(out, indices(out.y), indices(out.ranks), design.names, n)
 
 
 def sensitivity(

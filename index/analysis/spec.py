@@ -320,7 +320,7 @@ def _noise_factor(
     if w.noise is not None:
         f = smp.noise_by_level(levels, dict.fromkeys(w.levels, w.noise))
         table = smp.noisy_weights(np.ones(levels.size), f, w.sets, rng)
-    else:
+    elif w.concentration is not None:
         nominal = fw.nominal_weights()
         draws = smp.dirichlet_weights(
             nominal,
@@ -331,6 +331,8 @@ def _noise_factor(
             perturb=np.isin(levels, w.levels),
         )
         table = np.divide(draws, nominal, out=np.ones_like(draws), where=nominal > 0)
+    else:  # WeightNoise validates exactly one of the two; a model built without validation
+        raise InputError(Problem(source, None, f"weights.{w.name}", "give noise or concentration"))
     return Factor(w.name, tuple(f"set{k + 1}" for k in range(w.sets)), "weights", (), table)
 
 

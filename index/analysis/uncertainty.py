@@ -205,7 +205,9 @@ class Evaluator:
                 Problem("--year", None, None, f"{self.year} is not a year the build covers {years}")
             )
         self._cfg_cols = [k for k, f in enumerate(design.factors) if f.stage != "weights"]
-        self._w_cols = [k for k, f in enumerate(design.factors) if f.stage == "weights"]
+        self._tables = [  # (column, weight multiplier table) of every weight factor
+            (k, f.multipliers) for k, f in enumerate(design.factors) if f.multipliers is not None
+        ]
         alternatives = [
             config.with_overrides([o]) for k in self._cfg_cols for o in design.factors[k].overrides
         ]
@@ -267,8 +269,8 @@ class Evaluator:
     def multipliers(self, alts: np.ndarray) -> np.ndarray:
         """Weight multipliers (runs, nodes): the product of each weight factor's chosen row."""
         out = np.ones((len(alts), len(self.fw.codes)))
-        for k in self._w_cols:
-            out *= self.design.factors[k].multipliers[alts[:, k]]
+        for k, table in self._tables:
+            out *= table[alts[:, k]]
         return out
 
     def scores(self, multipliers: np.ndarray, variant: _Variant | None = None) -> np.ndarray:
@@ -444,16 +446,17 @@ def _scaled(v: _Variant, multipliers: np.ndarray, fw: Framework) -> Weigher | No
     Weights of a group of indicators depend on the data only (children not broadcast over runs),
     so they are computed once per variant; weights of higher groups depend on each run's scores.
     """
-    if v.weigher is None:
+    weigher = v.weigher
+    if weigher is None:
         return None
     kids = {fw.codes[p]: k for p, k in fw.groups}
 
     def weigh(x: np.ndarray, parent: str, level: int) -> np.ndarray | None:
         if x.ndim > v.xn.ndim:
-            w = v.weigher(x, parent, level)
+            w = weigher(x, parent, level)
         else:
             if parent not in v.shared:
-                v.shared[parent] = v.weigher(x, parent, level)
+                v.shared[parent] = weigher(x, parent, level)
             w = v.shared[parent]
         return None if w is None else w * multipliers[..., kids[parent]]
 

@@ -81,15 +81,17 @@ def sensitivity(
     cfg = resolve_config(config, framework, set_, weight, exclude)
     b = build(cfg, load_data(data))
     out = output(out, data, "uncertainty.parquet")
-    options = {
-        "spec": "default" if spec is None else spec,
-        "seed": seed,
-        "year": year,
-        "progress": False if quiet else None,
-        "jobs": jobs,
-    }
-    sa = b.sensitivity(n, **options) if sobol else None
-    outcome = sa.outcome if sa is not None else b.uncertainty(n, **options)
+    the_spec, progress = ("default" if spec is None else spec), (False if quiet else None)
+    sa = (
+        b.sensitivity(n, spec=the_spec, seed=seed, year=year, progress=progress, jobs=jobs)
+        if sobol
+        else None
+    )
+    outcome = (
+        sa.outcome
+        if sa is not None
+        else b.uncertainty(n, spec=the_spec, seed=seed, year=year, progress=progress, jobs=jobs)
+    )
     shifts = b.leave_one_out(year=outcome.year) if loo else None
     written = write_results(out, outcome, b.config, sobol=sa, loo=shifts)
     if quiet:

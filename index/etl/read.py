@@ -380,11 +380,15 @@ def _long(grid: Grid, meta: TableMeta) -> list[Record]:
         raise InputError(
             Problem(grid.name, n0, None, f"long table without column(s): {', '.join(missing)}")
         )
-    fields = ("region", "year", "indicator", "value", "unit", "source")
+
+    def get(cells: list[str], field: str) -> str:
+        return cells[cols[field]] if field in cols else ""
+
     return [
-        (n, header[cols["value"]], *(cells[cols[f]] if f in cols else "" for f in fields))
-        for n, cells in _body(grid, 1, len(header))
-    ]
+        (n, header[cols["value"]], get(c, "region"), get(c, "year"), get(c, "indicator"),
+         get(c, "value"), get(c, "unit"), get(c, "source"))
+        for n, c in _body(grid, 1, len(header))
+    ]  # fmt: skip
 
 
 def _wide(grid: Grid, meta: TableMeta) -> list[Record]:
@@ -399,7 +403,8 @@ def _wide(grid: Grid, meta: TableMeta) -> list[Record]:
     if not data_cols:
         raise InputError(Problem(grid.name, n0, None, "wide table without value columns"))
     by_year = year_col is None and all(_is_year(header[j]) for j in data_cols)
-    if by_year and not meta.indicator:
+    table_indicator = meta.indicator or ""  # the indicator of a years-as-columns table
+    if by_year and not table_indicator:
         raise InputError(
             Problem(grid.name, n0, None, "years as columns: say which indicator (indicator = …)")
         )
@@ -416,7 +421,7 @@ def _wide(grid: Grid, meta: TableMeta) -> list[Record]:
     for n, cells in body:
         row_year = cells[year_col] if year_col is not None else str(meta.year)
         for j in data_cols:
-            year, indicator = (header[j], meta.indicator) if by_year else (row_year, header[j])
+            year, indicator = (header[j], table_indicator) if by_year else (row_year, header[j])
             records.append((n, header[j], cells[0], year, indicator, cells[j], "", ""))
     return records
 

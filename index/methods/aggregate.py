@@ -134,7 +134,7 @@ def copeland(x, w) -> np.ndarray:
     x = _data(x)
     w = _weights(w, x)
     wn = w / w.sum(axis=-1, keepdims=True)
-    wins = ties = 0.0  # accumulated child by child: memory (..., n, n), not (..., n, n, k)
+    wins = ties = np.zeros(())  # accumulated child by child: memory (..., n, n), not (..., n, n, k)
     for j in range(x.shape[-1]):
         xp, xq, wj = x[..., :, None, j], x[..., None, :, j], wn[..., j, None, None]
         wins = wins + wj * (xp > xq)

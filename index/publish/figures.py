@@ -12,6 +12,7 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
@@ -21,14 +22,17 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 from index.io import atomic_path
 from index.publish import fonts, views
 from index.publish.tilegrid import N_COLS, N_ROWS, TILES
 
 DPI = 150
 HASH_SALT = "compute-index"
-PILLAR_COLORS = mpl.colormaps["tab10"].colors
-_STYLE = {
+PILLAR_COLORS = tuple(mpl.color_sequences["tab10"])  # = the tab10 colormap's colours
+_STYLE: dict[RcKeyType, Any] = {
     "figure.dpi": DPI,
     "savefig.dpi": DPI,
     "svg.hashsalt": HASH_SALT,

@@ -12,10 +12,13 @@ import warnings
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 from matplotlib import font_manager
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Families tried in order (simplified Chinese first; JP/TC faces of the same fonts cover hanzi too).
 PREFERRED_FAMILIES: tuple[str, ...] = (
@@ -86,13 +89,13 @@ def find_cjk_font() -> FontChoice | None:
     return found
 
 
-def rc_params(font: FontChoice | None) -> dict[str, Any]:
+def rc_params(font: FontChoice | None) -> dict[RcKeyType, Any]:
     """rcParams drawing text in ``font`` (DejaVu Sans as the per-glyph fallback)."""
     families = [font.name, "DejaVu Sans"] if font else ["DejaVu Sans"]
     return {"font.family": "sans-serif", "font.sans-serif": families, "axes.unicode_minus": False}
 
 
-def configure(rc: MutableMapping[str, Any] | None = None) -> FontChoice | None:
+def configure(rc: MutableMapping[RcKeyType, Any] | None = None) -> FontChoice | None:
     """Find a CJK font and set it in ``rc`` (default: matplotlib's rcParams).
 
     Emits a single :class:`CJKFontWarning` with the install hint when none is available.
