@@ -75,7 +75,10 @@ def test_leave_one_out_equals_builds_without_each_element(fw, ds):
         expected = rank_desc(b.stage("scores", ev.year)[fw.root.code].to_numpy())
         np.testing.assert_array_equal(res.shifts.ranks[k], expected, err_msg=code)
     summary = res.summary()
-    assert list(summary.columns) == ["removed", "level", "mean_abs_shift", "max_abs_shift"]
+    assert list(summary.columns) == [
+        "removed", "level", "name_zh", "name_en", "mean_abs_shift", "max_abs_shift"
+    ]  # fmt: skip
+    assert summary.set_index("removed").at[fw.codes[0], "name_en"] == fw.node(fw.codes[0]).name_en
     assert summary["mean_abs_shift"].gt(0).any()
     table = res.table()
     assert len(table) == len(res.removed) * len(ds.unit_codes)

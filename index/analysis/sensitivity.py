@@ -122,23 +122,35 @@ def sensitivity(
 
 @dataclass(frozen=True)
 class LeaveOneOut:
-    """Rank shifts when each element is removed in turn (``removed`` codes, their levels)."""
+    """Rank shifts when each element is removed in turn (``removed`` codes, their levels and
+    names; ``units``: the regions' names)."""
 
     shifts: loo.RankShift
     removed: list[str]
     levels: list[int]
     units: pd.DataFrame
+    names: pd.DataFrame  # index = removed codes; name_zh, name_en
 
     def summary(self) -> pd.DataFrame:
-        """One row per removed element: level, mean and maximum absolute rank shift."""
+        """One row per removed element: level, name_zh, name_en, mean and maximum (an integer)
+        absolute rank shift."""
         out = self.shifts.summary(self.removed)
         out.insert(1, "level", self.levels)
-        return out
+        out.insert(2, "name_zh", self.names["name_zh"].to_numpy())
+        out.insert(3, "name_en", self.names["name_en"].to_numpy())
+        return out.astype({"max_abs_shift": "Int64"})
 
     def table(self) -> pd.DataFrame:
-        """The full rank-shift table, long: removed, region_code, nominal, rank, shift."""
+        """The full rank-shift table, long: removed, region_code, name_zh, name_en, and the
+        integer ranks nominal, rank, shift."""
         out = self.shifts.table(self.removed, list(self.units.index))
-        return out.rename(columns={"unit": "region_code"})
+        out = out.rename(columns={"unit": "region_code"})
+        names = self.units.loc[out["region_code"], ["name_zh", "name_en"]].reset_index(drop=True)
+        out = pd.concat(
+            [out[["removed", "region_code"]], names, out.drop(columns=["removed", "region_code"])],
+            axis=1,
+        )
+        return out.astype(dict.fromkeys(("nominal", "rank", "shift"), "Int64"))
 
 
 def leave_one_out(ev: Evaluator, codes: list[str] | None = None) -> LeaveOneOut:
@@ -159,7 +171,12 @@ def leave_one_out(ev: Evaluator, codes: list[str] | None = None) -> LeaveOneOut:
         return rank_desc(ev.scores(mult), axis=-1)
 
     shifts = loo.leave_one_out(ranks, len(codes))
-    return LeaveOneOut(shifts, codes, [fw.level[c] for c in codes], ev.units)
+    names = pd.DataFrame(
+        [(fw.node(c).name_zh, fw.node(c).name_en) for c in codes],
+        index=pd.Index(codes, name="code"),
+        columns=["name_zh", "name_en"],
+    )
+    return LeaveOneOut(shifts, codes, [fw.level[c] for c in codes], ev.units, names)
 
 
 def build_leave_one_out(

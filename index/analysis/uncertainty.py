@@ -135,7 +135,9 @@ class Outcome:
     def table(self) -> pd.DataFrame:
         """One row per unit: names, nominal/mean/median/q05/q95 rank, nominal and summary scores.
 
-        Score quantiles (``score_median``, ``score_q05``, ``score_q95``) only when scores were kept.
+        The nominal rank is an integer (``Int64``, ``<NA>`` without a score); the rank statistics
+        over the runs are interpolated (floats). Score quantiles (``score_median``, ``score_q05``,
+        ``score_q95``) only when scores were kept.
         """
         rs = self.rank_stats.to_frame(list(self.units.index)).reset_index(names="region_code")
         out = pd.concat(
@@ -143,6 +145,7 @@ class Outcome:
             axis=1,
         )
         out = pd.concat([out, rs.drop(columns="region_code")], axis=1)
+        out["nominal"] = out["nominal"].astype("Int64")
         out["score_nominal"] = self.nominal_scores
         for key, value in self.moments.frame().items():
             out[key] = value

@@ -104,7 +104,7 @@ def sensitivity(
         console.print(sobol_table(sa))
         console.print(regional_table(sa))
     if shifts is not None:
-        console.print(loo_table(shifts, fw))
+        console.print(loo_table(shifts))
     for path in written:
         typer.echo(f"wrote {path}")
     sampling = outcome.design.sampling
@@ -117,8 +117,9 @@ def _num(v: float, digits: int = 2) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
-def _rank(v: float) -> str:
-    return "—" if isinstance(v, float) and math.isnan(v) else f"{v:g}"
+def _rank(v: object) -> str:
+    """A rank (integer, or an interpolated quantile such as 6.45); a dash when missing."""
+    return "—" if pd.isna(v) else f"{v:g}"
 
 
 def interval_table(outcome: Outcome, fw: Framework) -> Table:
@@ -206,19 +207,18 @@ def regional_table(sa: SobolAnalysis) -> Table:
     return t
 
 
-def loo_table(shifts: LeaveOneOut, fw: Framework) -> Table:
+def loo_table(shifts: LeaveOneOut) -> Table:
     """Mean and maximum absolute rank shift when each element is removed."""
     df = shifts.summary()
     t = Table(title="Leave one out: rank shifts when an element is removed", header_style="bold")
     for head in ("level", "removed", "name", "mean |shift|", "max |shift|"):
         t.add_column(head, justify="right" if "shift" in head or head == "level" else "left")
     for row in df.itertuples():
-        node = fw.node(row.removed)
         t.add_row(
             str(row.level),
             row.removed,
-            f"{node.name_zh} {node.name_en}".strip(),
+            f"{row.name_zh} {row.name_en}".strip(),
             _num(row.mean_abs_shift),
-            _rank(float(row.max_abs_shift)),
+            _rank(row.max_abs_shift),
         )
     return t
