@@ -153,3 +153,17 @@ def test_compare_gives_integer_ranks_and_their_correlation(b):
     assert named.matrix().loc["fixed", "equal"] == pytest.approx(row["spearman"])
     with pytest.raises(index.InputError, match="used twice"):
         b.compare({"baseline": equal})
+
+
+@pytest.mark.parametrize(
+    "what_if",
+    [{"weights": {"compute": 2}}, {"exclude": ["web_pages"]}, {"weighting": "entropy"}],
+    ids=["weight", "exclude", "entropy"],
+)
+def test_uncertainty_is_centred_on_the_what_if_build(bundled_inputs, what_if):
+    """The nominal run of the analysis is the build it was called on, what-ifs included."""
+    b = index.build(data=bundled_inputs, **what_if)
+    table = b.uncertainty(8, year=YEAR).table().set_index("region_code")
+    ranking = b.ranking(YEAR)
+    np.testing.assert_array_equal(table["nominal"].loc[ranking.index], ranking["rank"])
+    np.testing.assert_allclose(table["score_nominal"].loc[ranking.index], ranking["score"])
