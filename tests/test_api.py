@@ -110,6 +110,8 @@ def test_uncertainty_errors_are_input_errors(b):
         b.uncertainty(spec="nope.toml")
     with pytest.raises(index.InputError, match="1990"):
         b.uncertainty(8, year=1990)
+    with pytest.raises(index.InputError, match="<arguments>:n: Input should be greater"):
+        b.uncertainty(0)
 
 
 def test_sensitivity_equals_the_core_on_a_saltelli_design(positive):

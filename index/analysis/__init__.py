@@ -1,6 +1,7 @@
 """Analysis of a built index: statistical audit, uncertainty design, Sobol' sensitivity, rank statistics.
 
-Modules (pure functions over arrays / wide DataFrames; the pipeline wires them to a build):
+Modules (pure functions over arrays / wide DataFrames); a build reaches them through its methods
+``Build.audit``, ``Build.uncertainty``, ``Build.sensitivity`` and ``Build.leave_one_out``:
 
 - :mod:`index.analysis.audit`      correlations, flags, Cronbach's alpha, PCA, indicator statistics
 - :mod:`index.analysis.sampling`   Monte Carlo / Sobol' designs, Saltelli layouts, noisy weights

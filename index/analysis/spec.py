@@ -275,9 +275,8 @@ def design_for(
     update = {k: v for k, v in (("n", n), ("seed", seed)) if v is not None}
     if not update:
         return design
-    return replace(
-        design, sampling=validated(Sampling, design.sampling.model_dump() | update, source)
-    )
+    sampling = validated(Sampling, design.sampling.model_dump() | update, "<arguments>")
+    return replace(design, sampling=sampling)
 
 
 def _config_factor(key: str, alts: Any, config: Config, source: str) -> Factor:
