@@ -53,7 +53,7 @@ def results_table(
     order = np.argsort(-scores[sort_code].to_numpy(dtype=float), kind="stable")  # NaN last
     if use == "ranks":
         body = _ranks(body)
-    elif use == "groupranks":
+    elif use == "groupranks" and groups is not None:  # checked above to come with groups
         g = groups.reindex(scores.index)
         body = pd.concat([_ranks(part) for _, part in body.groupby(g, sort=False)]).loc[body.index]
     out = pd.concat([rank, body], axis=1).iloc[order]
