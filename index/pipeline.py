@@ -299,6 +299,23 @@ class Build:
         ids = [meta.at[s, "source_id"] for s in (n.data_series, n.denominator) if s in meta.index]
         return " | ".join(sorted(set(" | ".join(ids).split(" | ")))) if ids else ""
 
+    def unit(self, name: str) -> str:
+        """The unit code for a name as a user types it: a code ("44"), a Chinese or English
+        name, short or full ("广东", "Guangdong"); an unknown name is a located error."""
+        from index.etl import regions
+        from index.methods.params import suggest
+
+        codes = self.dataset.unit_codes
+        if name in codes:
+            return name
+        code = regions.resolve(name)
+        if isinstance(code, str) and code in codes:
+            return code
+        labels = [*codes, *self.dataset.units["name_zh"], *self.dataset.units["name_en"]]
+        raise InputError(
+            Problem("--region", None, name, f"not a unit of this build{suggest(name, labels)}")
+        )
+
     @property
     def flags(self) -> np.ndarray:
         """How each indicator value was obtained (years, units, indicators): "" observed, the

@@ -208,3 +208,14 @@ def test_methods_lists_every_method_with_parameters():
     for name in ("worst_grp", "target", "entropy", "genmean", "winsorise", "minmax"):
         assert name in res.output
     assert "max_gap" in res.output and "growth" in res.output
+
+
+def test_sensitivity_for_one_region(bundled_inputs, tmp_path):
+    out = tmp_path / "u.parquet"
+    base = ["sensitivity", "--data", str(bundled_inputs), "--out", str(out), "--n", "64"]
+    res = runner.invoke(app, [*base, "--region", "Guizou"])
+    assert res.exit_code == 2 and "did you mean 'Guizhou'" in res.output and not out.exists()
+    res = runner.invoke(app, [*base, "--region", "贵州"])
+    assert res.exit_code == 0, res.output
+    assert "贵州省 Guizhou: 排名分布 rank distribution" in res.output
+    assert "Guangdong" not in res.output  # one region only

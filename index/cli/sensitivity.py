@@ -67,6 +67,12 @@ def sensitivity(
         bool, typer.Option("--sobol", help="Sobol' indices (Saltelli design)")
     ] = False,
     loo: Annotated[bool, typer.Option("--loo", help="leave each element out in turn")] = False,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region", "-r", help="show one region: 广东, Guangdong, 44 (its rank distribution)"
+        ),
+    ] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="threads (pays for large panels)")
     ] = 1,
@@ -76,10 +82,15 @@ def sensitivity(
 
     Prints, per region, the nominal rank, the median rank and the 90 % interval (Q5–Q95) over all runs; with --sobol, first-order and total Sobol' indices of the mean absolute rank change and of every region's rank; with --loo, the rank shifts when each element is removed.
 
-    Example: compute-index sensitivity --n 10000 --year 2024 --sobol
+    Examples:
+
+      compute-index sensitivity --n 10000 --year 2024 --sobol
+
+      compute-index sensitivity --region 贵州 --sobol     # what moves one province's rank
     """
     cfg = resolve_config(config, framework, set_, weight, exclude)
     b = build(cfg, load_data(data))
+    only = None if region is None else b.unit(region)
     out = output(out, data, "uncertainty.parquet")
     the_spec, progress = ("default" if spec is None else spec), (False if quiet else None)
     sa = (
@@ -98,11 +109,14 @@ def sensitivity(
         return
     fw = b.framework
     console = Console(width=160)
-    console.print(interval_table(outcome, fw))
-    console.print(within_line(outcome))
+    console.print(interval_table(outcome, fw, only))
+    if only is not None:
+        console.print(distribution_table(outcome, only))
+    else:
+        console.print(within_line(outcome))
     if sa is not None:
         console.print(sobol_table(sa))
-        console.print(regional_table(sa))
+        console.print(regional_table(sa, only))
     if shifts is not None:
         console.print(loo_table(shifts))
     for path in written:
@@ -122,9 +136,11 @@ def _rank(v: object) -> str:
     return "—" if pd.isna(v) else f"{v:g}"
 
 
-def interval_table(outcome: Outcome, fw: Framework) -> Table:
+def interval_table(outcome: Outcome, fw: Framework, only: str | None = None) -> Table:
     """GII-style table: nominal rank, names, score, median rank and the 90 % interval."""
     df = outcome.table().sort_values(["nominal", "region_code"], na_position="last")
+    if only is not None:
+        df = df[df["region_code"] == only]
     title = (
         f"{fw.root.name_zh} {fw.root.name_en} — {outcome.year}: "
         f"排名不确定性 rank uncertainty over {outcome.n_runs:,} runs"
@@ -151,6 +167,19 @@ def interval_table(outcome: Outcome, fw: Framework) -> Table:
             f"{_rank(row.q05)}–{_rank(row.q95)}",
             _num(row.mean, 1),
         )
+    return t
+
+
+def distribution_table(outcome: Outcome, code: str) -> Table:
+    """One region's rank distribution over the runs: share of runs at each rank it reaches."""
+    dist = outcome.distribution().loc[code]
+    share = dist / dist.sum()
+    name = outcome.units.loc[code]
+    t = Table(title=f"{name['name_zh']} {name['name_en']}: 排名分布 rank distribution")
+    for head in ("排名 Rank", "比例 Share of runs", ""):
+        t.add_column(head, justify="right" if head else "left")
+    for rank, value in share[share > 0].items():
+        t.add_row(str(rank), f"{value:.1%}", "█" * max(1, round(40 * value)))
     return t
 
 
@@ -185,9 +214,11 @@ def sobol_table(sa: SobolAnalysis) -> Table:
     return t
 
 
-def regional_table(sa: SobolAnalysis) -> Table:
+def regional_table(sa: SobolAnalysis, only: str | None = None) -> Table:
     """Total Sobol' index of each factor for each region's rank (rows in nominal rank order)."""
     st = sa.regional_total()
+    if only is not None:
+        st = st.loc[[only]]
     names = sa.outcome.units
     order = pd.Series(sa.outcome.nominal_ranks, index=st.index).sort_values(kind="stable").index
     t = Table(
