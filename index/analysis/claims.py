@@ -464,14 +464,24 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
     )
     need = gap + 2 * bd.TAU * bd._scale(xn[~np.isnan(scores)])
 
-    def trial(change: dict[int, float]) -> bool:
+    def rescored(change: dict[int, float]) -> np.ndarray | None:
         d = rs.base.copy()
         for i, v in change.items():
             d[rs.row(), u, i] = v
         try:
-            return _moves_up(rs.scores(d), u, rank)
+            return rs.scores(d)
         except (InputError, IndicatorError):  # e.g. a value the treatment cannot handle
-            return False
+            return None
+
+    def trial(change: dict[int, float]) -> bool:
+        s = rescored(change)
+        return s is not None and _moves_up(s, u, rank)
+
+    def probe(change: Callable[[float], dict[int, float]], step: float) -> float:
+        """Linear estimate of the change that closes the gap, from one re-run at ``step``."""
+        s = rescored(change(step))
+        gain = np.nan if s is None else float(s[u] - scores[u])
+        return step * need / gain if gain > 0 else np.nan
 
     def slope(i: int) -> float:
         bumped = xn.copy()
@@ -495,7 +505,13 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
             est = d * dn * (hi_col - lo_col) / (u_ - l_)
             new_t = xt[u, i] + dn * (hi_col - lo_col) / (u_ - l_)
             exact = bool(treated_same[i] and new_t <= hi_col and xt[u, i] > lo_col)
-        change, method = _settle(lambda c, i=i: trial({i: den[u, i] + c}), est, exact, d, value)
+        else:
+            step = 0.05 * abs(value) or 1.0
+            est = d * abs(probe(lambda c, i=i, d=d: {i: den[u, i] + d * c}, step))
+        cap = 100.0 * max(np.nanmax(np.abs(den[:, i])), abs(value))
+        if d < 0 and value > 0:
+            cap = abs(value)  # a lower-is-better quantity cannot fall below zero
+        change, method = _settle(lambda c, i=i: trial({i: den[u, i] + c}), est, exact, d, cap)
         found = change == change
         rows.append(
             {
@@ -504,7 +520,7 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
                 "new_value": value + change if found else np.nan,
                 "change_pct": change / abs(value) * 100 if found and value else np.nan,
                 "method": method,
-                "verified": bool(found and trial({i: value + change})),
+                "verified": found,  # _settle returns only changes that passed the re-run
             }
         )
     pillars = fw.children[fw.root.code]
@@ -526,12 +542,14 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
         if not present:
             rows.append({**row, "method": "missing"})
             continue
-        q, method = _settle(lambda q, f=scaled: trial(f(q)), np.nan, False, 1, 1.0, PILLAR_CAP)
+        q, method = _settle(
+            lambda q, f=scaled: trial(f(q)), probe(scaled, 0.05), False, 1, PILLAR_CAP
+        )
         found = q == q
         pct = q * 100 if found else np.nan
         rows.append(
             {**row, "change": pct, "new_value": np.nan, "change_pct": pct, "method": method,
-             "verified": bool(found and trial(scaled(q)))}
+             "verified": found}
         )  # fmt: skip
     out = pd.DataFrame(rows, columns=cols)
     out.attrs.update(
@@ -546,27 +564,30 @@ def _row(kind: str, ind: Indicator, value: float) -> dict:
 
 
 def _settle(
-    ok: Callable[[float], bool], estimate: float, exact: bool, direction: int, value: float,
-    cap: float | None = None,
-) -> tuple[float, str]:  # fmt: skip
+    ok: Callable[[float], bool], estimate: float, exact: bool, direction: int, cap: float
+) -> tuple[float, str]:
     """The smallest improvement c (signed: ``direction`` × magnitude) with ``ok(c)`` true.
 
-    The linear ``estimate`` is kept if exact and ``ok``; otherwise bisection on the magnitude in
-    [0, h] with h doubled from the estimate (or 1 % of |value|) until ok, up to ``cap`` (default
-    |value| for a lower-is-better quantity that cannot go below zero, else 10⁶ × |value|), to
-    1 % relative. ``ok`` must be monotone in the magnitude (more improvement never hurts).
+    An ``exact`` linear ``estimate`` that passes ``ok`` is returned as it is. Otherwise a search on
+    the magnitude: start at the estimate (or 1 % of ``cap``), grow ×4 until ``ok`` (give up at
+    ``cap``: unreachable), check 0.99 × that (one re-run settles a good estimate), then bisect to
+    1 % relative. ``ok`` must be monotone in the magnitude (more improvement never hurts). Every
+    returned change passed ``ok``.
     """
-    if estimate == estimate and exact and ok(estimate):
-        return estimate, "exact"
-    if cap is None:
-        cap = abs(value) if direction < 0 and value > 0 else 1e6 * max(abs(value), 1.0)
-    hi = abs(estimate) if estimate == estimate and estimate != 0 else 0.01 * max(abs(value), 1.0)
-    hi = min(hi, cap)
+    start = abs(estimate) if estimate == estimate and estimate != 0 else 0.01 * cap
+    hi = min(start, cap)
+    if exact and ok(direction * hi):
+        return direction * hi, "exact"
+    lo = 0.0
     while not ok(direction * hi):
         if hi >= cap:
             return np.nan, "unreachable"
-        hi = min(2 * hi, cap)
-    lo = 0.0
+        lo, hi = hi, min(4 * hi, cap)
+    if lo < 0.99 * hi:
+        if ok(direction * 0.99 * hi):
+            hi = 0.99 * hi
+        else:
+            lo = 0.99 * hi
     while hi - lo > 1e-2 * hi:
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if ok(direction * mid) else (mid, hi)

@@ -71,11 +71,13 @@ def bounds_figure(
     ax = fig.add_subplot()
     exact = df["exact"].to_numpy(bool)
     best, worst = df["best"].to_numpy(float), df["worst"].to_numpy(float)
-    ax.barh(y[exact] - 0.15, worst[exact] - best[exact], left=best[exact], height=0.3,
+    # a bar covers whole rank cells: best − 0.4 … worst + 0.4 (visible when best = worst)
+    ax.barh(y[exact] - 0.15, worst[exact] - best[exact] + 0.8, left=best[exact] - 0.4, height=0.3,
             color=figures.PILLAR_COLORS[0], alpha=0.55,
             label=label("精确界限", "exact bounds", bilingual))  # fmt: skip
     if (~exact).any():
-        ax.barh(y[~exact] - 0.15, worst[~exact] - best[~exact], left=best[~exact], height=0.3,
+        ax.barh(y[~exact] - 0.15, worst[~exact] - best[~exact] + 0.8, left=best[~exact] - 0.4,
+                height=0.3,
                 color="none", edgecolor=figures.PILLAR_COLORS[0], hatch="///",
                 label=label("近似界限", "bounds (not exact)", bilingual))  # fmt: skip
     if intervals is not None and len(intervals):
@@ -101,6 +103,13 @@ def bounds_figure(
 
 def _p(zh: str, en: str) -> str:
     return f'<p>{html.escape(zh)}<br><span class="en">{html.escape(en)}</span></p>'
+
+
+def _value(v: float) -> str:
+    """An indicator value: thousands separated from 1,000 on, else 4 significant digits."""
+    if v is None or math.isnan(v):
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
 def _num(v: float, digits: int = 2) -> str:
@@ -152,8 +161,7 @@ def profile_section(p, render_table, intervals: pd.DataFrame | None, box: float)
 
     def items(df: pd.DataFrame) -> str:
         return "；".join(
-            f"{r.name_zh} {r.name_en}: {_num(r.value, 4 if abs(r.value) < 10 else 0)} {r.unit} "
-            f"(#{_rank(r.rank)})"
+            f"{r.name_zh} {r.name_en}: {_value(r.value)} {r.unit} (#{_rank(r.rank)})"
             for r in df.itertuples()
         )
 
