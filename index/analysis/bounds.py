@@ -25,7 +25,7 @@ scores). Scores are linear in $y$, so:
 
 Ties follow the project's ``rank_desc`` (equal scores share the better rank): the best rank counts
 rivals strictly above $u$; the worst rank counts rivals that can be at least $\\tau$ above $u$
-($\\tau = 10^{-6}$ of the range of the normalised scores), so a rival that can only ever exceed
+($\\tau = 10^{-5}$ of the range of the normalised scores), so a rival that can only ever exceed
 $u$ by less than $\\tau$ counts as tied. See methodology.md § "Exact rank bounds" for the proof
 sketch, complexity and references.
 """
@@ -46,7 +46,8 @@ import numpy as np
 from index.errors import InputError, Problem
 from index.framework import Framework
 
-TAU = 1e-6  # tie band, as a share of the range of the normalised scores
+TAU = 1e-5  # tie band, as a share of the range of the normalised scores (10 × HiGHS' MIP tolerance)
+ROUNDING = 1e-12  # pair ranges within this of zero are rounding, not a strict order
 _ORDER = re.compile(r"\s*(>=|≥|<=|≤)\s*")
 
 
@@ -405,11 +406,12 @@ class RankBounds:
 
 def outer_ranks(dmin: np.ndarray, dmax: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     """Certified rank bounds from pair ranges (units, units), d[r, u] = s_r − s_u:
-    best ≥ 1 + #{r : min d > 0} (rivals above under every weighting), worst ≤ 1 + #{r : max d ≥ τ}
+    best ≥ 1 + #{r : min d > 0} (rivals above under every weighting; "> 0" beyond rounding), worst ≤ 1 + #{r : max d ≥ τ}
     (rivals that can be above at all). NaN ranges (no certified range) give NaN."""
     off = ~np.eye(len(dmin), dtype=bool)
+    noise = ROUNDING * max(1.0, float(np.nanmax(np.abs(dmin), initial=0.0)))
     with np.errstate(invalid="ignore"):
-        best = 1.0 + ((dmin > 0) & off).sum(axis=0)
+        best = 1.0 + ((dmin > noise) & off).sum(axis=0)
         worst = 1.0 + ((dmax >= tau) & off).sum(axis=0)
     unknown = np.isnan(dmin).all(axis=0) & (len(dmin) > 1)
     return np.where(unknown, np.nan, best), np.where(unknown, np.nan, worst)
@@ -441,8 +443,8 @@ def exact_rank_bounds(x: np.ndarray, adm: Admissible, *, tau: float = TAU) -> Ra
         rivals = np.arange(n) != u
         for kind in ("best", "worst"):
             if kind == "best":
-                fixed = rivals & (dmin[:, u] > 0)
-                open_ = rivals & ~fixed & (dmax[:, u] > 0)
+                fixed = rivals & (dmin[:, u] > ROUNDING)
+                open_ = rivals & ~fixed & (dmax[:, u] > ROUNDING)
             else:
                 fixed = rivals & (dmin[:, u] >= tau)
                 open_ = rivals & ~fixed & (dmax[:, u] >= tau)
@@ -659,5 +661,5 @@ def reversal(
 def dominance(dmin: np.ndarray) -> list[tuple[int, int, float]]:
     """Pairs (a, b, margin) where a is strictly above b under every admissible weighting:
     $\\min (s_a - s_b) > 0$ (margin in the units of ``dmin``)."""
-    a, b = np.nonzero(dmin > 0)
+    a, b = np.nonzero(dmin > ROUNDING * np.nanmax(np.abs(dmin), initial=1.0))
     return [(int(i), int(j), float(dmin[i, j])) for i, j in zip(a, b, strict=True)]

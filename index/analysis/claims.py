@@ -20,6 +20,7 @@ import pandas as pd
 
 from index.analysis import bounds as bd
 from index.analysis.rankstats import rank_stats
+from index.analysis.uncertainty import TEMPORAL_IMPUTERS
 from index.errors import InputError, Problem
 from index.etl import regions
 from index.framework import Indicator
@@ -40,7 +41,6 @@ MC_RUNS = 1000
 MC_SEED = 20240101
 VERTEX_RUNS = 2000  # random vertices scored in the non-linear fallback
 PILLAR_CAP = 100.0  # largest uniform improvement searched: +10 000 %
-_TEMPORAL = frozenset({"latest", "linear"})
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Claims:
         """Why the exact (linear) method does not apply this year ('' when it does)."""
         cfg, fw = self.b.config, self.b.framework
         levels = sorted({fw.level[fw.codes[p]] for p, _ in fw.groups})
-        methods = {cfg.aggregation.by_level.get(lev, cfg.aggregation.method) for lev in levels}
+        methods = {cfg.aggregation.method_at(lev) for lev in levels}
         if methods != {"amean"}:
             return f"aggregation {sorted(methods)} is not linear in the weights"
         s = self.b.scores[self.yi][self.ranked]
@@ -258,7 +258,7 @@ class Claims:
     def reversals(self, norm: str = "l1") -> pd.DataFrame:
         """Adjacent pairs in the nominal order: the smallest admissible change of the effective
         indicator weights (``norm`` L1 or L∞) that puts the lower unit above the upper one, the
-        share of the index weight it moves (L1 / 2), the largest weight changes, and whether the
+        share of the index weight it moves (L1 / 2), the largest within-group weight changes, and whether the
         re-run really swaps them. Linear case only (else an InputError)."""
         if self.nonlinear:
             raise InputError(Problem("bounds", None, "reversals", f"not exact: {self.nonlinear}"))
@@ -388,7 +388,7 @@ class Rescorer:
     @cached_property
     def panel(self) -> bool:
         cfg = self.b.config
-        return cfg.normalise.panel != "per_year" or cfg.impute.method in _TEMPORAL
+        return cfg.normalise.panel != "per_year" or cfg.impute.method in TEMPORAL_IMPUTERS
 
     @cached_property
     def base(self) -> np.ndarray:
@@ -403,7 +403,7 @@ class Rescorer:
     def scores(self, den: np.ndarray) -> np.ndarray:
         """Index scores (units,) of the year for a modified denominated array (like ``base``)."""
         cfg, fw = self.b.config, self.b.framework
-        x = _impute(den, cfg, fw, self.data)
+        x, _ = _impute(den, cfg, fw, self.data)
         x, _ = _treat(x, cfg, fw, self.data)
         x = _normalise(x, cfg, fw, self.data)
         w = nominal_weights(cfg, fw)
@@ -434,7 +434,9 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
     re-run through the pipeline (``verified``); when the linear answer is not exact or fails the
     re-run, the smallest improvement is searched (bisection) with the pipeline itself
     (``method = "search"``, to within 1 % of the answer), or reported unreachable.
-    Lower-is-better indicators improve by going down; a pillar's uniform improvement q multiplies
+    Indicators whose values are all whole numbers (counts, 0/1 designations) are rounded up to
+    whole units (re-run again). Lower-is-better indicators improve by going down; a pillar's
+    uniform improvement q multiplies
     higher-is-better values by 1 + q and divides lower-is-better ones by 1 + q.
     """
     yi = b._year_index(year)
@@ -455,9 +457,11 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
     weights = b.weights[yi]
     opts = aggregation_options(cfg)
     base_s, _ = aggregate_tree(xn, fw, weights, **opts)
-    linear = set(cfg.aggregation.by_level.values()) | {cfg.aggregation.method} == {"amean"}
+    levels = {fw.level[fw.codes[p]] for p, _ in fw.groups}
+    linear = {cfg.aggregation.method_at(lev) for lev in levels} == {"amean"}
     params = cfg.normalise.params
     minmax = cfg.normalise.method == "minmax" and cfg.normalise.panel == "per_year"
+    own_norm = set(getattr(cfg.normalise, "per_indicator", {}) or {})
     l_, u_ = float(params.get("l", 0.0)), float(params.get("u", 100.0))
     treated_same = np.isclose(b.stages["treated"][yi], b.stages["imputed"][yi], equal_nan=True).all(
         axis=0
@@ -500,7 +504,7 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
         hi_col, lo_col = np.nanmax(xt[:, i]), np.nanmin(xt[:, i])
         est, exact = np.nan, False
         k = slope(i)
-        if linear and minmax and k > 0 and hi_col > lo_col:
+        if linear and minmax and ind.code not in own_norm and k > 0 and hi_col > lo_col:
             dn = need / k
             est = d * dn * (hi_col - lo_col) / (u_ - l_)
             new_t = xt[u, i] + dn * (hi_col - lo_col) / (u_ - l_)
@@ -513,6 +517,11 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
             cap = abs(value)  # a lower-is-better quantity cannot fall below zero
         change, method = _settle(lambda c, i=i: trial({i: den[u, i] + c}), est, exact, d, cap)
         found = change == change
+        column = den[:, i][~np.isnan(den[:, i])]
+        if found and np.all(column == np.round(column)):  # counts, 0/1 designations: whole units
+            whole = d * np.ceil(abs(change) - 1e-9)
+            if whole != change and trial({i: value + whole}):
+                change, method = whole, f"{method}, whole units"
         rows.append(
             {
                 **row,

@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -18,19 +17,17 @@ from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
     DataOpt,
+    ExcludeOpt,
     FrameworkOpt,
     QuietOpt,
     SetOpt,
+    WeightOpt,
     YearOpt,
     load_data,
+    output,
     resolve_config,
 )
-from index.dataset import DEFAULT_INPUTS
 from index.errors import InputError, Problem
-from index.io import write_parquet
-from index.pipeline import build
-
-DEFAULT_OUT = Path("data/processed/bounds.parquet")
 
 BoxOpt = Annotated[
     float,
@@ -60,10 +57,16 @@ def bounds(
     framework: FrameworkOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    data: DataOpt = DEFAULT_INPUTS,
+    weight: WeightOpt = None,
+    exclude: ExcludeOpt = None,
+    data: DataOpt = None,
     out: Annotated[
-        Path, typer.Option(help="bounds Parquet; weights and reversals are written beside it")
-    ] = DEFAULT_OUT,
+        Path | None,
+        typer.Option(
+            help="bounds Parquet (default: bounds.parquet beside the data); the weights "
+            "realising each bound and the reversals are written beside it"
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """What the ranking can claim: every region's best and worst attainable rank over all admissible weights.
@@ -74,12 +77,20 @@ def bounds(
     are attained bounds inside certified outer bounds, flagged. Also prints, for adjacent pairs,
     the smallest weight change that swaps them.
 
-    Example: compute-index bounds --box 0.5 --order "compute>=storage" --year 2024
+    Examples:
+
+      compute-index bounds --box 0.5 --order "compute>=storage" --year 2024
+
+      compute-index bounds --box 0.25 --order "算力>=存力>=运力" --norm linf
     """
+    from index.io import write_parquet
+    from index.pipeline import build
+
     if norm not in ("l1", "linf"):
         raise InputError(Problem("--norm", None, None, f"'{norm}': choose l1 or linf"))
-    cfg = resolve_config(config, framework, set_)
+    cfg = resolve_config(config, framework, set_, weight, exclude)
     b = build(cfg, load_data(data))
+    out = output(out, data, "bounds.parquet")
     cl = b.claims(box, tuple(order or ()), year, mc=mc, seed=seed)
     table = cl.table()
     weights = cl.bound_weights()
@@ -119,8 +130,12 @@ def bounds(
 
 
 def _r(v) -> str:
-    """A rank or count for the terminal: integers plainly, missing as —."""
-    return "—" if v is None or pd.isna(v) else f"{float(v):g}"
+    """A rank or count for the terminal: integers plainly, missing (None, NaN, pd.NA) as —."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if math.isnan(f) else f"{f:g}"
 
 
 def bounds_table(df, title: str, box: float) -> Table:
@@ -159,7 +174,7 @@ def reversal_table(df) -> Table:
         title=f"逆转距离 Reversal margins (adjacent pairs, {norm.upper()} on effective weights)",
         header_style="bold",
     )
-    for head in ("Rank", "上 above", "下 below", "gap", "distance", "largest changes"):
+    for head in ("Rank", "上 above", "下 below", "gap", "distance", "largest within-group changes"):
         t.add_column(head, justify="right" if head in ("Rank", "gap", "distance") else "left")
     for row in df.itertuples():
         dist = "never (dominance)" if math.isnan(row.distance) else f"{row.distance:.4f}"

@@ -15,14 +15,14 @@ from index.cli.bounds import BoxOpt
 from index.cli.options import (
     ConfigOpt,
     DataOpt,
+    ExcludeOpt,
     FrameworkOpt,
     SetOpt,
+    WeightOpt,
     YearOpt,
     load_data,
     resolve_config,
 )
-from index.dataset import DEFAULT_INPUTS
-from index.pipeline import build
 
 
 @app.command()
@@ -36,15 +36,23 @@ def profile(
     framework: FrameworkOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    data: DataOpt = DEFAULT_INPUTS,
+    weight: WeightOpt = None,
+    exclude: ExcludeOpt = None,
+    data: DataOpt = None,
 ) -> None:
     """Profile of one region: pillar scores vs the median, strengths, history, rank bounds, what it takes.
 
-    Example: compute-index profile 广东 --year 2024
+    Examples:
 
-    Example: compute-index profile Sichuan --box 0.25
+      compute-index profile 广东 --year 2024
+
+      compute-index profile Sichuan --box 0.25
+
+      compute-index profile 44 --weight compute=2
     """
-    cfg = resolve_config(config, framework, set_)
+    from index.pipeline import build
+
+    cfg = resolve_config(config, framework, set_, weight, exclude)
     b = build(cfg, load_data(data))
     p = b.profile(region, year, box)
     console = Console(width=160)

@@ -195,7 +195,7 @@ def _moves(p, render_table) -> str:
             "需提高 Change": rows["change"],
             "单位 Unit": rows["unit"],
             "提高% Change %": rows["change_pct"],
-            "方法 Method": rows["method"].map({"exact": "精确 exact", "search": "搜索 search"}),
+            "方法 Method": rows["method"].map(_method_label),
         }
     )
     gap = w.attrs.get("gap", float("nan"))
@@ -211,6 +211,12 @@ def _moves(p, render_table) -> str:
         "提高% Change %": "0.0",
     }
     return head + render_table(tables.Sheet("moves", df, formats))
+
+
+def _method_label(method: str) -> str:
+    """ "exact" / "search" (", whole units") in both languages."""
+    words = {"exact": "精确 exact", "search": "搜索 search", "whole units": "取整 whole units"}
+    return "，".join(words.get(part.strip(), part) for part in method.split(","))
 
 
 def profiles_html(
