@@ -433,7 +433,8 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
     and the unit neither becomes the column's new maximum nor is its minimum. Every answer is
     re-run through the pipeline (``verified``); when the linear answer is not exact or fails the
     re-run, the smallest improvement is searched (bisection) with the pipeline itself
-    (``method = "search"``, to within 1 % of the answer), or reported unreachable.
+    (``method = "search"``, to within 1 % of the answer), or reported unreachable (up to the
+    headroom of :func:`_headroom`; "at the limit" when there is none, e.g. a designation held).
     Indicators whose values are all whole numbers (counts, 0/1 designations) are rounded up to
     whole units (re-run again). Lower-is-better indicators improve by going down; a pillar's
     uniform improvement q multiplies
@@ -512,12 +513,13 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
         else:
             step = 0.05 * abs(value) or 1.0
             est = d * abs(probe(lambda c, i=i, d=d: {i: den[u, i] + d * c}, step))
-        cap = 100.0 * max(np.nanmax(np.abs(den[:, i])), abs(value))
-        if d < 0 and value > 0:
-            cap = abs(value)  # a lower-is-better quantity cannot fall below zero
+        column = den[:, i][~np.isnan(den[:, i])]
+        cap = _headroom(value, d, column, ind.unit)
+        if cap <= 0:
+            rows.append({**row, "method": "at the limit"})
+            continue
         change, method = _settle(lambda c, i=i: trial({i: den[u, i] + c}), est, exact, d, cap)
         found = change == change
-        column = den[:, i][~np.isnan(den[:, i])]
         if found and np.all(column == np.round(column)):  # counts, 0/1 designations: whole units
             whole = d * np.ceil(abs(change) - 1e-9)
             if whole != change and trial({i: value + whole}):
@@ -565,6 +567,19 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
         {"unit": b.dataset.unit_codes[u], "rank": int(rank), "gap": gap, "year": b.years[yi]}
     )
     return out
+
+
+def _headroom(value: float, direction: int, column: np.ndarray, unit: str) -> float:
+    """The largest improvement searched for one indicator: to 1 for a 0/1 designation (unit "1"
+    or none, values 0 and 1 only), to 100 for
+    a share in %, to zero for a lower-is-better quantity, else 100 × the column's largest value."""
+    if direction < 0:
+        return abs(value) if value > 0 else 100.0 * max(np.abs(column).max(), abs(value))
+    if unit.strip() in ("", "1", "0/1") and np.isin(column, (0.0, 1.0)).all():
+        return 1.0 - value
+    if unit.strip() == "%":
+        return 100.0 - value
+    return 100.0 * max(np.abs(column).max(), abs(value))
 
 
 def _row(kind: str, ind: Indicator, value: float) -> dict:

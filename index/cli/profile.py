@@ -79,7 +79,7 @@ def render(p, box: float) -> list:
     )
     out: list = [head]
     t = Table(title="支柱 Pillars", header_style="bold")
-    group = f"组中位数 {p.group_label}" if p.group_label else "组中位数 group"
+    group = f"组中位数 group median ({p.group_label})" if p.group_label else "组中位数 group median"
     for h in ("支柱 Pillar", "得分 Score", "排名 Rank", "中位数 Median", group):
         t.add_column(h, justify="left" if h.startswith("支柱") else "right")
     for r in p.pillars.itertuples():

@@ -143,7 +143,7 @@ def profile_section(p, render_table, intervals: pd.DataFrame | None, box: float)
             + ".",
         ),
     ]
-    group = f"{p.group_label}组中位数 {p.group_label} median" if p.group_label else None
+    group = f"组中位数 group median ({p.group_label})" if p.group_label else None
     pil = pd.DataFrame(
         {
             "分项 Pillar": p.pillars["name_zh"] + " " + p.pillars["name_en"],
