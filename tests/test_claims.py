@@ -182,3 +182,20 @@ def test_ranks_tol_matches_rank_desc_without_ties():
 
     s = np.random.default_rng(0).normal(size=(5, 9))
     np.testing.assert_array_equal(bd.ranks_tol(s, 0.0), rank_desc(s, axis=-1))
+
+
+def test_build_rank_bounds_api_and_order_constraints(default_build):
+    b = default_build
+    t = b.rank_bounds(box=0.5)
+    assert {"region_code", "name_zh", "name_en", "rank", "best", "worst"} <= set(t.columns)
+    assert str(t["best"].dtype) == "Int64" and str(t["worst"].dtype) == "Int64"
+    fw = b.framework
+    a, c = fw.children[fw.root.code][:2]
+    narrow = b.rank_bounds(box=0.5, order=[f"{a}>={c}", f"{c}>={a}"])  # forces equal weights
+    wide = t.set_index("region_code")
+    narrow = narrow.set_index("region_code").loc[wide.index]
+    # a smaller admissible set can only narrow every interval
+    assert (narrow["best"] >= wide["best"]).all() and (narrow["worst"] <= wide["worst"]).all()
+    w = b.claims(0.5, order=[f"{a}>={c}"]).bound_weights()
+    pos = w.pivot_table(index=["region_code", "bound"], columns="code", values="weight")
+    assert (pos[a] >= pos[c] - 1e-9).all()

@@ -538,21 +538,18 @@ def _quiet_stdout() -> Iterator[None]:
 def sample_admissible(adm: Admissible, n: int, rng: np.random.Generator) -> np.ndarray:
     """n admissible within-group weight sets (n, nodes): per group, each weight drawn uniformly
     in its box $[lo_c, hi_c]$, rescaled to sum to 1, kept if still in the box and in order
-    (rejection). Not uniform on the polytope, but every draw is admissible."""
+    (rejection). A group whose admissible set is too thin for that (e.g. order constraints that
+    force equal weights) gets random convex combinations of its vertices (Dirichlet(1) mixing
+    weights) instead. Not uniform on the polytope, but every draw is admissible."""
     fw = adm.fw
     out = np.broadcast_to(adm.nominal, (n, len(fw.codes))).copy()
     for parent, kids in fw.groups:
         lo, hi = adm.lo[kids], adm.hi[kids]
         got: list[np.ndarray] = []
-        need, tries = n, 0
-        while need > 0:
-            tries += 1
-            if tries > 200:
-                raise InputError(
-                    Problem(
-                        "bounds", fw.codes[parent], "weights", "admissible set too thin to sample"
-                    )
-                )
+        need = n
+        for _ in range(20):
+            if need == 0:
+                break
             draw = rng.uniform(lo, hi, size=(4 * need + 16, len(kids)))
             total = draw.sum(axis=1, keepdims=True)
             draw = np.divide(draw, total, out=np.zeros_like(draw), where=total > 0)
@@ -561,6 +558,9 @@ def sample_admissible(adm: Admissible, n: int, rng: np.random.Generator) -> np.n
                 ok &= draw[:, a] >= draw[:, b]
             got.append(draw[ok][:need])
             need -= len(got[-1])
+        if need:
+            verts = adm.vertices[parent]
+            got.append(rng.dirichlet(np.ones(len(verts)), size=need) @ verts)
         out[:, kids] = np.concatenate(got)
     return out
 

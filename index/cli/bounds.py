@@ -71,11 +71,7 @@ def bounds(
 ) -> None:
     """What the ranking can claim: every region's best and worst attainable rank over all admissible weights.
 
-    Admissible: every within-group weight within ±box of its nominal value, each group summing to
-    1, plus --order constraints. With arithmetic means the bounds are exact (a mixed-integer
-    programme over the effective weights, see methodology.md § Exact rank bounds); otherwise they
-    are attained bounds inside certified outer bounds, flagged. Also prints, for adjacent pairs,
-    the smallest weight change that swaps them.
+    Admissible: every within-group weight within ±box of its nominal value, each group summing to 1, plus --order constraints between siblings. With arithmetic means the bounds are exact (a mixed-integer programme over the effective weights, methodology.md § 7a) and the weights realising each bound are re-run through the pipeline; otherwise they are attained bounds inside certified outer bounds, flagged "no". Beside them: the Monte Carlo 5–95 % interval of draws inside the same set, and, for adjacent pairs, the smallest weight change that swaps them.
 
     Examples:
 
