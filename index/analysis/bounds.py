@@ -406,8 +406,8 @@ class RankBounds:
 
 def outer_ranks(dmin: np.ndarray, dmax: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     """Certified rank bounds from pair ranges (units, units), d[r, u] = s_r − s_u:
-    best ≥ 1 + #{r : min d > 0} (rivals above under every weighting; "> 0" beyond rounding), worst ≤ 1 + #{r : max d ≥ τ}
-    (rivals that can be above at all). NaN ranges (no certified range) give NaN."""
+    best ≥ 1 + #{r : min d > 0} (rivals above under every weighting, beyond rounding) and
+    worst ≤ 1 + #{r : max d ≥ τ} (rivals that can be above at all). NaN ranges give NaN."""
     off = ~np.eye(len(dmin), dtype=bool)
     noise = ROUNDING * max(1.0, float(np.nanmax(np.abs(dmin), initial=0.0)))
     with np.errstate(invalid="ignore"):
@@ -465,8 +465,8 @@ def _milp_y(y: np.ndarray | None, adm: Admissible) -> np.ndarray:
 
 
 def _feasible_nominal(adm: Admissible) -> np.ndarray:
-    """The nominal weights if admissible, else the admissible point nearest in each group's
-    vertex mean (the centroid of the vertices, inside the polytope)."""
+    """The nominal weights where admissible; a group whose nominal weights violate its order
+    constraints takes the centroid of its vertices (inside its polytope) instead."""
     v = np.array(adm.nominal, dtype=float)
     for parent, kids in adm.fw.groups:
         ok = (v[kids] >= adm.lo[kids] - 1e-12).all() and (v[kids] <= adm.hi[kids] + 1e-12).all()
