@@ -84,8 +84,11 @@ def _figure_plan(
         ),
         (
             "rank_bounds",
-            "名义排名、权重变动下的精确排名界限与蒙特卡洛区间",
-            "Nominal rank, exact rank bounds over admissible weights and the Monte Carlo interval",
+            "名义排名、权重在名义值±范围内变动时的精确排名界限，及不确定性分析的蒙特卡洛区间"
+            "（后者也改变方法选择，故可超出界限）",
+            "Nominal rank, exact rank bounds over the admissible weights, and the Monte Carlo "
+            "interval of the uncertainty analysis (which also varies the methods, so it may leave "
+            "the bounds)",
             (lambda: claims.bounds_figure(bounds, intervals, bilingual=b))
             if bounds is not None and len(bounds)
             else None,
