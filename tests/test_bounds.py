@@ -207,8 +207,8 @@ def test_exact_bounds_equal_brute_force(problem):
 
 
 @settings(max_examples=30, deadline=None)
-@given(problems())
-def test_reversal_weights_swap_and_nothing_closer_does(problem):
+@given(problems(), st.sampled_from(["l1", "linf"]))
+def test_reversal_weights_swap_and_nothing_closer_does(problem, norm):
     sizes, weights, x, box, _ = problem
     fw = two_level(sizes, weights)
     adm = bd.admissible(fw, normalise_within_groups(fw, fw.nominal_weights()), box)
@@ -218,7 +218,7 @@ def test_reversal_weights_swap_and_nothing_closer_does(problem):
     if s0[a, -1] == s0[b, -1]:
         return
     dmin, _ = bd.pair_ranges(x / bd._scale(x), adm)
-    rv = bd.reversal(x, adm, a, b)
+    rv = bd.reversal(x, adm, a, b, norm=norm)
     if np.isnan(rv.distance):
         assert dmin[a, b] > -bd.TAU  # no admissible weighting puts b TAU above a
         return
@@ -226,11 +226,12 @@ def test_reversal_weights_swap_and_nothing_closer_does(problem):
     assert s[b, -1] > s[a, -1]
     y0 = bd.effective(fw, adm.nominal)[: fw.n_indicators]
     y = bd.effective(fw, rv.weights)[: fw.n_indicators]
-    assert np.abs(y - y0).sum() == pytest.approx(rv.distance, abs=1e-7)
+    size = (lambda d: np.abs(d).sum(axis=-1)) if norm == "l1" else (lambda d: np.abs(d).max(-1))
+    assert size(y - y0) == pytest.approx(rv.distance, abs=1e-7)
     draws = bd.sample_admissible(adm, 2000, np.random.default_rng(0))
     sd, _ = aggregate_tree(x, fw, draws)
     swapped = sd[:, b, -1] - sd[:, a, -1] >= bd.TAU * bd._scale(x)
-    dist = np.abs(bd.effective(fw, draws)[:, : fw.n_indicators] - y0).sum(axis=1)
+    dist = size(bd.effective(fw, draws)[:, : fw.n_indicators] - y0)
     assert (dist[swapped] >= rv.distance - 1e-7).all()
 
 

@@ -258,8 +258,9 @@ class Claims:
     def reversals(self, norm: str = "l1") -> pd.DataFrame:
         """Adjacent pairs in the nominal order: the smallest admissible change of the effective
         indicator weights (``norm`` L1 or L∞) that puts the lower unit above the upper one, the
-        share of the index weight it moves (L1 / 2), the largest within-group weight changes, and whether the
-        re-run really swaps them. Linear case only (else an InputError)."""
+        share of the index weight it moves (L1 / 2), the largest within-group weight changes,
+        whether the re-run really swaps them, and the within-group weights doing it (``w:<code>``
+        columns, NaN where no admissible weighting does). Linear case only (else an InputError)."""
         if self.nonlinear:
             raise InputError(Problem("bounds", None, "reversals", f"not exact: {self.nonlinear}"))
         fw = self.b.framework
@@ -272,7 +273,9 @@ class Claims:
             rv = bd.reversal(x[self.ranked], self.adm, *np.searchsorted(idx, [above, below]),
                              norm=norm)  # fmt: skip
             swapped, change = False, ""
+            realised = dict.fromkeys((f"w:{c}" for c in fw.codes[:-1]), np.nan)
             if rv.weights is not None:
+                realised = {f"w:{c}": rv.weights[k] for k, c in enumerate(fw.codes[:-1])}
                 s = self.scorer(rv.weights)
                 swapped = bool(s[below] > s[above])
                 delta = rv.weights - self.adm.nominal
@@ -293,6 +296,7 @@ class Claims:
                     "moved_share": rv.distance / 2 if norm == "l1" else np.nan,
                     "change": change,
                     "swapped": swapped,
+                    **realised,
                 }
             )
         return pd.DataFrame(rows)
