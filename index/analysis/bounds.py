@@ -107,6 +107,12 @@ def admissible(
     if not (np.isfinite(box) and box >= 0):
         raise InputError(Problem("bounds", None, "box", f"must be a number >= 0, got {box}"))
     w = np.asarray(nominal, dtype=float)
+    if (w < 0).any():
+        neg = [fw.codes[k] for k in np.nonzero(w < 0)[0]]
+        raise InputError(
+            Problem("bounds", None, "weights", f"negative weights ({', '.join(neg)}): rank "
+                    "bounds need non-negative weights (the linearisation multiplies by them)")
+        )  # fmt: skip
     lo, hi = np.maximum(0.0, (1 - box) * w), np.minimum(1.0, (1 + box) * w)
     for code, (a, b) in (bounds or {}).items():
         if code not in fw.codes[:-1]:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from index.analysis import bounds as bd
+from index.analysis.profiles import strengths_weaknesses
 from index.analysis.rankstats import rank_stats
 from index.analysis.uncertainty import TEMPORAL_IMPUTERS
 from index.errors import InputError, Problem
@@ -660,7 +661,8 @@ def profile(
     b: Build, unit: str | int, year: int | None = None, claims: Claims | None = None
 ) -> Profile:
     """A unit's profile: pillar scores against the median of all units and of its group, its
-    best and worst indicators by rank, rank history, Monte Carlo interval, exact bounds and what it
+    best and worst indicators by rank (COINr ``get_str_weak`` on the indicator values with their
+    directions, :func:`index.analysis.profiles.strengths_weaknesses`), rank history, Monte Carlo interval, exact bounds and what it
     takes to move up (``claims`` reuses computed bounds, default ±50 % box)."""
     yi = b._year_index(year)
     u = unit if isinstance(unit, int) else unit_position(b, unit)
@@ -690,18 +692,27 @@ def profile(
             for p in fw.children[fw.root.code]
         ]
     )
-    den = b.stages["denominated"][yi]
-    ind = pd.DataFrame(
-        {
-            "code": fw.indicator_codes,
-            "name_zh": [i.name_zh for i in fw.indicators],
-            "name_en": [i.name_en for i in fw.indicators],
-            "unit": [i.unit for i in fw.indicators],
-            "value": den[u],
-            "rank": r[u, : fw.n_indicators],
-        }
-    ).dropna(subset=["rank"])
-    ind = ind.sort_values(["rank", "code"])
+    den = pd.DataFrame(
+        b.stages["denominated"][yi], index=list(ds.unit_codes), columns=fw.indicator_codes
+    )
+    sw = strengths_weaknesses(
+        den, code, top=STRENGTHS, bottom=STRENGTHS,
+        directions=dict(zip(fw.indicator_codes, fw.directions, strict=True)),
+    )  # fmt: skip
+
+    def labelled(df: pd.DataFrame) -> pd.DataFrame:
+        meta = {i.code: i for i in fw.indicators}
+        return pd.DataFrame(
+            {
+                "code": df["code"],
+                "name_zh": [meta[c].name_zh for c in df["code"]],
+                "name_en": [meta[c].name_en for c in df["code"]],
+                "unit": [meta[c].unit for c in df["code"]],
+                "value": df["value"],
+                "rank": df["rank"],
+            }
+        ).reset_index(drop=True)
+
     history = pd.DataFrame(
         {"year": list(b.years), "score": b.scores[:, u, -1], "rank": b.ranks[:, u, -1]}
     )
@@ -710,7 +721,6 @@ def profile(
         code, ds.units.at[code, "name_zh"], ds.units.at[code, "name_en"], b.years[yi],
         float(s[u, -1]), float(r[u, -1]), int((~np.isnan(s[:, -1])).sum()), gcol,
         glabel if isinstance(glabel, str) else None, pillars,
-        ind.head(STRENGTHS).reset_index(drop=True),
-        ind.tail(STRENGTHS).iloc[::-1].reset_index(drop=True), history, table.loc[code],
+        labelled(sw.strengths), labelled(sw.weaknesses.iloc[::-1]), history, table.loc[code],
         what_it_takes(b, u, b.years[yi]),
     )  # fmt: skip
