@@ -446,6 +446,40 @@ class Build:
 
         return compare_with(self, others, year=year, label=label)
 
+    # ---- what the ranking can claim (index.analysis.claims; imported lazily: scipy) ----------
+    def claims(
+        self,
+        box: float = 0.5,
+        order: list[str] | tuple[str, ...] = (),
+        year: int | None = None,
+        **settings,
+    ):
+        """Rank bounds, reversals and dominance of one year over the admissible weights: each
+        within-group weight within ±``box`` of its nominal value (or ``bounds=[(code, lo, hi)]``),
+        on the simplex, with ``order`` constraints such as "compute>=storage"."""
+        from index.analysis import claims
+
+        spec = claims.Settings(box, tuple(order), **settings)
+        return claims.Claims(self, self.years[self._year_index(year)], spec)
+
+    def rank_bounds(
+        self, box: float = 0.5, order: list[str] | tuple[str, ...] = (), year: int | None = None
+    ) -> pd.DataFrame:
+        """Nominal, exact best and worst rank, and Monte Carlo 5–95 % interval of every unit."""
+        return self.claims(box, order, year).table()
+
+    def what_it_takes(self, unit: str, year: int | None = None) -> pd.DataFrame:
+        """The smallest single-indicator and uniform-pillar improvements that move ``unit`` up."""
+        from index.analysis import claims
+
+        return claims.what_it_takes(self, unit, year)
+
+    def profile(self, unit: str, year: int | None = None, box: float = 0.5):
+        """A unit's profile (pillars vs medians, strengths, history, bounds, what it takes)."""
+        from index.analysis import claims
+
+        return claims.profile(self, unit, year, self.claims(box, (), year))
+
 
 def resolve_framework(config: Config) -> fwmod.Framework:
     """The framework a config names: 'default', a bundled one by name, or a TOML path."""

@@ -52,6 +52,18 @@ class UncertaintySettings(BaseModel):
     spec: str = "default"
 
 
+class BoundsSettings(BaseModel):
+    """Rank bounds and province profiles in the publication (see methodology.md § 7a)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    box: float = Field(default=0.5, ge=0.0, description="within-group weights within ±box")
+    order: list[str] = Field(default_factory=list, description='e.g. ["compute>=storage"]')
+    mc: int = Field(default=1000, ge=1)
+    seed: int = 20240101
+    profiles: bool = True
+
+
 class PublishSettings(BaseModel):
     """All that determines a publication (recorded in manifest.json)."""
 
@@ -63,6 +75,7 @@ class PublishSettings(BaseModel):
     run: Config = Config()
     alternatives: list[Alternative] = Field(default_factory=lambda: list(DEFAULT_ALTERNATIVES))
     uncertainty: UncertaintySettings = UncertaintySettings()
+    bounds: BoundsSettings = BoundsSettings()
 
 
 @dataclass
@@ -76,6 +89,8 @@ class PublicationResult:
     alternatives: pd.DataFrame
     sources: pd.DataFrame
     rank_intervals: pd.DataFrame | None = None
+    rank_bounds: pd.DataFrame | None = None
+    profiles: list | None = None
 
 
 def input_files(raw: Path, fw_path: Path) -> dict[str, Path]:
@@ -122,6 +137,19 @@ def _rank_intervals(b: Build, settings: PublishSettings, year: int) -> pd.DataFr
     return publication_intervals(b, settings.uncertainty, year)
 
 
+def _claims(b: Build, settings: PublishSettings, year: int) -> tuple[pd.DataFrame, list]:
+    """The rank-bounds table of the edition year and, if asked, every ranked region's profile."""
+    from index.analysis import claims
+
+    s = settings.bounds
+    c = b.claims(s.box, tuple(s.order), year, mc=s.mc, seed=s.seed)
+    table = c.table()
+    if not s.profiles:
+        return table, []
+    ranked = [code for code in table["region_code"][table["rank"].notna()]]
+    return table, [claims.profile(b, code, year, c) for code in ranked]
+
+
 def run_publication(
     settings: PublishSettings,
     out_dir: str | Path | None = None,
@@ -164,6 +192,7 @@ def run_publication(
     data = b.dataset.long
     data = data[data["indicator"].isin(b.framework.data_series)]
     intervals = _rank_intervals(b, settings, year) if settings.uncertainty.runs else None
+    bounds, profiles = _claims(b, settings, year)
     result = PublicationResult(
         scores=b.scores_long,
         nodes=b.nodes,
@@ -172,6 +201,8 @@ def run_publication(
         alternatives=_alternatives(b, settings, year),
         sources=_sources(raw),
         rank_intervals=intervals,
+        rank_bounds=bounds,
+        profiles=profiles,
     )
     pub = build_publication(
         result,

@@ -1,10 +1,12 @@
-"""Command-line interface: ``compute-index ingest | run | compare | sensitivity | audit | publish | verify``."""
+"""Command-line interface: ``compute-index ingest | run | compare | sensitivity | bounds | profile | audit | publish | verify``."""
 
 from index.cli import (  # noqa: F401  (registers commands)
     audit,
+    bounds,
     compare,
     describe,
     ingest,
+    profile,
     publish,
     run,
     sensitivity,

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 import index
 from index.errors import InputError, Problem
-from index.publish import figures, folder, manifest, report, tables, views
+from index.publish import claims, figures, folder, manifest, report, tables, views
 from index.publish.fonts import FontChoice
 
 
@@ -57,6 +57,7 @@ def _figure_plan(
     bilingual: bool,
     intervals: pd.DataFrame | None,
     alternatives: pd.DataFrame | None,
+    bounds: pd.DataFrame | None = None,
 ) -> list[tuple[str, str, str, FigureMaker]]:
     """(stem, caption zh, caption en, maker) of every figure the data supports."""
     s, n, b = result.scores, result.nodes, bilingual
@@ -79,6 +80,17 @@ def _figure_plan(
             "Rank intervals (Q5–Q95) from the uncertainty analysis",
             (lambda: figures.rank_intervals(intervals, s, bilingual=b))
             if intervals is not None and len(intervals)
+            else None,
+        ),
+        (
+            "rank_bounds",
+            "名义排名、权重在名义值±范围内变动时的精确排名界限，及不确定性分析的蒙特卡洛区间"
+            "（后者也改变方法选择，故可超出界限）",
+            "Nominal rank, exact rank bounds over the admissible weights, and the Monte Carlo "
+            "interval of the uncertainty analysis (which also varies the methods, so it may leave "
+            "the bounds)",
+            (lambda: claims.bounds_figure(bounds, intervals, bilingual=b))
+            if bounds is not None and len(bounds)
             else None,
         ),
         (
@@ -131,13 +143,15 @@ def assemble(
     intervals = getattr(result, "rank_intervals", None)
     alternatives = getattr(result, "alternatives", None) if alternatives is None else alternatives
     sources = getattr(result, "sources", None) if sources is None else sources
+    bounds = getattr(result, "rank_bounds", None)
+    profiles = getattr(result, "profiles", None) or []
     input_hashes = manifest.hash_inputs(inputs)
 
     (target / "figures").mkdir(parents=True, exist_ok=True)
     rendered: list[report.Figure] = []
     with figures.style() as font:
         for stem, zh, en, make in _figure_plan(
-            result, year, font is not None, intervals, alternatives
+            result, year, font is not None, intervals, alternatives, bounds
         ):
             png, _svg = figures.save_figure(make(), target / "figures" / stem)
             rendered.append(report.Figure(stem, zh, en, png.read_bytes()))
@@ -149,6 +163,8 @@ def assemble(
         tables.method(config, _facts(edition, year, scores, nodes, font)),
         tables.sources(result.data, nodes, sources),
     ]
+    if bounds is not None and len(bounds):
+        sheets[0] = claims.with_bounds(sheets[0], bounds, link=bool(profiles))
     flagged = tables.imputed(scores, nodes) if "imputed" in scores.columns else None
     tables.write_xlsx(
         [*sheets, *([flagged] if flagged is not None else [])], target / "ranking.xlsx"
@@ -170,6 +186,9 @@ def assemble(
         imputed=flagged,
         figures=rendered,
         version=index.__version__,
+        profiles=claims.profiles_html(
+            profiles, report.table_html, intervals, config.get("bounds", {}).get("box", 0.5)
+        ),
     )
     report.write(target / "report.html", page)
 

@@ -91,7 +91,10 @@ def table_html(sheet: tables.Sheet) -> str:
         for col, value in zip(sheet.frame.columns, row, strict=True):
             text, numeric = _fmt(value, sheet.formats.get(col))
             kind = "num" if numeric else "wrap" if col in sheet.wrap else "txt"
-            cells.append(f'<td class="{kind}">{text if numeric else html.escape(text)}</td>')
+            body = text if numeric else html.escape(text)
+            if (href := sheet.links.get(col, {}).get(text)) is not None:
+                body = f'<a href="{html.escape(href)}">{body}</a>'
+            cells.append(f'<td class="{kind}">{body}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
@@ -163,8 +166,10 @@ def render(
     figures: Sequence[Figure],
     version: str,
     imputed: tables.Sheet | None = None,
+    profiles: str = "",
 ) -> str:
-    """The full page. ``sheets``: ranking, indicator data, weights, method, sources (in that order)."""
+    """The full page. ``sheets``: ranking, indicator data, weights, method, sources (in that order);
+    ``profiles``: the HTML of the province profile sections (index.publish.claims), if any."""
     ranking, indicator, weights, method, sources = sheets
     n_ind = int((nodes["level"] == 1).sum())
     n_pil = len(views.pillars(nodes))
@@ -199,6 +204,7 @@ def render(
         table_html(ranking),
         _h("图表", "Figures", anchor="figures"),
         *(figure_html(f) for f in figures),
+        *((_h("省份档案", "Province profiles", anchor="profiles"), profiles) if profiles else ()),
         _h("权重", "Weights", anchor="weights"),
         "<p>名义权重为同一上级内归一化的权重；有效权重为到综合指数的权重连乘。 / Nominal weights are "
         "normalised within their parent; the effective weight is their product up to the index.</p>",

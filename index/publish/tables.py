@@ -49,6 +49,7 @@ class Sheet:
     freeze: str = "A2"
     wrap: tuple[str, ...] = ()
     highlight: tuple[str, ...] = ()  # columns whose non-empty, non-zero cells are highlighted
+    links: dict[str, dict[str, str]] = field(default_factory=dict)  # column → cell text → href
 
 
 HIGHLIGHT = PatternFill("solid", fgColor="FFE8A3")  # imputed / flagged cells
