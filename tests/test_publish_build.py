@@ -21,7 +21,7 @@ from index.io import sha256_file
 from index.publish import build, build_publication, folder, manifest, verify
 
 EXPECTED = {
-    "ranking.xlsx", "ranking.csv", "scores.parquet", "report.html", "manifest.json",
+    "ranking.xlsx", "ranking.csv", "scores.parquet", "report.html", "explorer.html", "manifest.json",
     *(f"figures/{s}.{e}" for s in ("composite", "map", "rank_intervals", "profiles", "alternatives",
                                     "bump", "correlations") for e in ("png", "svg")),
 }  # fmt: skip

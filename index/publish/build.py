@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 import index
 from index.errors import InputError, Problem
-from index.publish import claims, figures, folder, manifest, report, tables, views
+from index.publish import claims, explorer, figures, folder, manifest, report, tables, views
 from index.publish.fonts import FontChoice
 
 
@@ -191,6 +191,12 @@ def assemble(
         ),
     )
     report.write(target / "report.html", page)
+    report.write(
+        target / "explorer.html",
+        explorer.render(
+            scores, nodes, config, edition=edition, year=year, version=index.__version__
+        ),
+    )
 
     record = manifest.build(
         edition=edition,

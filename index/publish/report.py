@@ -202,6 +202,8 @@ def render(
         + "</ul>",
         _h(f"{year}年排名", f"Ranking {year}", anchor="ranking"),
         table_html(ranking),
+        '<p><a href="explorer.html">权重探索 What-if explorer</a>：调整权重与汇总方法，排名即时重算 / '
+        "move the weights or switch the aggregation and see the ranking recomputed.</p>",
         _h("图表", "Figures", anchor="figures"),
         *(figure_html(f) for f in figures),
         *((_h("省份档案", "Province profiles", anchor="profiles"), profiles) if profiles else ()),
