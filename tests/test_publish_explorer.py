@@ -232,8 +232,8 @@ def test_browser_equals_engine_for_weights_set_through_the_inputs(real, page, tm
                 )
             # the fragment reproduces the state in a fresh tab
             link = cdp.evaluate("document.getElementById('fragment').value", session)
-            assert link.startswith(page.as_uri())
-            other = cdp.open(link)
+            assert link == "" if not weights and method == "amean" else link.startswith("#")
+            other = cdp.open(page.as_uri() + link)
             assert cdp.evaluate(READ, other) == rows
         print(f"\nlargest |browser - engine| score over {len(cases)} weight vectors: {worst:.3g}")
     finally:

@@ -7,10 +7,12 @@
   const D = JSON.parse(document.getElementById("explorer-data").textContent);
   const $ = (id) => document.getElementById(id);
   const kids = new Map();
+  const parent = new Map();
   for (const n of D.nodes) {
     if (n.parent !== null) {
       if (!kids.has(n.parent)) kids.set(n.parent, []);
       kids.get(n.parent).push(n.code);
+      parent.set(n.code, n.parent);
     }
   }
   const root = D.nodes[0].code;
@@ -24,6 +26,7 @@
     if (!inputs.has(c)) inputs.set(c, {});
     inputs.get(c)[el.dataset.role] = el;
   }
+  const tiles = new Map([...document.querySelectorAll(".tile")].map((t) => [t.dataset.unit, t]));
   const state = { w: new Map(published), method: D.method };
 
   // Scores of every node (code -> array over units), bottom-up.
@@ -99,7 +102,7 @@
         cell(tr, fmt(v) + " (" + (Number.isNaN(v) ? "—" : prank[k][i]) + ")", "num pillar", v);
       });
       body.appendChild(tr);
-      const tile = document.querySelector('.tile[data-unit="' + u.code + '"]');
+      const tile = tiles.get(u.code);
       if (tile) {
         const light = Number.isNaN(rank[i]) ? 88 : shade(rank[i]);
         tile.style.background = Number.isNaN(rank[i]) ? "#ddd" : "hsl(212,60%," + light + "%)";
@@ -114,14 +117,13 @@
         : moved + " 个地区名次变化 regions change rank against the published ranking";
     for (const [code, el] of inputs) {
       const w = state.w.get(code);
-      const sib = kids.get(D.nodes.find((n) => n.code === code).parent);
-      const total = sib.reduce((t, c) => t + state.w.get(c), 0);
+      const total = kids.get(parent.get(code)).reduce((t, c) => t + state.w.get(c), 0);
       if (document.activeElement !== el.range) el.range.value = String(w);
       if (document.activeElement !== el.number) el.number.value = String(w);
       el.share.textContent = total > 0 ? ((100 * w) / total).toFixed(1) + "%" : "—";
     }
     $("method").value = state.method;
-    $("fragment").value = location.href.split("#")[0] + fragment();
+    $("fragment").value = fragment();
   }
 
   // #w=code:weight,…&a=method — only what differs from the published state.
@@ -158,9 +160,15 @@
     $("warning").hidden = !bad;
   }
 
-  function update() {
-    history.replaceState(null, "", location.href.split("#")[0] + fragment());
+  // The address bar follows the state; while a slider moves, only once it rests (browsers
+  // throttle rapid history updates).
+  let pending = 0;
+  const address = () => history.replaceState(null, "", location.href.split("#")[0] + fragment());
+  function update(now) {
     render();
+    clearTimeout(pending);
+    if (now) address();
+    else pending = setTimeout(address, 300);
   }
 
   for (const [code, el] of inputs) {
@@ -175,13 +183,13 @@
   }
   $("method").addEventListener("change", () => {
     state.method = $("method").value;
-    update();
+    update(true);
   });
   $("reset").addEventListener("click", () => {
     state.w = new Map(published);
     state.method = D.method;
     $("warning").hidden = true;
-    update();
+    update(true);
   });
   window.addEventListener("hashchange", () => {
     applyFragment();

@@ -262,7 +262,8 @@ def _controls(nodes: pd.DataFrame, data: dict[str, Any]) -> str:
         '<p id="warning" class="note" hidden>链接中有无法识别的设置，已忽略。 / Some settings in '
         "the link were not recognised and were ignored.</p>"
         f'<div class="groups">{fieldsets}</div>'
-        '<p><label>本设置的链接 Link to this setting <input id="fragment" readonly></label></p>'
+        "<p><label>本设置的链接片段（加在本文件地址之后） Link fragment of this setting (append it "
+        'to the address of the file) <input id="fragment" readonly placeholder="#"></label></p>'
         "</section>"
     )
 
