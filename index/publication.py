@@ -15,13 +15,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from index import framework as fwmod
-from index import paths
+from index import paths, tracker
 from index.config import Config
 from index.dataset import load_inputs
 from index.errors import InputError, Problem
 from index.etl.ingest import ingest
 from index.pipeline import Build, build
 from index.publish import Publication, Verification, build_publication, manifest, verify
+from index.tracker import Tracker
 
 
 class Alternative(BaseModel):
@@ -91,16 +92,25 @@ class PublicationResult:
     rank_intervals: pd.DataFrame | None = None
     rank_bounds: pd.DataFrame | None = None
     profiles: list | None = None
+    tracker: Tracker | None = None
 
 
 def input_files(raw: Path, fw_path: Path) -> dict[str, Path]:
     """Every file that feeds the run, labelled independently of where anything lies:
-    ``raw/<path inside the raw folder>`` and ``framework/<file name>`` (so a moved publication,
+    ``raw/<path inside the raw folder>``, ``national/<file name>`` (the action-plan tables) and
+    ``framework/<file name>`` (so a moved publication,
     or one handed over with its inputs, still names the same inputs)."""
     files = sorted(p for p in raw.rglob("*") if p.is_file() and not p.name.startswith("."))
     out = {f"raw/{p.relative_to(raw).as_posix()}": p for p in files}
+    out |= {f"national/{p.name}": p for p in sorted(national_dir(raw).glob("*.csv"))}
     out[f"framework/{fw_path.name}"] = fw_path
     return out
+
+
+def national_dir(raw: Path) -> Path:
+    """The action-plan tables (:mod:`index.tracker`) beside the raw folder: ``data/national`` for
+    ``data/raw``. Optional: without the folder a publication has no action-plan section."""
+    return raw.parent / "national"
 
 
 def _recorded_raw_dir(raw: Path, target: Path) -> str:
@@ -203,6 +213,11 @@ def run_publication(
         rank_intervals=intervals,
         rank_bounds=bounds,
         profiles=profiles,
+        tracker=(
+            tracker.load(national_dir(raw), raw / "sources.csv")
+            if national_dir(raw).is_dir()
+            else None
+        ),
     )
     pub = build_publication(
         result,

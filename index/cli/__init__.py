@@ -1,4 +1,4 @@
-"""Command-line interface: ``compute-index ingest | run | compare | sensitivity | bounds | profile | audit | publish | verify``."""
+"""Command-line interface: ``compute-index ingest | run | compare | sensitivity | bounds | profile | audit | publish | verify | targets``."""
 
 from index.cli import (  # noqa: F401  (registers commands)
     audit,
@@ -10,6 +10,7 @@ from index.cli import (  # noqa: F401  (registers commands)
     publish,
     run,
     sensitivity,
+    targets,
 )
 from index.cli.app import app
 

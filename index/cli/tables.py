@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from index.pipeline import Build
+from index.publish.report import _fmt as cell_text
+from index.publish.tables import Sheet
 
 
 def _fmt(v: float, rank: bool = False) -> str:
@@ -36,4 +39,21 @@ def print_ranking(b: Build, year: int | None = None, *, top: int = 0) -> None:
         cells = [_fmt(row["rank"], True), row["name_zh"], row["name_en"], _fmt(row["score"])]
         cells += [f"{_fmt(row[f'{p}_score'])} ({_fmt(row[f'{p}_rank'], True)})" for p in pillars]
         t.add_row(*cells)
+    Console(width=160).print(t)
+
+
+def print_sheet(sheet: Sheet, columns: list[str] | None = None) -> None:
+    """A publication sheet in the terminal, with its number formats (``columns``: a subset)."""
+    frame = sheet.frame if columns is None else sheet.frame[columns]
+    t = Table(title=sheet.name, header_style="bold")
+    for col in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        t.add_column(str(col), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        t.add_row(
+            *(
+                cell_text(v, sheet.formats.get(c))[0] or "—"
+                for c, v in zip(frame.columns, row, strict=True)
+            )
+        )
     Console(width=160).print(t)

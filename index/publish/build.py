@@ -24,8 +24,8 @@ from index.publish.fonts import FontChoice
 
 class ResultLike(Protocol):
     """What the publication reads from the pipeline (see RESULT.md); ``rank_intervals``,
-    ``alternatives`` (scheme, region_code, rank) and ``sources`` (source_id, source,
-    source_table) are optional attributes."""
+    ``alternatives`` (scheme, region_code, rank), ``sources`` (source_id, source,
+    source_table) and ``tracker`` (``index.tracker.Tracker``) are optional attributes."""
 
     scores: pd.DataFrame
     nodes: pd.DataFrame
@@ -166,8 +166,9 @@ def assemble(
     if bounds is not None and len(bounds):
         sheets[0] = claims.with_bounds(sheets[0], bounds, link=bool(profiles))
     flagged = tables.imputed(scores, nodes) if "imputed" in scores.columns else None
+    plan = _plan(result)
     tables.write_xlsx(
-        [*sheets, *([flagged] if flagged is not None else [])], target / "ranking.xlsx"
+        [*sheets, *([flagged] if flagged is not None else []), *plan], target / "ranking.xlsx"
     )
     tables.write_csv(sheets[0].frame, target / "ranking.csv")
     provenance = {
@@ -189,6 +190,7 @@ def assemble(
         profiles=claims.profiles_html(
             profiles, report.table_html, intervals, config.get("bounds", {}).get("box", 0.5)
         ),
+        plan=plan,
     )
     report.write(target / "report.html", page)
     report.write(
@@ -209,6 +211,15 @@ def assemble(
     )
     manifest.write(target, record)
     return record
+
+
+def _plan(result: ResultLike) -> list[tables.Sheet]:
+    """The action-plan sheets when the result carries a tracker (``index.tracker.Tracker``)."""
+    tracker = getattr(result, "tracker", None)
+    if tracker is None:
+        return []
+    shares = tables.province_shares(tracker, result.data)
+    return [tables.action_plan(tracker), *([shares] if len(shares.frame) else [])]
 
 
 def _facts(

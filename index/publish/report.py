@@ -155,6 +155,32 @@ def headlines(
     return lines
 
 
+def action_plan_html(plan: Sequence[tables.Sheet]) -> str:
+    """The action-plan section (empty without a tracker): targets vs reported, province shares."""
+    if not plan:
+        return ""
+    shares = (
+        table_html(plan[1])
+        if len(plan) > 1
+        else "<p>框架中没有被声明为度量目标数量的数据序列（算力、存力分项使用代理指标），因此不列各省占比。 / "
+        "No data series is declared to measure a target quantity (the compute and storage pillars "
+        "use proxies), so no province shares are shown (data/national/target_series.csv).</p>"
+    )
+    return "".join(
+        [
+            _h("行动计划目标", "Action-plan targets 2023–2025", anchor="action-plan"),
+            "<p>《算力基础设施高质量发展行动计划》附件2的全国目标与官方报告的全国数值：差距 = 目标 − 报告值；"
+            "所需增长为从报告日期到目标年末的年均增长（占比类为百分点）。无公开来源的数值不列出。 / "
+            "National targets of the action plan (annex 2) against the national figures officially "
+            "reported: gap = target − reported; growth needed is per year from the reported date to "
+            "the end of the target year (percentage points for shares). Figures without a stored "
+            "public source are left out.</p>",
+            table_html(plan[0]),
+            shares,
+        ]
+    )
+
+
 def render(
     *,
     edition: str,
@@ -167,9 +193,11 @@ def render(
     version: str,
     imputed: tables.Sheet | None = None,
     profiles: str = "",
+    plan: Sequence[tables.Sheet] = (),
 ) -> str:
     """The full page. ``sheets``: ranking, indicator data, weights, method, sources (in that order);
-    ``profiles``: the HTML of the province profile sections (index.publish.claims), if any."""
+    ``profiles``: the HTML of the province profile sections (index.publish.claims), if any;
+    ``plan``: the action-plan sheet and, if any series measures a target, the province shares."""
     ranking, indicator, weights, method, sources = sheets
     n_ind = int((nodes["level"] == 1).sum())
     n_pil = len(views.pillars(nodes))
@@ -221,6 +249,7 @@ def render(
         "and the composite index; rank 1 is best, ties take the lowest rank.</p>",
         uncertainty,
         table_html(method),
+        action_plan_html(plan),
         _h("数据来源与引用", "Data sources and citations", anchor="sources"),
         table_html(data_sources),
         '<ol class="refs">'

@@ -22,6 +22,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from index import tracker as trk
 from index.io import atomic_path
 from index.io import write_parquet as write_parquet_file
 from index.publish import citations, views
@@ -239,6 +240,58 @@ def sources(data: pd.DataFrame, nodes: pd.DataFrame, table: pd.DataFrame | None)
         pd.concat([df, cites], ignore_index=True),
         wrap=("来源 Source", "数据表 Table"),
     )
+
+
+def action_plan(tracker: trk.Tracker) -> Sheet:
+    """The action plan's targets against the national figures reported (see :mod:`index.tracker`):
+    one row per target indicator and year, with gap, years left and the growth needed."""
+    c = trk.compare(tracker)
+    share = c["unit"].map(trk.is_share).astype(bool)
+    needed = "所需年增长率 Growth needed (%/yr)"
+    points = "所需年增幅 Increase needed (pp/yr)"
+    df = pd.DataFrame(
+        {
+            "维度 Dimension": c["dimension_zh"] + " " + c["dimension_en"],
+            "指标 Indicator": c["indicator_zh"] + " " + c["indicator_en"],
+            "单位 Unit": c["unit"],
+            "目标年 Target year": c["year"],
+            "目标 Target": c["target"],
+            "报告值 Reported": c["reported"],
+            "说明 Qualifier": c["qualifier"],
+            "截至 As of": c["as_of"],
+            "差距 Gap": c["gap"],
+            "剩余年数 Years left": c["years_left"],
+            needed: (100 * c["needed"]).where(~share),
+            points: c["needed"].where(share),
+            "状态 Status": c["status"],
+            "来源 Source": [tracker.source_label(v) if v else "" for v in c["source"]],
+            "目标来源 Target source": [tracker.source_label(v) for v in c["target_source"]],
+        }
+    )
+    formats = {k: F_VALUE for k in ("目标 Target", "报告值 Reported", "差距 Gap")}
+    formats |= {"剩余年数 Years left": "0.00", needed: "0.0", points: "0.0"}
+    return Sheet("行动计划 Action plan", df, formats, freeze="C2", wrap=("来源 Source",))
+
+
+def province_shares(tracker: trk.Tracker, data: pd.DataFrame) -> Sheet:
+    """Each province's share of the national figure, for series declared to measure a target."""
+    s = trk.province_shares(tracker, data)
+    df = pd.DataFrame(
+        {
+            "指标 Target": s["indicator_en"],
+            "数据 Series": s["series"],
+            "年份 Year": s["year"],
+            REGION_ZH: s["region_zh"],
+            REGION_EN: s["region_en"],
+            CODE: s["region_code"],
+            "数值 Value": s["value"],
+            "单位 Unit": s["unit"],
+            "全国 National": s["national"],
+            "占比 Share (%)": s["share"],
+        }
+    )
+    formats = {"数值 Value": F_VALUE, "全国 National": F_VALUE, "占比 Share (%)": "0.00"}
+    return Sheet("各省占比 Province shares", df, formats, freeze="D2")
 
 
 def _source_usage(data: pd.DataFrame, nodes: pd.DataFrame) -> pd.Series:
