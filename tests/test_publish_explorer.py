@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
@@ -35,15 +36,20 @@ def real(bundled_inputs):
     return b, PublishSettings(run=b.config).model_dump(mode="json")
 
 
-@pytest.fixture(scope="module")
-def page(real, tmp_path_factory):
-    b, config = real
-    path = tmp_path_factory.mktemp("explorer") / "explorer.html"
+def _page(b, folder) -> Path:
+    """explorer.html of a build, as the publication writes it (effective run configuration)."""
+    path = folder / "explorer.html"
+    run = b.config.model_dump(mode="json")
     text = explorer.render(
-        b.scores_long, b.nodes, config, edition="test", year=b.years[-1], version="test"
+        b.scores_long, b.nodes, run, edition="test", year=b.years[-1], version="t"
     )
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def page(real, tmp_path_factory):
+    return _page(real[0], tmp_path_factory.mktemp("explorer"))
 
 
 def _embedded(text: str) -> dict:
@@ -147,15 +153,22 @@ def _set(weights: dict[str, float], method: str | None) -> str:
     return "[" + ", ".join(lines) + "]"
 
 
-def _reference(b, weights: dict[str, float], method: str):
-    """Engine scores (units, nodes) for the weights: aggregate_tree on the normalised scores of the
-    build, or of the pipeline rebuilt with min-max onto [1, 100] for the geometric mean."""
+def _reference(b, weights: dict[str, float], method: str) -> np.ndarray:
+    """Engine scores (units, nodes) of the edition year for the page's state: ``b.rebuild`` with
+    every node weight as the page holds it (the published within-group weights, some replaced),
+    and for the geometric mean the documented shift, min-max onto [1, 100]."""
     fw = b.framework
-    w = b.weights[-1].copy()  # the published (within-group normalised) weights the page starts from
-    for code, value in weights.items():
-        w[fw.codes.index(code)] = value
-    source = b.rebuild("aggregation=gmean", "normalise.l=1") if method == "gmean" else b
-    return aggregate_tree(source.stages["normalised"][-1], fw, w, method)[0]
+    shown = dict(zip(fw.codes, b.weights[-1], strict=True))
+    shown.pop(fw.root.code)
+    geometric = ("aggregation=gmean", "normalise.l=1") if method == "gmean" else ()
+    weights = shown | weights
+    groups = [[fw.codes[k] for k in kids] for _, kids in fw.groups]
+    if any(all(weights[c] == 0 for c in g) for g in groups):
+        # a framework refuses a group of zero weights; the engine's core gives the group NaN
+        w = np.array([weights.get(c, 1.0) for c in fw.codes])
+        source = b.rebuild(*geometric) if geometric else b
+        return aggregate_tree(source.stages["normalised"][-1], fw, w, method)[0]
+    return b.rebuild(*geometric, weights=weights).scores[-1]
 
 
 def _compare(b, rows: list[dict], ref: np.ndarray) -> float:
@@ -222,6 +235,8 @@ def test_browser_equals_engine_for_weights_set_through_the_inputs(real, page, tm
             cdp.evaluate("document.getElementById('reset').click()", session)
             cdp.evaluate(_set(weights, method), session)
             rows = cdp.evaluate(READ, session)
+            zero_group = cdp.evaluate("!document.getElementById('zero').hidden", session)
+            assert zero_group is (weights == CASES[3][0]), weights  # the one with a group at 0
             ref = _reference(b, weights, method)
             worst = max(worst, _compare(b, rows, ref))
             moved = {r["unit"]: r["change"] for r in rows}
@@ -262,6 +277,31 @@ def test_fragment_reset_and_bad_links(real, page, tmp_path):
         session = cdp.open(page.as_uri() + "#w=nope:1,compute:-1,network:x&zz=1&a=mpi")
         _compare(b, cdp.evaluate(READ, session), _reference(b, {}, "amean"))
         assert cdp.evaluate("document.getElementById('warning').hidden", session) is False
+    finally:
+        cdp.close()
+    assert errors(cdp.events) == []
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_a_data_threshold_per_level_is_applied(real, tmp_path):
+    """dat_thresh 0.8 on the pillars: Tibet's compute pillar (3 of 4 indicators) is missing."""
+    b = real[0].rebuild(**{"aggregation.dat_thresh": {2: 0.8}})
+    path = _page(b, tmp_path)
+    assert _embedded(path.read_text(encoding="utf-8"))["dat_thresh"] == {"2": 0.8}
+    cdp = DevTools(tmp_path)
+    try:
+        session = cdp.open(path.as_uri())
+        rows = cdp.evaluate(READ, session)
+        _compare(b, rows, _reference(b, {}, "amean"))
+        tibet = next(r for r in rows if r["unit"] == "54")
+        assert tibet["pillars"][0] == ["— (—)", "NaN"]
+        cdp.evaluate(_set({"compute": 0.7, "ent_computers_in_use": 0.0}, None), session)
+        _compare(
+            b,
+            cdp.evaluate(READ, session),
+            _reference(b, {"compute": 0.7, "ent_computers_in_use": 0.0}, "amean"),
+        )
     finally:
         cdp.close()
     assert errors(cdp.events) == []

@@ -25,7 +25,8 @@ from index.publish.fonts import FontChoice
 class ResultLike(Protocol):
     """What the publication reads from the pipeline (see RESULT.md); ``rank_intervals``,
     ``alternatives`` (scheme, region_code, rank), ``sources`` (source_id, source,
-    source_table) and ``tracker`` (``index.tracker.Tracker``) are optional attributes."""
+    source_table), ``tracker`` (``index.tracker.Tracker``) and ``run_config`` (the effective run
+    configuration as plain data, e.g. ``Build.config`` dumped) are optional attributes."""
 
     scores: pd.DataFrame
     nodes: pd.DataFrame
@@ -196,7 +197,12 @@ def assemble(
     report.write(
         target / "explorer.html",
         explorer.render(
-            scores, nodes, config, edition=edition, year=year, version=index.__version__
+            scores,
+            nodes,
+            getattr(result, "run_config", None) or config,
+            edition=edition,
+            year=year,
+            version=index.__version__,
         ),
     )
 

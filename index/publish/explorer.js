@@ -29,6 +29,12 @@
   const tiles = new Map([...document.querySelectorAll(".tile")].map((t) => [t.dataset.unit, t]));
   const state = { w: new Map(published), method: D.method };
 
+  // The data threshold of a parent at a level: one share, one per level, or none (null).
+  const thresh = (level) =>
+    D.dat_thresh === null || typeof D.dat_thresh === "number"
+      ? D.dat_thresh
+      : D.dat_thresh[level] ?? null;
+
   // Scores of every node (code -> array over units), bottom-up.
   function compute(method) {
     const geo = method === "gmean";
@@ -52,7 +58,8 @@
           k += 1;
         }
         let y = den !== 0 ? num / den : NaN;
-        if (D.dat_thresh !== null && k / ch.length < D.dat_thresh) y = NaN;
+        const t = thresh(p.level);
+        if (t !== null && k / ch.length < t) y = NaN;
         out[i] = geo ? Math.exp(y) : y;
       }
       s.set(p.code, out);
@@ -115,6 +122,7 @@
       moved === 0
         ? "与发布排名相同 Same ranking as published"
         : moved + " 个地区名次变化 regions change rank against the published ranking";
+    $("zero").hidden = ![...kids.values()].some((ch) => ch.every((c) => state.w.get(c) === 0));
     for (const [code, el] of inputs) {
       const w = state.w.get(code);
       const total = kids.get(parent.get(code)).reduce((t, c) => t + state.w.get(c), 0);

@@ -63,7 +63,8 @@ output{text-align:right;font-variant-numeric:tabular-nums}
 
 
 def run_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The run configuration inside a publication config (``config["run"]``), or the config itself."""
+    """The run configuration inside a publication config (``config["run"]``), or the config itself
+    (e.g. the effective ``Build.config`` dumped, which the publication passes as ``run_config``)."""
     run = config.get("run")
     return run if isinstance(run, dict) else config
 
@@ -78,17 +79,24 @@ def published_method(run: dict[str, Any]) -> str:
 
 def gmean_shift(run: dict[str, Any], x: np.ndarray) -> dict[str, float] | None | bool:
     """How ``gmean`` can use the scores ``x``: ``None`` = as they are (all present values > 0);
-    ``{l, u, to}`` = min-max from $[l, u]$ shifted onto $[1, u]$; ``False`` = not exactly possible."""
+    ``{l, u, to}`` = min-max from $[l, u]$ shifted onto $[1, u]$; ``False`` = not exactly possible
+    (another normalisation, or some indicators normalised their own way)."""
     present = x[~np.isnan(x)]
     if (present > 0).all():
         return None
     step = run.get("normalise") or {}
-    if step.get("method", Normalise().method) != "minmax":
+    if step.get("method", Normalise().method) != "minmax" or step.get("per_indicator"):
         return False
     defaults = inspect.signature(norm.minmax).parameters
     low = float(step.get("l", defaults["l"].default))
     high = float(step.get("u", defaults["u"].default))
     return {"l": low, "u": high, "to": 1.0} if high > 1.0 > low else False
+
+
+def data_threshold(run: dict[str, Any]) -> float | dict[int, float] | None:
+    """``aggregation.dat_thresh``: one share, one per parent level (``{level: share}``), or None."""
+    t = (run.get("aggregation") or {}).get("dat_thresh")
+    return {int(k): float(v) for k, v in t.items()} if isinstance(t, dict) else t
 
 
 def shifted(x: np.ndarray, shift: dict[str, float] | None) -> np.ndarray:
@@ -117,11 +125,12 @@ def recompute(
     weights: np.ndarray,
     method: str,
     shift: dict[str, float] | None,
-    dat_thresh: float | None,
+    dat_thresh: float | dict[int, float] | None,
 ) -> np.ndarray:
     """Scores (units, nodes in ``fw.codes`` order) as the explorer computes them, by the engine."""
     x = shifted(xn, shift) if method == "gmean" else xn
-    return aggregate_tree(x, fw, weights, method, dat_thresh=dat_thresh)[0]
+    thresh = dat_thresh.get if isinstance(dat_thresh, dict) else dat_thresh
+    return aggregate_tree(x, fw, weights, method, dat_thresh=thresh)[0]
 
 
 def _largest_difference(
@@ -131,7 +140,7 @@ def _largest_difference(
     xn: pd.DataFrame,
     method: str,
     shift: dict[str, float] | None,
-    dat_thresh: float | None,
+    dat_thresh: float | dict[int, float] | None,
 ) -> float:
     """max |recomputed − published| over the index and pillar scores (inf if missing differs)."""
     fw = framework_of(nodes)
@@ -163,7 +172,7 @@ def explorer_data(
     shift = gmean_shift(run, xn.to_numpy())
     methods = ["amean"] + (["gmean"] if shift is not False else [])
     shift = shift or None
-    dat_thresh = (run.get("aggregation") or {}).get("dat_thresh")
+    dat_thresh = data_threshold(run)
     method = published_method(run)
     notes = []
     if method not in methods:
@@ -261,6 +270,9 @@ def _controls(nodes: pd.DataFrame, data: dict[str, Any]) -> str:
         '<button id="reset" type="button">重置 Reset</button><span id="status"></span></div>'
         '<p id="warning" class="note" hidden>链接中有无法识别的设置，已忽略。 / Some settings in '
         "the link were not recognised and were ignored.</p>"
+        '<p id="zero" class="note" hidden>有一组权重全为零：该组得分缺失（—），其上级按其余各项计算。 / '
+        "All weights of a group are zero: its score is missing (—) and its parent is computed from "
+        "the others.</p>"
         f'<div class="groups">{fieldsets}</div>'
         "<p><label>本设置的链接片段（加在本文件地址之后） Link fragment of this setting (append it "
         'to the address of the file) <input id="fragment" readonly placeholder="#"></label></p>'
