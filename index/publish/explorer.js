@@ -2,7 +2,8 @@
 // compute-index what-if explorer: recomputes the index from the embedded normalised scores with
 // the formulas of index.methods.aggregate (methodology.md §5 "Aggregation"): weighted arithmetic
 // or geometric mean over the children present, weights re-normalised over them, optional data
-// threshold; ranks 1 = best, ties share the lowest rank (§5 "Ranks"). Text goes in by textContent only.
+// threshold; ranks 1 = best, ties share the lowest rank (§5 "Ranks"). Text is set by textContent
+// only: labels come from framework files and are never parsed as HTML.
 (function () {
   const D = JSON.parse(document.getElementById("explorer-data").textContent);
   const $ = (id) => document.getElementById(id);
@@ -20,7 +21,7 @@
   const aggregates = D.nodes.filter((n) => kids.has(n.code)).sort((a, b) => a.level - b.level);
   const nU = D.units.length;
   const published = new Map(D.nodes.filter((n) => n.parent !== null).map((n) => [n.code, n.w]));
-  const inputs = new Map(); // code -> [range, number, share]
+  const inputs = new Map(); // code -> {range, number, share} elements
   for (const el of document.querySelectorAll("[data-w]")) {
     const c = el.dataset.w;
     if (!inputs.has(c)) inputs.set(c, {});

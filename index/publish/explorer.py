@@ -202,11 +202,11 @@ def explorer_data(
                 "w": float(n.weight),
             }
             for n in tree.itertuples()
-        ],  # fmt: skip
+        ],
         "units": [
             {"code": c, "zh": r.region_zh, "en": r.region_en}
             for c, r in zip(reg.index, reg.itertuples(), strict=True)
-        ],  # fmt: skip
+        ],
         "x": {c: _none(xn[c]) for c in inds},
         "published": {"rank": _none(published)},
         "methods": methods,
