@@ -206,5 +206,6 @@
   });
   applyFragment();
   $("controls").hidden = false;
+  $("main").classList.add("live"); // controls beside the results (wide screens)
   render();
 })();

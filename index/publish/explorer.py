@@ -45,7 +45,10 @@ TOLERANCE = 1e-9
 SCRIPT = resources.files("index.publish").joinpath("explorer.js").read_text(encoding="utf-8")
 
 CSS = """
+body{max-width:1500px}
 .lead{max-width:60em}
+@media (min-width:1100px){#main.live{display:grid;grid-template-columns:minmax(24em,1fr) minmax(36em,1.4fr);gap:1.5em;align-items:start}
+ #main.live .groups{grid-template-columns:1fr}}
 .note{background:#fff6d6;border:1px solid #e5c65c;padding:.4em .7em}
 .bar{display:flex;flex-wrap:wrap;gap:1em;align-items:center;margin:.8em 0}
 .groups{display:grid;grid-template-columns:repeat(auto-fill,minmax(24em,1fr));gap:.6em}
@@ -395,8 +398,8 @@ def render(
         '<noscript><p class="note">未启用 JavaScript：下表为发布的排名。 / JavaScript is off: the '
         "table shows the published ranking.</p></noscript>",
         *(f'<p class="note">{html.escape(n)}</p>' for n in notes),
-        _controls(nodes, data),
-        f'<div class="out">{_tile_map(scores, nodes, year)}<div class="scroll">{_ranking_table(scores, nodes, year)}</div></div>',
+        f'<div id="main">{_controls(nodes, data)}<div class="out">{_tile_map(scores, nodes, year)}'
+        f'<div class="scroll">{_ranking_table(scores, nodes, year)}</div></div></div>',
         _json_script(data),
         f"<script>{SCRIPT}</script>",
         f"<footer>compute-index {html.escape(version)} · 与 report.html 同一发布 / same publication as "
