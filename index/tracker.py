@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from index import paths
 from index.errors import InputError, Problem
 from index.etl.catalogue import load_sources
 from index.etl.numbers import parse_number, parse_year
@@ -38,7 +39,6 @@ from index.etl.read import read_records
 from index.etl.units import UnitError, convert, parse_unit
 from index.etl.validate import raise_problems
 
-NATIONAL_DIR = Path("data/national")
 TARGETS_FILE = "action_plan_targets.csv"
 PROGRESS_FILE = "action_plan_progress.csv"
 SERIES_FILE = "target_series.csv"
@@ -95,11 +95,17 @@ def _nonempty(
             problems.append(Problem(name, int(row), col, "must not be empty"))
 
 
-def load(
-    folder: str | Path = NATIONAL_DIR, sources: str | Path | None = "data/raw/sources.csv"
-) -> Tracker:
-    """Read and check the two tables; every problem is reported as ``file:row:field: message``."""
-    folder = Path(folder)
+def national_dir() -> Path:
+    """The bundled national tables, ``<project root>/data/national`` (:mod:`index.paths`)."""
+    return paths.root() / "data" / "national"
+
+
+def load(folder: str | Path | None = None, sources: str | Path | None = None) -> Tracker:
+    """Read and check the tables in ``folder`` (default :func:`national_dir`), with the source
+    ids resolved from ``sources`` (default the project's ``data/raw/sources.csv``; a missing file
+    leaves the ids unresolved); every problem is reported as ``file:row:field: message``."""
+    folder = national_dir() if folder is None else Path(folder)
+    sources = paths.raw_dir() / "sources.csv" if sources is None else sources
     tpath, ppath = folder / TARGETS_FILE, folder / PROGRESS_FILE
     year_cols = tuple(f"target_{y}" for y in TARGET_YEARS)
     targets = _records(tpath, _TEXT + year_cols)

@@ -11,7 +11,6 @@ from index import tracker
 from index.cli.app import app, guarded
 from index.cli.options import DataOpt, load_data
 from index.cli.tables import print_sheet
-from index.dataset import DEFAULT_INPUTS
 from index.publish import tables
 
 SHOWN = [
@@ -25,12 +24,13 @@ SHOWN = [
 @guarded
 def targets(
     national: Annotated[
-        Path, typer.Option(help="folder with action_plan_targets.csv, action_plan_progress.csv")
-    ] = tracker.NATIONAL_DIR,
-    sources: Annotated[Path, typer.Option(help="sources table (id → publisher)")] = Path(
-        "data/raw/sources.csv"
-    ),
-    data: DataOpt = DEFAULT_INPUTS,
+        Path | None,
+        typer.Option(help="folder of action_plan_*.csv (default: the project's data/national)"),
+    ] = None,
+    sources: Annotated[
+        Path | None, typer.Option(help="sources table (default: the project's data/raw)")
+    ] = None,
+    data: DataOpt = None,
     full: Annotated[bool, typer.Option("--full", help="every column, sources included")] = False,
 ) -> None:
     """Action-plan tracker: the 2023–2025 national targets of 《算力基础设施高质量发展行动计划》 against
@@ -39,6 +39,7 @@ def targets(
 
     Example: compute-index targets --full
     """
+    national = tracker.national_dir() if national is None else national
     tr = tracker.load(national, sources)
     sheet = tables.action_plan(tr)
     print_sheet(sheet, None if full else SHOWN)
