@@ -93,7 +93,6 @@ class PublicationResult:
     rank_bounds: pd.DataFrame | None = None
     profiles: list | None = None
     tracker: Tracker | None = None
-    run_config: dict | None = None  # the effective run configuration (framework recommendations in)
 
 
 def input_files(raw: Path, fw_path: Path) -> dict[str, Path]:
@@ -214,7 +213,6 @@ def run_publication(
         rank_intervals=intervals,
         rank_bounds=bounds,
         profiles=profiles,
-        run_config=b.config.model_dump(mode="json"),
         tracker=(
             tracker.load(national_dir(raw), raw / "sources.csv")
             if national_dir(raw).is_dir()

@@ -25,8 +25,7 @@ from index.publish.fonts import FontChoice
 class ResultLike(Protocol):
     """What the publication reads from the pipeline (see RESULT.md); ``rank_intervals``,
     ``alternatives`` (scheme, region_code, rank), ``sources`` (source_id, source,
-    source_table), ``tracker`` (``index.tracker.Tracker``) and ``run_config`` (the effective run
-    configuration as plain data, e.g. ``Build.config`` dumped) are optional attributes."""
+    source_table) and ``tracker`` (``index.tracker.Tracker``) are optional attributes."""
 
     scores: pd.DataFrame
     nodes: pd.DataFrame
@@ -199,7 +198,7 @@ def assemble(
         explorer.render(
             scores,
             nodes,
-            getattr(result, "run_config", None) or config,
+            config,
             edition=edition,
             year=year,
             version=index.__version__,

@@ -66,8 +66,8 @@ output{text-align:right;font-variant-numeric:tabular-nums}
 
 
 def run_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The run configuration inside a publication config (``config["run"]``), or the config itself
-    (e.g. the effective ``Build.config`` dumped, which the publication passes as ``run_config``)."""
+    """The run configuration inside a publication config (``config["run"]``: the effective one,
+    framework settings included), or the config itself (e.g. ``Build.config`` dumped)."""
     run = config.get("run")
     return run if isinstance(run, dict) else config
 
