@@ -25,7 +25,7 @@ import html
 import inspect
 import json
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,7 @@ def published_method(run: dict[str, Any]) -> str:
     return method if levels <= {method} else ""
 
 
-def gmean_shift(run: dict[str, Any], x: np.ndarray) -> dict[str, float] | None | bool:
+def gmean_shift(run: dict[str, Any], x: np.ndarray) -> dict[str, float] | None | Literal[False]:
     """How ``gmean`` can use the scores ``x``: ``None`` = as they are (all present values > 0);
     ``{l, u, to}`` = min-max from $[l, u]$ shifted onto $[1, u]$; ``False`` = not exactly possible
     (another normalisation, or some indicators normalised their own way)."""
@@ -109,19 +109,6 @@ def shifted(x: np.ndarray, shift: dict[str, float] | None) -> np.ndarray:
     return shift["to"] + (x - shift["l"]) * ((shift["u"] - shift["to"]) / (shift["u"] - shift["l"]))
 
 
-def framework_of(nodes: pd.DataFrame) -> fwmod.Framework:
-    """The hierarchy and published weights of ``nodes`` as a Framework (for the Python check)."""
-    root, aggs, inds = None, [], []
-    for n in nodes.itertuples():
-        if not isinstance(n.parent, str):
-            root = fwmod.Root(code=n.code)
-        elif n.level == 1:
-            inds.append(fwmod.Indicator(code=n.code, parent=n.parent, weight=n.weight))
-        else:
-            aggs.append(fwmod.Aggregate(code=n.code, parent=n.parent, weight=n.weight))
-    return fwmod.Framework.from_nodes(root, aggs, inds, source="nodes")
-
-
 def recompute(
     fw: fwmod.Framework,
     xn: np.ndarray,
@@ -146,11 +133,10 @@ def _largest_difference(
     dat_thresh: float | dict[int, float] | None,
 ) -> float:
     """max |recomputed − published| over the index and pillar scores (inf if missing differs)."""
-    fw = framework_of(nodes)
+    fw = fwmod.from_table(nodes.to_dict("records"))  # structure only: weights from the nodes
+    weights = nodes.set_index("code")["weight"].reindex(fw.codes).to_numpy(dtype=float)
     codes = [views.root_code(nodes), *views.pillars(nodes)["code"]]
-    mine = recompute(
-        fw, xn[fw.indicator_codes].to_numpy(), fw.nominal_weights(), method, shift, dat_thresh
-    )
+    mine = recompute(fw, xn[fw.indicator_codes].to_numpy(), weights, method, shift, dat_thresh)
     mine = mine[:, [fw.codes.index(c) for c in codes]]
     theirs = views.wide(scores, year, codes, "score").to_numpy()
     if (np.isnan(mine) != np.isnan(theirs)).any():
@@ -172,9 +158,9 @@ def explorer_data(
     inds = list(views.indicators(nodes)["code"])
     xn = views.wide(scores, year, inds, "score")
     reg = views.regions(scores).loc[xn.index]
-    shift = gmean_shift(run, xn.to_numpy())
-    methods = ["amean"] + (["gmean"] if shift is not False else [])
-    shift = shift or None
+    how = gmean_shift(run, xn.to_numpy())
+    methods = ["amean"] + (["gmean"] if how is not False else [])
+    shift = how if isinstance(how, dict) else None
     dat_thresh = data_threshold(run)
     method = published_method(run)
     notes = []
