@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,9 @@ class PublishSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     raw_dir: str = "data/raw"
+    overlays: list[str] = Field(
+        default_factory=list, description="raw folders overlaying raw_dir (their values win)"
+    )
     edition: str | None = None
     year: int | None = None
     run: Config = Config()
@@ -95,7 +99,7 @@ class PublicationResult:
     tracker: Tracker | None = None
 
 
-def input_files(raw: Path, fw_path: Path) -> dict[str, Path]:
+def input_files(raw: Path, fw_path: Path, overlays: list[Path] | None = None) -> dict[str, Path]:
     """Every file that feeds the run, labelled independently of where anything lies:
     ``raw/<path inside the raw folder>``, ``national/<file name>`` (the action-plan tables) and
     ``framework/<file name>`` (so a moved publication,
@@ -103,6 +107,9 @@ def input_files(raw: Path, fw_path: Path) -> dict[str, Path]:
     files = sorted(p for p in raw.rglob("*") if p.is_file() and not p.name.startswith("."))
     out = {f"raw/{p.relative_to(raw).as_posix()}": p for p in files}
     out |= {f"national/{p.name}": p for p in sorted(national_dir(raw).glob("*.csv"))}
+    for k, folder in enumerate(overlays or [], start=1):
+        more = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+        out |= {f"overlay{k}/{p.relative_to(folder).as_posix()}": p for p in more}
     out[f"framework/{fw_path.name}"] = fw_path
     return out
 
@@ -166,6 +173,7 @@ def run_publication(
     *,
     processed: str | Path | None = None,
     source: str | Path | None = None,
+    overlay_sources: list[Path] | None = None,
 ) -> tuple[Publication, Build]:
     """Ingest, build every year, compare alternatives, and write ``<out_dir>/<edition>/``
     (default: the project's ``publications/``).
@@ -175,17 +183,24 @@ def run_publication(
     and a temporary file otherwise (a publication of other inputs never overwrites the
     repository's processed data). The manifest records the raw folder relative to the
     publication folder; ``source`` (used by ``verify``) reads the raw files from elsewhere while
-    recording ``settings.raw_dir`` unchanged. Returns the publication and the nominal build.
+    recording ``settings.raw_dir`` unchanged (``overlay_sources`` likewise for ``overlays``).
+    Returns the publication and the nominal build.
     """
     raw = Path(settings.raw_dir if source is None else source)
+    overlays = [Path(o) for o in settings.overlays] if overlay_sources is None else overlay_sources
     if processed is None:
-        if raw.resolve() == paths.raw_dir().resolve():
-            return run_publication(settings, out_dir, processed=paths.inputs(), source=source)
+        if raw.resolve() == paths.raw_dir().resolve() and not overlays:
+            return run_publication(
+                settings, out_dir, processed=paths.inputs(), source=source,
+                overlay_sources=overlay_sources,
+            )  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
-            tmp = Path(work) / "inputs.parquet"
-            return run_publication(settings, out_dir, processed=tmp, source=source)
+            return run_publication(
+                settings, out_dir, processed=Path(work) / "inputs.parquet", source=source,
+                overlay_sources=overlay_sources,
+            )  # fmt: skip
     out_dir = paths.publications() if out_dir is None else Path(out_dir)
-    ingest(raw, processed)
+    ingest([raw, *overlays], processed)
     ds = load_inputs(processed)
     fw_path = fwmod.framework_path(settings.run.framework)
     b = build(settings.run, ds)
@@ -193,11 +208,23 @@ def run_publication(
     if year not in b.years:
         raise InputError(Problem("publish", None, "year", f"{year} not in {list(b.years)}"))
     edition = settings.edition or str(year)
-    recorded = settings.raw_dir if source is not None else _recorded_raw_dir(raw, out_dir / edition)
+    target = out_dir / edition
+    recorded = settings.raw_dir if source is not None else _recorded_raw_dir(raw, target)
+    layers = (
+        settings.overlays
+        if overlay_sources is not None
+        else [_recorded_raw_dir(o, target) for o in overlays]
+    )
     # the manifest records the effective run configuration (the framework's settings included),
     # complete and explicit, so a rebuild from it does not depend on what was left unset
     settings = settings.model_copy(
-        update={"edition": edition, "year": year, "raw_dir": recorded, "run": b.config}
+        update={
+            "edition": edition,
+            "year": year,
+            "raw_dir": recorded,
+            "overlays": layers,
+            "run": b.config,
+        }
     )
     data = b.dataset.long
     data = data[data["indicator"].isin(b.framework.data_series)]
@@ -209,7 +236,7 @@ def run_publication(
         data=data.reset_index(drop=True),
         config=settings.model_dump(mode="json"),
         alternatives=_alternatives(b, settings, year),
-        sources=_sources(raw),
+        sources=pd.concat([_sources(d) for d in (raw, *overlays)], ignore_index=True),
         rank_intervals=intervals,
         rank_bounds=bounds,
         profiles=profiles,
@@ -223,14 +250,18 @@ def run_publication(
         result,
         out_dir,
         edition=edition,
-        inputs=input_files(raw, fw_path),
+        inputs=input_files(raw, fw_path, overlays),
         year=year,
         seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
     )
     return pub, b
 
 
-def verify_publication(folder: str | Path, raw_dir: str | Path | None = None) -> Verification:
+def verify_publication(
+    folder: str | Path,
+    raw_dir: str | Path | None = None,
+    overlays: Sequence[str | Path] | None = None,
+) -> Verification:
     """Rebuild a publication from its manifest and compare every output byte for byte.
 
     The raw inputs are read from ``raw_dir`` if given, else from where the manifest says
@@ -256,12 +287,25 @@ def verify_publication(folder: str | Path, raw_dir: str | Path | None = None) ->
             )  # fmt: skip
         )
     fw_path = fwmod.framework_path(settings.run.framework)
-    now = {label: path for label, path in input_files(source, fw_path).items()}
+    layers = (
+        [Path(o) for o in overlays]
+        if overlays is not None
+        else [folder / o if not Path(o).is_absolute() else Path(o) for o in settings.overlays]
+    )
+    if missing := [str(o) for o in layers if not o.is_dir()]:
+        raise InputError(
+            Problem(str(folder), None, "overlays", f"overlay folder(s) not found: {missing}")
+        )
+    now = input_files(source, fw_path, layers)
 
     def rebuild(tmp: Path) -> Path:
         with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
             pub, _ = run_publication(
-                settings, tmp, processed=Path(work) / "inputs.parquet", source=source
+                settings,
+                tmp,
+                processed=Path(work) / "inputs.parquet",
+                source=source,
+                overlay_sources=layers,
             )
         return pub.folder
 

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from index import __version__
+from index.errors import InputError
 from index.etl import regions
 from index.etl.catalogue import load_catalogue
 from index.etl.clean import clean
@@ -260,3 +261,31 @@ def test_real_nbs_exports_read_as_published(shared_dir: Path, export: str, indic
     shared = shared[shared.indicator == indicator].set_index(["region_code", "year", "indicator"])
     assert len(shared) == 279
     assert (got.loc[shared.index].to_numpy() == shared["value"].astype(float).to_numpy()).all()
+
+
+def test_overlay_folders_replace_and_add_values_with_a_note(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "indicators.csv").write_text(
+        "code,name_zh,name_en,unit,dimension,proxy,aliases,definition,caveats\n"
+        "racks,数据中心机架数,Data-centre racks,万架,compute,false,,racks in use,\n",
+        encoding="utf-8",
+    )
+    (mine / "sources.csv").write_text(
+        "source_id,publisher,table,repository,commit,path,origin,licence\nME,me,t,,,,,\n",
+        encoding="utf-8",
+    )
+    (mine / "values.csv").write_text(
+        "region,year,indicator,value,unit,source\n"
+        "北京市,2024,web_pages,1.5,万个,ME\n"
+        "北京市,2024,racks,12,万架,ME\n",
+        encoding="utf-8",
+    )
+    report = build([RAW, mine])
+    p = report.panel.set_index(["region_code", "year", "indicator"])["value"]
+    assert p.loc[("11", 2024, "web_pages")] == 1.5 and p.loc[("11", 2024, "racks")] == 12
+    assert any("replaced by an overlay" in n for n in report.notes)
+    assert "overlay1/values.csv" in report.inputs and "provincial_inputs.csv" in report.inputs
+    (mine / "region_groups.csv").write_text("region,grouping,group_zh,group_en,source\n")
+    with pytest.raises(InputError, match="overlay1/region_groups.csv: region groups come from"):
+        build([RAW, mine])

@@ -28,15 +28,31 @@ def test_moved_checkout_verifies_and_records_no_absolute_path(tmp_path, monkeypa
     monkeypatch.chdir(project)
     first = tmp_path / "first"
     shutil.copytree(ROOT / "data" / "raw", first / "data" / "raw")
-    settings = PublishSettings(
-        raw_dir=str(first / "data" / "raw"), uncertainty=UncertaintySettings(runs=0)
+    mine = first / "mine"  # a user's own file overlaying the bundled data
+    mine.mkdir()
+    (mine / "fix.csv").write_text(
+        "region,year,indicator,value,unit,source\n北京市,2024,web_pages,1,万个,ME\n",
+        encoding="utf-8",
     )
-    pub, _ = run_publication(settings, first / "publications")
+    (mine / "sources.csv").write_text(
+        "source_id,publisher,table,repository,commit,path,origin,licence\nME,me,t,,,,,\n",
+        encoding="utf-8",
+    )
+    settings = PublishSettings(
+        raw_dir=str(first / "data" / "raw"),
+        overlays=[str(mine)],
+        uncertainty=UncertaintySettings(runs=0),
+    )
+    pub, b = run_publication(settings, first / "publications")
     text = (pub.folder / manifest.NAME).read_text(encoding="utf-8")
     assert str(tmp_path) not in text and str(ROOT) not in text
     record = json.loads(text)
     assert record["config"]["raw_dir"] == "../../data/raw"
-    assert "raw/provincial_inputs.csv" in record["inputs"]
+    assert record["config"]["overlays"] == ["../../mine"]
+    assert (
+        "raw/provincial_inputs.csv" in record["inputs"] and "overlay1/fix.csv" in record["inputs"]
+    )
+    assert b.stage("raw", 2024).loc["11", "web_pages"] == 1.0  # the overlay's value won
     # another raw folder than the project's: nothing is written into the project's data/processed
     assert not (project / "data" / "processed").exists()
 

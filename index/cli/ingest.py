@@ -38,12 +38,19 @@ def coverage_table(report: IngestReport) -> Table:
 @app.command("ingest")
 @guarded
 def ingest_command(
-    raw_dir: Annotated[
-        Path, typer.Argument(help="Folder with indicators.csv, sources.csv and the data files.")
-    ] = Path("data/raw"),
-    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write.")] = Path(
-        "data/processed/inputs.parquet"
-    ),
+    raw_dirs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Folder with indicators.csv, sources.csv and the data files (default: the "
+            "project's data/raw); further folders overlay it (their values win)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Parquet file to write (default: the project's data/processed)."
+        ),
+    ] = None,
     strict_regions: Annotated[
         bool,
         typer.Option(
@@ -59,11 +66,25 @@ def ingest_command(
 
     On any problem it lists each as file:row:field: message, exits with code 2 and writes nothing.
 
-    Example: compute-index ingest data/raw --out data/processed/inputs.parquet
+    Examples:
+
+      compute-index ingest
+
+      compute-index ingest data/raw ~/my-racks --out ~/my-racks.parquet   # overlay your own files
     """
+    from index import paths
+    from index.errors import InputError, Problem
     from index.etl.ingest import ingest  # imported here: pandera/pyarrow load only when used
 
-    report = ingest(raw_dir, out, drop_non_provinces=not strict_regions)
+    dirs = raw_dirs or [paths.raw_dir()]
+    if out is None:
+        if [d.resolve() for d in dirs] != [paths.raw_dir().resolve()]:
+            raise InputError(
+                Problem("--out", None, None, "give --out when ingesting other folders than the "
+                        "project's data/raw (its data/processed holds the bundled panel)")
+            )  # fmt: skip
+        out = paths.inputs()
+    report = ingest(dirs, out, drop_non_provinces=not strict_regions)
     if quiet:
         return
     # at least 120 columns so the table is never squeezed (a narrower terminal wraps the lines)

@@ -32,7 +32,11 @@ from index.publication import (
 @guarded
 def publish(
     raw_dir: Annotated[
-        Path | None, typer.Option(help="raw input folder (default: the project's data/raw)")
+        list[Path] | None,
+        typer.Option(
+            help="raw input folder (default: the project's data/raw); repeat it to overlay "
+            "your own folders on the first (their values win)"
+        ),
     ] = None,
     out_dir: Annotated[
         Path | None,
@@ -62,7 +66,8 @@ def publish(
     """
     start = time.perf_counter()
     settings = PublishSettings(
-        raw_dir=(raw_dir or paths.raw_dir()).as_posix(),
+        raw_dir=(raw_dir[0] if raw_dir else paths.raw_dir()).as_posix(),
+        overlays=[d.as_posix() for d in (raw_dir or [])[1:]],
         edition=edition,
         year=year,
         run=resolve_config(config, framework, set_, weight, exclude),
@@ -85,8 +90,11 @@ def publish(
 def verify_cmd(
     folder: Annotated[Path, typer.Argument(help="a publication folder (with manifest.json)")],
     raw_dir: Annotated[
-        Path | None,
-        typer.Option(help="where the raw inputs are now (default: as the manifest records)"),
+        list[Path] | None,
+        typer.Option(
+            help="where the raw inputs are now, then any overlays (default: as the manifest "
+            "records, relative to the publication)"
+        ),
     ] = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -100,7 +108,11 @@ def verify_cmd(
 
       compute-index verify ~/from-colleague/2024 --raw-dir ~/from-colleague/raw
     """
-    result = verify_publication(folder, raw_dir)
+    result = (
+        verify_publication(folder, raw_dir[0], raw_dir[1:])
+        if raw_dir
+        else verify_publication(folder)
+    )
     for line in result.lines():
         typer.echo(line, err=not result.ok)
     if not result.ok:

@@ -19,6 +19,7 @@ the same inputs give a byte-identical file.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
@@ -41,6 +42,7 @@ from index.etl.groups import GROUPS_FILE, load_groups
 from index.etl.read import CSV_SUFFIXES, XLSX_SUFFIXES, TableMeta, load_sidecar, read_table
 from index.etl.validate import (
     PANEL_COLUMNS,
+    PANEL_KEY,
     YEARS,
     collapse_duplicates,
     panel_schema,
@@ -123,48 +125,115 @@ def coverage(panel: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     return counts
 
 
+def _folder(path: Path) -> None:
+    if not path.is_dir():
+        what = "not a folder" if path.exists() else "no such folder"
+        raise InputError(Problem(str(path), None, None, what))
+
+
+def _layers(raw_dir: str | Path | Sequence[str | Path]) -> list[tuple[str, Path]]:
+    """(label prefix, folder) of the base raw folder and each overlay: files of overlay k are
+    named ``overlay<k>/<path>`` in messages and in the input hashes."""
+    dirs = [Path(raw_dir)] if isinstance(raw_dir, str | Path) else [Path(d) for d in raw_dir]
+    if not dirs:
+        raise InputError(Problem("--raw-dir", None, None, "give at least one raw folder"))
+    return [("" if k == 0 else f"overlay{k}/", d) for k, d in enumerate(dirs)]
+
+
+def _merged_catalogue(layers: list[tuple[str, Path]]) -> tuple[Catalogue, list[Path]]:
+    """The base catalogue plus the indicators the overlays' own ``indicators.csv`` add (a code
+    defined twice with other content is an error)."""
+    base = load_catalogue(layers[0][1] / CATALOGUE_FILE)
+    files = [layers[0][1] / CATALOGUE_FILE]
+    tables, lookup = [base.table], dict(base.lookup)
+    for prefix, folder in layers[1:]:
+        path = folder / CATALOGUE_FILE
+        if not path.is_file():
+            continue
+        extra = load_catalogue(path)
+        files.append(path)
+        for code in extra.table.index.intersection(tables[0].index):
+            if not extra.table.loc[code].equals(tables[0].loc[code]):
+                raise InputError(
+                    Problem(f"{prefix}{CATALOGUE_FILE}", code, "code", "redefines an indicator "
+                            "of the base catalogue; give new indicators new codes")
+                )  # fmt: skip
+        tables.append(extra.table.drop(index=extra.table.index.intersection(tables[0].index)))
+        lookup |= extra.lookup
+    return Catalogue(pd.concat(tables), lookup), files
+
+
 def build(
-    raw_dir: str | Path, *, drop_non_provinces: bool = True, years: tuple[int, int] = YEARS
+    raw_dir: str | Path | Sequence[str | Path],
+    *,
+    drop_non_provinces: bool = True,
+    years: tuple[int, int] = YEARS,
 ) -> IngestReport:
     """Read, clean and validate ``raw_dir`` without writing anything; raise ``InputError`` listing
-    every problem in every file."""
-    raw_dir = Path(raw_dir)
-    if not raw_dir.is_dir():
-        what = "not a folder" if raw_dir.exists() else "no such folder"
-        raise InputError(Problem(str(raw_dir), None, None, what))
+    every problem in every file.
+
+    ``raw_dir`` may be several folders: the first is the base (its catalogue, sources and region
+    groups), each later one an *overlay* whose data files add values and replace the base's
+    values for the same region, year and indicator (later overlays win), with its own
+    ``indicators.csv`` / ``sources.csv`` adding indicators and sources — so a user's files
+    overlay the bundled data without copying it. Every replaced value is noted."""
+    layers = _layers(raw_dir)
+    for _, folder in layers:
+        _folder(folder)
+    raw_dir = layers[0][1]
     if not (raw_dir / CATALOGUE_FILE).is_file():
         raise InputError(
             Problem(str(raw_dir), None, None, f"no indicator catalogue {CATALOGUE_FILE} here")
         )
-    catalogue = load_catalogue(raw_dir / CATALOGUE_FILE)
-    inputs = [raw_dir / CATALOGUE_FILE]
+    catalogue, inputs = _merged_catalogue(layers)
     known_sources: set[str] | None = None
-    if (raw_dir / SOURCES_FILE).is_file():
-        known_sources = set(load_sources(raw_dir / SOURCES_FILE).index)
-        inputs.append(raw_dir / SOURCES_FILE)
-    files, problems = data_files(raw_dir)
-    if not files and not problems:
-        problems.append(Problem(str(raw_dir), None, None, "no data files (.csv, .xlsx) found"))
-    frames = []
-    for path in files:
-        rel = _rel(path, raw_dir)
-        sidecar = path.with_suffix(".toml")
-        try:
-            meta = (
-                load_sidecar(sidecar, _rel(sidecar, raw_dir)) if sidecar.is_file() else TableMeta()
+    for _, folder in layers:
+        if (folder / SOURCES_FILE).is_file():
+            known_sources = (known_sources or set()) | set(
+                load_sources(folder / SOURCES_FILE).index
             )
-            frames.append(read_table(path, name=rel, meta=meta))
-        except InputError as exc:
-            problems += exc.problems
-        inputs += [path, *([sidecar] if sidecar.is_file() else [])]
+            inputs.append(folder / SOURCES_FILE)
+    problems: list[Problem] = []
+    frames = []
+    layer_of: dict[str, int] = {}
+    for k, (prefix, folder) in enumerate(layers):
+        if k and (folder / GROUPS_FILE).is_file():
+            problems.append(
+                Problem(
+                    f"{prefix}{GROUPS_FILE}",
+                    None,
+                    None,
+                    "region groups come from the first raw folder only",
+                )  # fmt: skip
+            )
+        files, found = data_files(folder)
+        problems += [replace(p, file=f"{prefix}{p.file}") for p in found]
+        if k == 0 and not files and not found:
+            problems.append(Problem(str(folder), None, None, "no data files (.csv, .xlsx) found"))
+        for path in files:
+            rel = f"{prefix}{_rel(path, folder)}"
+            sidecar = path.with_suffix(".toml")
+            try:
+                meta = (
+                    load_sidecar(sidecar, f"{prefix}{_rel(sidecar, folder)}")
+                    if sidecar.is_file()
+                    else TableMeta()
+                )
+                frames.append(read_table(path, name=rel, meta=meta))
+            except InputError as exc:
+                problems += exc.problems
+            layer_of[rel] = k
+            inputs += [path, *([sidecar] if sidecar.is_file() else [])]
     if not frames:
         raise_problems(problems)  # not one file could be read, so there is at least one problem
     raw = pd.concat(frames, ignore_index=True)
-    sources = None if known_sources is None else known_sources | {_rel(p, raw_dir) for p in files}
+    sources = None if known_sources is None else known_sources | set(layer_of)
     cleaned = clean(
         raw, catalogue, sources=sources, drop_non_provinces=drop_non_provinces, years=years
     )
-    located, duplicate_notes = collapse_duplicates(cleaned.frame)
+    frame, overlay_notes = _overlaid(cleaned.frame, layer_of)
+    located, duplicate_notes = collapse_duplicates(frame)
+    duplicate_notes = overlay_notes + duplicate_notes
     problems += cleaned.problems
     problems += schema_problems(panel_schema(list(catalogue.table.index), years), located)
     if located.empty and not problems:
@@ -184,13 +253,37 @@ def build(
     panel = located.sort_values(SORT_KEY, kind="stable")[list(PANEL_COLUMNS)].reset_index(drop=True)
     return IngestReport(
         out_path=None,
-        inputs={_rel(p, raw_dir): sha256_file(p) for p in sorted(set(inputs))},
+        inputs={_label(p, layers): sha256_file(p) for p in sorted(set(inputs))},
         panel=panel,
         missing={str(k): int(v) for k, v in cleaned.missing.items()},
         notes=cleaned.notes + duplicate_notes,
         coverage=coverage(panel, catalogue),
         groups=groups,
     )
+
+
+def _label(path: Path, layers: list[tuple[str, Path]]) -> str:
+    """An input file's name relative to its layer, with the layer's prefix."""
+    for prefix, folder in reversed(layers):  # an overlay may lie inside the base folder's parent
+        if path.is_relative_to(folder):
+            return f"{prefix}{_rel(path, folder)}"
+    return path.as_posix()
+
+
+def _overlaid(frame: pd.DataFrame, layer_of: dict[str, int]) -> tuple[pd.DataFrame, list[str]]:
+    """Keep, for each region-year-indicator, only the rows of the highest layer that has it."""
+    if not layer_of or max(layer_of.values()) == 0:
+        return frame, []
+    layer = frame["file"].map(layer_of).fillna(0).astype(int)
+    top = layer.groupby([frame[c] for c in PANEL_KEY]).transform("max")
+    replaced = frame[layer < top]
+    notes = [
+        f"{file}: {len(group)} value(s) replaced by an overlay (rows "
+        + ", ".join(map(str, group["row"].iloc[:5]))
+        + (", …)" if len(group) > 5 else ")")
+        for file, group in replaced.groupby("file", sort=True)
+    ]
+    return frame[layer == top], notes
 
 
 def write_panel(
@@ -210,7 +303,7 @@ def write_panel(
 
 
 def ingest(
-    raw_dir: str | Path,
+    raw_dir: str | Path | Sequence[str | Path],
     out_path: str | Path,
     *,
     drop_non_provinces: bool = True,
