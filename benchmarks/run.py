@@ -1,18 +1,24 @@
-"""Benchmarks of the uncertainty engine (`make bench`): writes benchmarks/results/<case>.json.
+"""Benchmarks (`make bench`): every workload beside a bare-NumPy kernel (benchmarks/kernels.py).
 
-Cases (see benchmarks/README.md for the figures):
+Writes ``benchmarks/results/latest.json`` (times, ratios to the kernels, peak memory, the load
+average of the shared machine before each figure) and prints the Markdown table the README shows.
 
-- ``asem``    COINr's 1,000-run ASEM replay, full pipeline per run (denominate → impute → treat →
-              normalise → aggregate), from a cold start (no stage cached); COINr took 116.6 s.
-- ``default`` the 31-province default framework with the default uncertainty spec: replicates/s.
-- ``county``  a synthetic county panel (2,844 regions × 60 indicators), 10,000 replicates: time, and
-              peak memory (tracemalloc) at 2,000 and 10,000 replicates.
-- ``threads`` whether two threads over halves of a design pay on this machine.
+Workloads:
+
+- ``asem``    COINr's ASEM replay (1,000 runs: COINr's own design; 10,000 runs: a uniform design of
+              the same factors), full pipeline per variant from a cold start (denominate → impute →
+              Winsorise × 5 → normalise × 2 → aggregate × 2 × 100 weight sets); kernel from the raw data.
+- ``default`` the default framework and uncertainty spec, 1e3 … 1e6 runs; cold (every stage of
+              every variant computed) and warm (variants prepared); kernel: the warm per-run work.
+- ``county``  synthetic 2,844 × 60 and 30,000 × 60 panels, 1,000 runs, each in its own process
+              (peak RSS = ``ru_maxrss``); warm time against the kernel's.
+- ``cli``     ``compute-index --help``, ``run``, ``publish``, ``verify`` (wall time of a subprocess);
+              floor: ``python -c "import numpy, pandas"``.
 - ``bounds``  exact rank bounds of the 2024 default edition (``compute-index bounds``: build,
               bounds, 1,000 Monte Carlo draws, verification re-runs, reversals), in the library
               and end to end as a subprocess (includes start-up); target ≤ 5 s.
 
-Timings are the best of several repeats (wall clock, ``time.perf_counter``); nothing here asserts.
+Timings are the best of several repeats (wall clock; CPU time beside it); nothing here asserts.
 """
 
 from __future__ import annotations
@@ -21,20 +27,26 @@ import argparse
 import json
 import os
 import platform
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import kernels  # noqa: E402
 
 from index import framework as fwmod  # noqa: E402
 from index.analysis import spec as sp  # noqa: E402
@@ -45,7 +57,14 @@ from index.dataset import Dataset, load_inputs  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 SHARED = Path(os.environ.get("COMPUTE_INDEX_SHARED", ROOT.parent / "shared"))
+if not (SHARED / "oracle").is_dir():
+    SHARED = Path("/work/shared")
+BIN = Path(sys.executable).parent
 COINR_SECONDS = 116.6
+
+
+def load() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
 
 
 def machine() -> dict:
@@ -59,33 +78,61 @@ def machine() -> dict:
     return {
         "cpu": model or platform.processor(),
         "cores": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
 
 
+def cpu_time() -> float:
+    """CPU seconds of this process and of its finished children (the CLI subprocesses)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(fn: Callable[[], object], repeat: int) -> dict:
-    """Best and median wall time of ``repeat`` calls, and the CPU time of the best call (on a
-    shared machine the CPU time shows the cost without waiting for other processes)."""
-    wall, cpu = [], []
+    """Best and median wall time of ``repeat`` calls, the CPU time of the best call, and the
+    1-minute load average before the first (on a shared machine CPU time shows the cost without
+    waiting for other processes)."""
+    wall, cpu, load1 = [], [], os.getloadavg()[0]
     for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
+        t, c = time.perf_counter(), cpu_time()
         fn()
         wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
+        cpu.append(cpu_time() - c)
     best = int(np.argmin(wall))
     return {
         "best_s": wall[best],
         "median_s": statistics.median(wall),
-        "cpu_s_of_best": cpu[best],
-        "best_cpu_s": min(cpu),
-        "all_s": wall,
+        "cpu_s": cpu[best],
+        "load": round(load1, 2),
     }
 
 
-# ---- (a) the ASEM replay ------------------------------------------------------------------------
-def asem(repeat: int) -> dict:
+def one_thread(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` with BLAS on one thread, as the evaluator runs (threads only add overhead to these
+    small products on a shared 2-core machine)."""
+
+    def call() -> object:
+        with threadpool_limits(1, user_api="blas"):
+            return fn()
+
+    return call
+
+
+def row(name: str, ours: dict, floor: dict | None, **extra) -> dict:
+    out = {"workload": name, "ours": ours, "kernel": floor, **extra}
+    if floor:
+        out["ratio"] = ours["best_s"] / floor["best_s"]
+        out["cpu_ratio"] = ours["cpu_s"] / max(floor["cpu_s"], 1e-9)
+    return out
+
+
+# ---- ASEM --------------------------------------------------------------------------------------
+def asem_case():
     oracle = SHARED / "oracle" / "coinr"
     fw, ds = load_coinr(oracle / "input_iData.csv", oracle / "input_iMeta.csv")
     base = Config.model_validate(
@@ -108,26 +155,98 @@ def asem(repeat: int) -> dict:
     )
     plan = read("ua_N1000_design.csv")
     alts = plan[["Winmax_index", "Normalisation_index", "Weights_index", "Aggregation_index"]]
-    alts = alts.to_numpy() - 1
+    return base, ds, fw, design, alts.to_numpy() - 1
 
-    def replay():  # a fresh evaluator: every stage of every variant is recomputed
-        return Evaluator(base, ds, fw, design).run(alts, progress=False)
 
-    replay()  # warm-up (imports, first-call overheads)
-    t = timed(replay, repeat)
-    ev = Evaluator(base, ds, fw, design)
-    ev.run(alts, progress=False)
-    warm = timed(lambda: ev.run(alts, progress=False), repeat)
+def asem_arrays(ds: Dataset, fw: fwmod.Framework, design: sp.Design, alts: np.ndarray) -> dict:
+    """Plain arrays for the kernel (extracted before timing)."""
+    raw = ds.select([i.data_series for i in fw.indicators])[-1]
+    cols = [k for k, i in enumerate(fw.indicators) if i.denominator]
+    den = ds.select([fw.indicators[k].denominator for k in cols])[-1]
+    scale = np.array([fw.indicators[k].scale for k in cols])
+    parent = np.asarray(fw.parent_idx)
     return {
-        "runs": len(alts),
-        "full_pipeline_per_run": t,
-        "aggregation_only_warm": warm,
-        "speedup_vs_coinr": COINR_SECONDS / t["best_s"],
-        "target_s": 0.1,
+        "raw": raw,
+        "den_cols": cols,
+        "den": den,
+        "scale": scale,
+        "groups": np.asarray(ds.group_codes("EurAsia_group")),
+        "directions": fw.directions,
+        "weights": fw.nominal_weights(),
+        "multipliers": design.factors[2].multipliers,
+        "winmax": [1, 2, 3, 4, 5],
+        "parent": parent,
+        "anc": kernels.ancestors(parent, fw.n_indicators),
+        "alts": alts,
     }
 
 
-# ---- (b) the default framework ---------------------------------------------------------------------
+def asem(repeat: int) -> list[dict]:
+    base, ds, fw, design, plan = asem_case()
+    rows = []
+    rng = np.random.default_rng(1)
+    for runs in (1_000, 10_000):
+        alts = plan if runs == 1_000 else rng.integers(0, design.n_alts, size=(runs, 4))
+        arrays = asem_arrays(ds, fw, design, alts)
+
+        def replay(alts=alts):  # a fresh evaluator: every stage of every variant is recomputed
+            return Evaluator(base, ds, fw, design).run(alts, progress=False, keep_scores=True)
+
+        got = replay().scores
+        want = kernels.asem(arrays)
+        diff = float(np.max(np.abs(got - want) / np.abs(want)))
+        ours = timed(replay, repeat)
+        floor = timed(one_thread(lambda a=arrays: kernels.asem(a)), repeat)
+        rows.append(
+            row(
+                f"ASEM replay {runs:,} runs (cold)",
+                ours,
+                floor,
+                max_rel_diff_vs_kernel=diff,
+                speedup_vs_coinr=COINR_SECONDS * runs / 1000 / ours["best_s"],
+            )
+        )
+    return rows
+
+
+# ---- warm kernels from a prepared evaluator ---------------------------------------------------------
+def warm_arrays(ev: Evaluator, alts: np.ndarray) -> dict:
+    """The prepared variants' data, weights and runs as plain arrays for :func:`kernels.warm`."""
+    from index.analysis.uncertainty import _groups
+
+    fw = ev.fw
+    parent = np.asarray(fw.parent_idx)
+    kids_of = {fw.codes[p]: k for p, k in fw.groups}
+    variants = []
+    cfg_cols = [k for k, f in enumerate(ev.design.factors) if f.stage != "weights"]
+    for key, runs in _groups(alts[:, cfg_cols], ev.design.n_alts[cfg_cols]):
+        v = ev.variant(key)
+        w = v.weights.copy()
+        for code, shared in v.shared.items():
+            w[kids_of[code]] = shared
+        methods = {v.options["method"](fw.level[fw.codes[p]]) for p, _ in fw.groups}
+        assert methods <= {"amean"} or methods <= {"gmean"}, methods
+        variants.append(
+            {
+                "runs": runs,
+                "xn": v.xn,
+                "weights": w,
+                "gmean": methods == {"gmean"},
+                "complete": not np.isnan(v.xn).any(),
+            }
+        )
+    return {
+        "parent": parent,
+        "anc": kernels.ancestors(parent, fw.n_indicators),
+        "groups": list(fw.groups),
+        "n_ind": fw.n_indicators,
+        "units": len(ev.data.unit_codes),
+        "mult": ev.multipliers(alts),
+        "variants": variants,
+        "nominal_ranks": ev.nominal_ranks,
+    }
+
+
 def default_dataset() -> Dataset:
     processed = ROOT / "data" / "processed" / "inputs.parquet"
     if processed.is_file():
@@ -140,41 +259,31 @@ def default_dataset() -> Dataset:
         return load_inputs(out)
 
 
-def default(repeat: int, runs: int) -> dict:
-    ds = default_dataset()
-    cfg = Config()
+def default(repeat: int, sizes: list[int]) -> list[dict]:
+    ds, cfg = default_dataset(), Config()
     fw = fwmod.load(fwmod.DEFAULT_FRAMEWORK)
     spec, source = sp.load()
-    design = sp.resolve(
-        spec.model_copy(update={"sampling": spec.sampling.model_copy(update={"method": "mc"})}),
-        cfg,
-        fw,
-        source,
-    )
-    alts = design.alternatives(design.uniform(runs, 1))
-
-    def cold():
-        return Evaluator(cfg, ds, fw, design).run(alts, progress=False)
-
-    cold()
-    t_cold = timed(cold, repeat)
-    ev = Evaluator(cfg, ds, fw, design)
-    ev.run(alts, progress=False)
-    t_warm = timed(lambda: ev.run(alts, progress=False), repeat)
-    return {
-        "runs": runs,
-        "factors": dict(zip(design.names, map(int, design.n_alts), strict=True)),
-        "variants": int(np.prod([f.n_alt for f in design.factors if f.stage != "weights"])),
-        "chunk": ev.chunk,
-        "cold_incl_upstream": t_cold,
-        "warm": t_warm,
-        "replicates_per_s_cold": runs / t_cold["best_s"],
-        "replicates_per_s_warm": runs / t_warm["best_s"],
-        "target_replicates_per_s": 100_000,
-    }
+    spec = spec.model_copy(update={"sampling": spec.sampling.model_copy(update={"method": "mc"})})
+    design = sp.resolve(spec, cfg, fw, source)
+    rows = []
+    for runs in sizes:
+        alts = design.alternatives(design.uniform(runs, 1))
+        rep = repeat if runs < 1_000_000 else 1
+        cold = timed(lambda a=alts: Evaluator(cfg, ds, fw, design).run(a, progress=False), rep)
+        ev = Evaluator(cfg, ds, fw, design)
+        got = ev.run(alts, progress=False, keep_scores=True).scores if runs <= 100_000 else None
+        arrays = warm_arrays(ev, alts)
+        warm = timed(lambda a=alts, ev=ev: ev.run(a, progress=False), rep)
+        floor = timed(one_thread(lambda a=arrays: kernels.warm(a)), rep)
+        extra = {"cold": cold, "replicates_per_s_warm": runs / warm["best_s"]}
+        if got is not None:
+            want = kernels.warm(arrays)
+            extra["max_rel_diff_vs_kernel"] = float(np.nanmax(np.abs(got - want) / np.abs(want)))
+        rows.append(row(f"default framework {runs:,} runs (warm)", warm, floor, **extra))
+    return rows
 
 
-# ---- (c) a county-level panel ------------------------------------------------------------------------
+# ---- county panels (one process each, for the peak RSS) ----------------------------------------------
 def county_case(n_units: int = 2844, n_ind: int = 60, seed: int = 0):
     """Synthetic TEST data: 60 indicators → 12 sub-pillars → 4 pillars → index, lognormal, 2 % NaN."""
     rng = np.random.default_rng(seed)
@@ -202,7 +311,7 @@ def county_case(n_units: int = 2844, n_ind: int = 60, seed: int = 0):
     cfg = Config(denominate=False, normalise={"method": "minmax", "l": 1, "u": 100})
     spec = sp.Spec.model_validate(
         {
-            "sampling": {"method": "mc", "n": 10_000, "seed": 1},
+            "sampling": {"method": "mc", "n": 1_000, "seed": 1},
             "factors": {
                 "treat": [{"method": "none"}, {"method": "winsorise", "winmax": 3}],
                 "normalise": [{"method": "minmax", "l": 1, "u": 100}, {"method": "rank"}],
@@ -214,61 +323,46 @@ def county_case(n_units: int = 2844, n_ind: int = 60, seed: int = 0):
     return cfg, ds, fw, sp.resolve(spec, cfg, fw)
 
 
-def county(repeat: int, runs: int) -> dict:
-    cfg, ds, fw, design = county_case()
-
-    def go(n: int):
-        ev = Evaluator(cfg, ds, fw, design)
-        return ev.run(design.alternatives(design.uniform(n, 1)), progress=False), ev
-
-    go(200)
-    t = timed(lambda: go(runs), repeat)
-    memory = {}
-    for n in (2_000, runs):
-        tracemalloc.start()
-        tracemalloc.reset_peak()
-        _, ev = go(n)
-        memory[str(n)] = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-    return {
-        "units": len(ds.unit_codes),
-        "indicators": fw.n_indicators,
-        "nodes": len(fw.codes),
-        "runs": runs,
-        "chunk": ev.chunk,
-        "time": t,
-        "replicates_per_s": runs / t["best_s"],
-        "peak_traced_MiB_by_runs": memory,
+def county_child(units: int, runs: int, repeat: int) -> dict:
+    """Runs in its own process: cold analysis (peak RSS), then warm time against the kernel."""
+    cfg, ds, fw, design = county_case(units)
+    alts = design.alternatives(design.uniform(runs, 1))
+    load1 = os.getloadavg()[0]
+    t, c = time.perf_counter(), time.process_time()
+    ev = Evaluator(cfg, ds, fw, design)
+    out = ev.run(alts, progress=False)
+    cold = {
+        "best_s": time.perf_counter() - t,
+        "median_s": time.perf_counter() - t,
+        "cpu_s": time.process_time() - c,
+        "load": round(load1, 2),
     }
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB → GiB
+    out.rank_stats  # noqa: B018 - the summary is part of the analysis
+    warm = timed(lambda: ev.run(alts, progress=False), repeat)
+    arrays = warm_arrays(ev, alts)
+    floor = timed(one_thread(lambda: kernels.warm(arrays)), repeat)
+    return row(
+        f"county {units:,} × 60, {runs:,} runs (warm)",
+        warm,
+        floor,
+        cold=cold,
+        peak_rss_GiB_cold_run=peak,
+        chunk=ev.chunk,
+    )
 
 
-# ---- do two threads pay? ----------------------------------------------------------------------------
-def threads(repeat: int, runs: int) -> dict:
-    out = {}
-    cases = {"county": (county_case(), runs), "default": (None, 100 * runs)}
-    for name, (case, n) in cases.items():
-        if case is None:
-            cfg, fw, ds = Config(), fwmod.load(fwmod.DEFAULT_FRAMEWORK), default_dataset()
-            spec, source = sp.load()
-            design = sp.resolve(spec, cfg, fw, source)
-        else:
-            cfg, ds, fw, design = case
-        ev = Evaluator(cfg, ds, fw, design)
-        alts = design.alternatives(design.uniform(n, 1))
-        ev.run(alts, progress=False)  # every variant prepared
-        one = timed(lambda ev=ev, alts=alts: ev.run(alts, progress=False), repeat)
-        two = timed(lambda ev=ev, alts=alts: ev.run(alts, progress=False, jobs=2), repeat)
-        out[name] = {
-            "runs": n,
-            "jobs_1": one,
-            "jobs_2": two,
-            "speedup": one["best_s"] / two["best_s"],
-        }
-    return out
+def county(repeat: int, runs: int, sizes: list[int]) -> list[dict]:
+    rows = []
+    for units in sizes:
+        cmd = [sys.executable, __file__, "--child", str(units), str(runs), str(repeat)]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        rows.append(json.loads(res.stdout.splitlines()[-1]))
+    return rows
 
 
-# ---- (e) exact rank bounds ------------------------------------------------------------------------
-def bounds(repeat: int) -> dict:
+# ---- exact rank bounds (not against a kernel: a MILP per unit) ------------------------------------
+def bounds_case(repeat: int) -> dict:
     import resource
     import subprocess
 
@@ -319,30 +413,106 @@ def bounds(repeat: int) -> dict:
     }
 
 
+def bounds(repeat: int) -> list[dict]:
+    """The exact-rank-bounds workload as a table row (end to end through the CLI) and its detail."""
+    out = bounds_case(repeat)
+    cli = out["cli_end_to_end"] or out["library_default"]
+    return [row("compute-index bounds (2024 default)", cli, None, detail=out)]
+
+
+# ---- command line ------------------------------------------------------------------------------------
+def cli(repeat: int) -> list[dict]:
+    exe = str(BIN / "compute-index")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pub-"))
+    try:
+
+        def call(*args: str) -> Callable[[], None]:
+            return lambda: subprocess.run(
+                [exe, *args], cwd=ROOT, env=env, check=True, capture_output=True
+            )
+
+        floor = timed(
+            lambda: subprocess.run([sys.executable, "-c", "import numpy, pandas"], check=True),
+            repeat,
+        )
+        rows = [
+            row("compute-index --help", timed(call("--help"), repeat), floor),
+            row("compute-index run", timed(call("run"), repeat), floor),
+        ]
+        out = tmp / "pub"
+
+        def publish() -> None:
+            shutil.rmtree(out, ignore_errors=True)
+            call("publish", "--out", str(out))()
+
+        pub = timed(publish, max(1, repeat // 2))
+        folder = next(p for p in out.iterdir() if p.is_dir()) if out.is_dir() else out
+        ver = timed(call("verify", str(folder)), max(1, repeat // 2))
+        rows.append(row("compute-index publish", pub, None))
+        rows.append(
+            row(
+                "compute-index verify", ver, None, verify_over_publish=ver["best_s"] / pub["best_s"]
+            )
+        )
+        return rows
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| workload | ours (s) | CPU (s) | kernel (s) | ratio | peak RSS | load |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        o, k = r["ours"], r.get("kernel")
+        peak = f"{r['peak_rss_GiB_cold_run']:.2f} GiB" if "peak_rss_GiB_cold_run" in r else ""
+        ratio = (
+            f"{r['ratio']:.1f}×"
+            if k
+            else (f"{r['verify_over_publish']:.2f}× publish" if "verify_over_publish" in r else "")
+        )
+        lines.append(
+            f"| {r['workload']} | {o['best_s']:.3f} | {o['cpu_s']:.3f} | "
+            f"{k['best_s']:.4f} | {ratio} | {peak} | {o['load']} |"
+            if k
+            else f"| {r['workload']} | {o['best_s']:.3f} | {o['cpu_s']:.3f} | – | {ratio} | {peak} | {o['load']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cases", nargs="*", default=["asem", "default", "county", "threads"])
+    parser.add_argument("cases", nargs="*", default=["asem", "default", "county", "cli"])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
         "--quick", action="store_true", help="fewer runs and repeats (a smoke test)"
     )
+    parser.add_argument("--child", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    if args.child:
+        print(json.dumps(county_child(*args.child)))
+        return
     repeat = 2 if args.quick else args.repeat
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
     jobs = {
         "asem": lambda: asem(repeat),
-        "default": lambda: default(repeat, 10_000 if args.quick else 100_000),
-        "county": lambda: county(min(repeat, 3), 1_000 if args.quick else 10_000),
-        "threads": lambda: threads(min(repeat, 3), 1_000 if args.quick else 4_000),
+        "default": lambda: default(repeat, sizes),
+        "county": lambda: county(min(repeat, 2), 1_000, [2_844] if args.quick else [2_844, 30_000]),
+        "cli": lambda: cli(min(repeat, 3)),
         "bounds": lambda: bounds(min(repeat, 3)),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "latest.json"
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    result = {"machine": machine(), "cases": previous.get("cases", {})}
     for case in args.cases:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = {"case": case, "machine": machine(), **jobs[case]()}
-        path = RESULTS / f"{case}.json"
+        result["cases"][case] = jobs[case]()
         path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps(result, indent=2))
+    rows = [r for case in result["cases"].values() for r in case]
+    print(table(rows))
 
 
 if __name__ == "__main__":
