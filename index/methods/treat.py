@@ -10,7 +10,9 @@ Default (``method="winsorise"``), per indicator and ignoring NaN:
 3. if it still fails, apply ``f2`` (default ``log_CT``) to the ORIGINAL values, whatever its result.
 
 The same names as ``method`` apply a transformation to every indicator unconditionally.
-Treatment is a per-column decision, so it loops over columns (and leading batch axes) in Python.
+Treatment is a per-column decision, taken for every column (and leading batch item) at once:
+columns become rows of one array, the pass test is one vectorised skewness/kurtosis, and each
+Winsorisation step moves every row still failing, so Python loops over steps, not columns.
 """
 
 from __future__ import annotations
@@ -123,27 +125,50 @@ TRANSFORMS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
-def skew_kurt(v: np.ndarray) -> tuple[float, float]:
-    """Adjusted skewness and excess kurtosis (e1071 type 2 = pandas); NaN if < 4 values or constant.
+def skew_kurt_rows(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adjusted skewness and excess kurtosis of every row of ``v`` (rows, n), NaN = absent
+    (e1071 type 2 = pandas); NaN where a row has < 4 values or is constant.
 
     $G_1 = \\sqrt{n(n-1)}/(n-2)\\,m_3/m_2^{3/2}$,
-    $G_2 = ((n^2-1)\\,m_4/m_2^2 - 3(n-1)^2)/((n-2)(n-3))$: scipy's ``skew``/``kurtosis(bias=False)``
-    arithmetic step for step (bit-identical), without its per-call overhead (the Winsorisation loop
-    calls this for every indicator and step, and the uncertainty analysis re-runs it per variant).
+    $G_2 = ((n^2-1)\\,m_4/m_2^2 - 3(n-1)^2)/((n-2)(n-3))$ with $m_p$ the central moments: scipy's
+    ``skew``/``kurtosis(bias=False)`` arithmetic step for step. Sums run along the contiguous
+    last axis (NumPy's pairwise summation), so a complete row gives scipy's result bit for bit;
+    a row with gaps differs from it by rounding only (the gaps add zeros).
     """
-    v = v[~np.isnan(v)]
-    if v.size < 4 or v.min() == v.max():
-        return np.nan, np.nan
-    n = v.size
-    mean = np.add.reduce(v) / n  # = v.mean() bit for bit, without its wrapper
-    d = v - mean
-    d2 = d**2
-    m2, m3, m4 = np.add.reduce(d2) / n, np.add.reduce(d2 * d) / n, np.add.reduce(d2**2) / n
-    if m2 <= (np.finfo(float).eps * mean) ** 2:  # scipy: numerically constant
-        return np.nan, np.nan
-    g1 = ((n - 1.0) * n) ** 0.5 / (n - 2.0) * m3 / m2**1.5
-    g2 = 1.0 / (n - 2) / (n - 3) * ((n**2 - 1.0) * m4 / m2**2.0 - 3 * (n - 1) ** 2.0) + 3.0 - 3.0
-    return float(g1), float(g2)
+    v = np.ascontiguousarray(v, dtype=float)
+    present = ~np.isnan(v)
+    n = np.add.reduce(present, axis=-1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.add.reduce(np.where(present, v, 0.0), axis=-1) / n
+        d = np.where(present, v - mean[..., None], 0.0)
+        d2 = d**2
+        m2 = np.add.reduce(d2, axis=-1) / n
+        m3 = np.add.reduce(d2 * d, axis=-1) / n
+        m4 = np.add.reduce(d2**2, axis=-1) / n
+        g1 = ((n - 1.0) * n) ** 0.5 / (n - 2.0) * m3 / m2**1.5
+        g2 = (
+            1.0 / (n - 2) / (n - 3) * ((n**2 - 1.0) * m4 / m2**2.0 - 3 * (n - 1) ** 2.0) + 3.0 - 3.0
+        )
+    undefined = (
+        (n < 4)
+        | (np.fmin.reduce(v, axis=-1) == np.fmax.reduce(v, axis=-1))
+        | (m2 <= (np.finfo(float).eps * mean) ** 2)  # scipy: numerically constant
+    )
+    return np.where(undefined, np.nan, g1), np.where(undefined, np.nan, g2)
+
+
+def skew_kurt(v: np.ndarray) -> tuple[float, float]:
+    """Adjusted skewness and excess kurtosis of a vector (NaN skipped): :func:`skew_kurt_rows`
+    of one row, bit-identical to scipy's."""
+    v = np.asarray(v, dtype=float)
+    sk, kt = skew_kurt_rows(v[~np.isnan(v)][None])
+    return float(sk[0]), float(kt[0])
+
+
+def _passes(sk: np.ndarray, kt: np.ndarray, skew_thresh, kurt_thresh) -> np.ndarray:
+    """Pass test per row as objects: True/False, NaN where undefined."""
+    ok = (np.abs(sk) < skew_thresh) | (kt < kurt_thresh)
+    return np.where(np.isnan(sk), np.nan, ok.astype(object))
 
 
 def check_skew_kurt(v: np.ndarray, skew_thresh: float, kurt_thresh: float) -> dict:
@@ -161,6 +186,58 @@ class Winsorised:
     low: np.ndarray  # bool: points in the last replaced bottom set
 
 
+@dataclass(frozen=True)
+class _Walk:
+    """The Winsorisation loop run on many rows at once (one row = one indicator's values)."""
+
+    x: np.ndarray  # (rows, n), NaN kept
+    nwin: np.ndarray  # (rows,)
+    high: np.ndarray  # (rows, n)
+    low: np.ndarray
+
+
+def _walk(
+    v: np.ndarray,
+    winmax: float | np.ndarray,
+    skew_thresh: float,
+    kurt_thresh: float,
+    force_win: bool,
+) -> _Walk:
+    """COINr's Winsorisation loop (module docstring) on every row of ``v`` (rows, n) at once:
+    each pass moves the rows still failing (or forced) and below their ``winmax`` (inf = none)
+    one step, so the loop runs max(steps) times over arrays, not steps × rows times in Python."""
+    v = np.array(v, dtype=float)
+    rows = len(v)
+    high = np.zeros(v.shape, bool)
+    low = np.zeros(v.shape, bool)
+    nwin = np.zeros(rows, dtype=np.int64)
+    sk, kt = skew_kurt_rows(v)
+    passing = ~np.isnan(sk) & ((np.abs(sk) < skew_thresh) | (kt < kurt_thresh))
+    done = np.zeros(rows, bool)  # constant (or < 4 values): nothing left to Winsorise
+    while (active := ~done & (force_win | ~passing) & (nwin < winmax)).any():
+        a = np.nonzero(active)[0]
+        s = sk[a]
+        stop = np.isnan(s)
+        done[a[stop]] = True
+        a, s = a[~stop], s[~stop]
+        if not len(a):
+            break
+        va = v[a]
+        top = (s >= 0)[:, None]
+        hi_set = top & (va == np.fmax.reduce(va, axis=1, keepdims=True))
+        lo_set = ~top & (va == np.fmin.reduce(va, axis=1, keepdims=True))
+        next_hi = np.fmax.reduce(np.where(hi_set, -np.inf, va), axis=1, keepdims=True)
+        next_lo = np.fmin.reduce(np.where(lo_set, np.inf, va), axis=1, keepdims=True)
+        va = np.where(hi_set, next_hi, np.where(lo_set, next_lo, va))
+        v[a] = va
+        high[a] = np.where(top, hi_set, high[a])
+        low[a] = np.where(top, low[a], lo_set)
+        nwin[a] = high[a].sum(axis=1) + low[a].sum(axis=1)
+        sk[a], kt[a] = skew_kurt_rows(va)
+        passing[a] = ~np.isnan(sk[a]) & ((np.abs(sk[a]) < skew_thresh) | (kt[a] < kurt_thresh))
+    return _Walk(v, nwin, high, low)
+
+
 def winsorise(
     v: np.ndarray,
     *,
@@ -173,24 +250,9 @@ def winsorise(
 
     ``force_win`` keeps going until ``nwin >= winmax`` whatever the pass test says.
     """
-    v = np.array(v, dtype=float)
-    high = np.zeros(v.shape, bool)
-    low = np.zeros(v.shape, bool)
-    nwin = 0
-    passing = check_skew_kurt(v, skew_thresh, kurt_thresh)["Pass"] is True
-    while (force_win or not passing) and (winmax is None or nwin < winmax):
-        sk, _ = skew_kurt(v)
-        if np.isnan(sk):  # constant (or < 4 values): nothing left to Winsorise
-            break
-        if sk >= 0:
-            high = v == v.max()
-            v[high] = v[~high].max()
-        else:
-            low = v == v.min()
-            v[low] = v[~low].min()
-        nwin = int(high.sum() + low.sum())
-        passing = check_skew_kurt(v, skew_thresh, kurt_thresh)["Pass"] is True
-    return Winsorised(v, nwin, high, low)
+    limit = np.array([np.inf if winmax is None else winmax])
+    w = _walk(np.asarray(v, dtype=float)[None], limit, skew_thresh, kurt_thresh, force_win)
+    return Winsorised(w.x[0], int(w.nwin[0]), w.high[0], w.low[0])
 
 
 # Every name ``treat(method=...)`` accepts: the two-stage COINr procedure (``winsorise``, whose
@@ -215,53 +277,87 @@ class TreatResult:
     flags: np.ndarray
 
 
-def _transform(name: str, v: np.ndarray, lmbda: float) -> np.ndarray:
-    col = v[:, None]
-    out = boxcox(col, lmbda=lmbda) if name == "boxcox" else TRANSFORMS[name](col)
-    return out[:, 0]
+def _transform(name: str, rows: np.ndarray, lmbda: float) -> np.ndarray:
+    """A transformation of every row (rows = indicators); NaN stay NaN."""
+    cols = rows.T
+    out = boxcox(cols, lmbda=lmbda) if name == "boxcox" else TRANSFORMS[name](cols)
+    return out.T
 
 
-def _check(rec: dict, stage: int, v: np.ndarray, spec: dict) -> bool | float:
-    res = check_skew_kurt(v, spec["skew_thresh"], spec["kurt_thresh"])
-    rec.update({f"check_SkewKurt{stage}.{k}": val for k, val in res.items()})
-    return res["Pass"]
+class _Log:
+    """The treatment log of a set of rows, column by column (one stage's check at a time)."""
+
+    def __init__(self, rows: int):
+        self.cols: dict[str, np.ndarray] = {"treatment": np.full(rows, "none", dtype=object)}
+        self.rows = rows
+
+    def column(self, name: str, dtype: type) -> np.ndarray:
+        return self.cols.setdefault(name, np.full(self.rows, np.nan, dtype=dtype))
+
+    def check(self, stage: int, x: np.ndarray, at: np.ndarray, spec: dict) -> np.ndarray:
+        """Record check ``stage`` for rows ``at`` of values ``x`` (len(at), n); return Pass."""
+        sk, kt = skew_kurt_rows(x)
+        ok = _passes(sk, kt, spec["skew_thresh"], spec["kurt_thresh"])
+        self.column(f"check_SkewKurt{stage}.Pass", object)[at] = ok
+        self.column(f"check_SkewKurt{stage}.Skew", float)[at] = sk
+        self.column(f"check_SkewKurt{stage}.Kurt", float)[at] = kt
+        return ok
+
+    def frame(self) -> dict[str, np.ndarray]:
+        """The columns with the dtypes a table of records would get: a Pass column is bool when
+        filled on every row, float when empty, else object; nwin is int when filled, else float."""
+        out = {}
+        for name in DETAIL_COLUMNS:
+            col = self.cols.get(name)
+            if col is None:
+                continue
+            if name.endswith(".Pass") or name == "winsorise.nwin":
+                gaps = pd.isna(col)
+                if not gaps.any():
+                    col = col.astype(bool if name.endswith(".Pass") else np.int64)
+                elif gaps.all() or name == "winsorise.nwin":
+                    col = col.astype(float)
+            out[name] = col
+        return out
 
 
-def _treat_column(v: np.ndarray, spec: dict) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Treat the non-NaN values ``v`` of one indicator; return values, point flags, log record."""
-    rec: dict = {"treatment": "none"}
-    flags = np.full(v.shape, "", dtype=object)
+def _treat_rows(v: np.ndarray, spec: dict, log: _Log, at: np.ndarray):
+    """Treat rows ``v`` (indicators × units, NaN = absent) sharing one spec; log into rows ``at``.
+    Returns the values and the point flags."""
+    flags = np.full(v.shape, "", dtype="<U11")
+    present = ~np.isnan(v)
     method = spec["method"]
-    passed = _check(rec, 0, v, spec)
+    passed = log.check(0, v, at, spec)
     if method == "none":
-        return v, flags, rec
+        return v, flags
     if method != "winsorise":
         out = _transform(method, v, spec["boxcox_lambda"])
-        _check(rec, 1, out, spec)
-        rec["treatment"] = method
-        flags[:] = method
-        return out, flags, rec
-    if passed is not False and not spec["force_win"]:  # passes, or undefined (COINr: untreated)
-        return v, flags, rec
-    win = winsorise(
-        v,
-        winmax=spec["winmax"],
-        skew_thresh=spec["skew_thresh"],
-        kurt_thresh=spec["kurt_thresh"],
-        force_win=spec["force_win"],
-    )
-    rec["winsorise.nwin"] = win.nwin
-    if win.nwin:
-        rec["treatment"] = "winsorise"
-    flags[win.high] = "winhi"
-    flags[win.low] = "winlo"
-    if _check(rec, 1, win.x, spec) is not False or spec["f2"] == "none":
-        return win.x, flags, rec
-    out = _transform(spec["f2"], v, spec["boxcox_lambda"])  # on the ORIGINAL values
-    _check(rec, 2, out, spec)
-    rec["treatment"] = spec["f2"]
-    flags[:] = spec["f2"]
-    return out, flags, rec
+        log.check(1, out, at, spec)
+        log.cols["treatment"][at] = method
+        flags[present] = method
+        return out, flags
+    # fails the test (an undefined test leaves it untreated, as COINr), or forced
+    need = np.nonzero((passed == False) | spec["force_win"])[0]  # noqa: E712 - NaN is not False
+    out = v.copy()
+    if not len(need):
+        return out, flags
+    limit = np.inf if spec["winmax"] is None else spec["winmax"]
+    win = _walk(v[need], limit, spec["skew_thresh"], spec["kurt_thresh"], spec["force_win"])
+    log.column("winsorise.nwin", object)[at[need]] = win.nwin
+    log.cols["treatment"][at[need[win.nwin > 0]]] = "winsorise"
+    out[need] = win.x
+    flags[need] = np.where(win.high, "winhi", np.where(win.low, "winlo", ""))
+    passed1 = log.check(1, win.x, at[need], spec)
+    fallback = need[passed1 == False]  # noqa: E712
+    if len(fallback) and spec["f2"] != "none":
+        try:  # on the ORIGINAL values
+            out[fallback] = _transform(spec["f2"], v[fallback], spec["boxcox_lambda"])
+        except IndicatorError as exc:  # positions among the fallback rows → among v's rows
+            raise IndicatorError(fallback[list(exc.columns)], exc.reason) from None
+        log.check(2, out[fallback], at[fallback], spec)
+        log.cols["treatment"][at[fallback]] = spec["f2"]
+        flags[fallback] = np.where(present[fallback], spec["f2"], "")
+    return out, flags
 
 
 def _specs(n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None) -> list[dict]:
@@ -322,21 +418,28 @@ def treat(
         force_win=force_win,
     )
     specs = _specs(x.shape[-1], defaults, per_indicator)
-    out = x.copy()
-    flags = np.full(x.shape, "", dtype=object)
-    records = []
-    for item in np.ndindex(x.shape[:-2]):
-        for j, spec in enumerate(specs):
-            col = x[item + (slice(None), j)]
-            present = ~np.isnan(col)
-            try:
-                values, point_flags, rec = _treat_column(col[present], spec)
-            except IndicatorError as exc:
-                raise IndicatorError([j], exc.reason) from None
-            out[item + (present, j)] = values
-            flags[item + (present, j)] = point_flags
-            records.append({"batch": item, "column": j, **rec} if item else {"column": j, **rec})
-    details = pd.DataFrame.from_records(records).reindex(
+    lead, (n, k) = x.shape[:-2], x.shape[-2:]
+    rows = np.ascontiguousarray(np.moveaxis(x, -1, -2).reshape(-1, n))  # (batch · k, n)
+    out = np.empty_like(rows)
+    flags = np.empty(rows.shape, dtype="<U11")
+    log = _Log(len(rows))
+    column = np.tile(np.arange(k), len(rows) // k if k else 0)
+    by_spec: dict[tuple, list[int]] = {}
+    for j, spec in enumerate(specs):  # indicators sharing a spec are treated together
+        by_spec.setdefault(tuple(spec.items()), []).append(j)
+    for cols in by_spec.values():
+        at = np.nonzero(np.isin(column, cols))[0]
+        try:
+            out[at], flags[at] = _treat_rows(rows[at], specs[cols[0]], log, at)
+        except IndicatorError as exc:  # positions among these rows → indicator columns
+            raise IndicatorError(column[at[list(exc.columns)]], exc.reason) from None
+    details: dict[str, object] = {}
+    if x.ndim > 2:
+        details["batch"] = [item for item in np.ndindex(lead) for _ in range(k)]
+    details["column"] = column
+    details |= log.frame()
+    frame = pd.DataFrame(details).reindex(
         columns=[*(["batch"] if x.ndim > 2 else []), "column", *DETAIL_COLUMNS]
     )
-    return TreatResult(out, details, flags.astype(str))
+    back = lambda a: np.moveaxis(a.reshape(*lead, k, n), -1, -2)  # noqa: E731
+    return TreatResult(back(out), frame, back(flags))
