@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -180,6 +181,8 @@ class _Variant:
     options: dict
     weigher: Weigher | None
     shared: dict = field(default_factory=dict)  # parent code → data-driven weights of indicators
+    linear: np.ndarray | None = None  # xn (amean) or ln xn (gmean) when the tree is one product
+    log: bool = False  # the linear form is in logs (geometric means): scores = exp(product)
 
 
 class Evaluator:
@@ -226,6 +229,7 @@ class Evaluator:
         self.chunk = int(np.clip(memory // per_run, 1, MAX_CHUNK))
         # the rank-count update costs O(units²) per call: pool many chunks per update
         self.pool = max(self.chunk, min(POOL // n_units, 4 * MAX_CHUNK))
+        self._paths = _RootWeights(fw)
         self.nominal = self._prepare(config, "nominal")
         self.nominal_scores = self.scores(np.ones((1, len(fw.codes))), self.nominal)[0]
         self.nominal_ranks = rank_desc(self.nominal_scores)
@@ -242,7 +246,14 @@ class Evaluator:
             weights = nominal_weights(config, self.fw)
         xn = stages["normalised"][self._yi]
         opts = aggregation_options(config)
-        return _Variant(label, config, xn, weights, opts, config_weigher(config))
+        v = _Variant(label, config, xn, weights, opts, config_weigher(config))
+        kind = _linear_kind(v, self.fw)
+        if kind is None:
+            return v
+        with self._named(label):
+            weights = _shared_weights(v, self.fw)
+        data = np.log(xn) if kind == "gmean" else xn
+        return dataclasses.replace(v, weights=weights, linear=data, log=kind == "gmean")
 
     @contextlib.contextmanager
     def _named(self, label: str) -> Iterator[None]:
@@ -278,8 +289,15 @@ class Evaluator:
 
     def scores(self, multipliers: np.ndarray, variant: _Variant | None = None) -> np.ndarray:
         """Index scores (runs, units) of a variant (default nominal) for weight multipliers
-        (runs, nodes): one batched pass of ``aggregate_nodes``."""
+        (runs, nodes): one product with the runs' effective indicator weights when the variant
+        is linear (:func:`_linear_kind`), else one batched pass of ``aggregate_nodes``."""
         v = self.nominal if variant is None else variant
+        if v.linear is not None:
+            w = v.weights * multipliers
+            eff = self._paths(w) if np.isfinite(w).all() else None
+            if eff is not None:  # one product; else the node-by-node pass names the problem
+                s = eff @ v.linear.T
+                return np.exp(s) if v.log else s
         with self._named(v.label):
             aggs, _ = aggregate_nodes(
                 v.xn,
@@ -441,6 +459,82 @@ def _groups(cols: np.ndarray, n_alts: np.ndarray) -> list[tuple[tuple[int, ...],
         (tuple(int(a) for a in row), runs)
         for row, runs in zip(rows, np.split(order, np.cumsum(counts)[:-1]), strict=True)
     ]
+
+
+class _RootWeights:
+    """Effective indicator weights in the index for a batch of node weights (runs, nodes):
+    $\\tilde w_i = \\prod_{k \\in \\mathrm{path}(i)} w_k / \\sum_{s \\in \\mathrm{sib}(k)} w_s$, the product of
+    the within-group normalised weights from indicator i up to the root's children. Group sums
+    are one (runs, nodes) × (nodes, nodes) product with the child → parent membership matrix;
+    the paths are an index array (depth, indicators), padded with the root (weight 1)."""
+
+    def __init__(self, fw: Framework):
+        parent = np.asarray(fw.parent_idx)
+        n, child = len(parent), parent >= 0
+        self.root = int(np.nonzero(~child)[0][0])
+        self.up = np.where(child, parent, self.root)
+        self.member = np.zeros((n, n))
+        self.member[np.nonzero(child)[0], parent[child]] = 1.0
+        self.child = child
+        paths = []
+        for i in range(fw.n_indicators):
+            path, k = [], i
+            while k != self.root:
+                path.append(k)
+                k = int(parent[k])
+            paths.append(path)
+        depth = max(map(len, paths))
+        self.paths = np.array([p + [self.root] * (depth - len(p)) for p in paths]).T
+
+    def __call__(self, w: np.ndarray) -> np.ndarray | None:
+        """(runs, indicators), or None when some group's weights sum to 0 (the node-by-node
+        pass gives that group NaN and skips it above, which no product reproduces)."""
+        den = (w @ self.member)[:, self.up]
+        if (den[:, self.child] == 0).any():
+            return None
+        wn = w / den
+        wn[:, self.root] = 1.0
+        return wn[:, self.paths].prod(axis=1)
+
+
+def _linear_kind(v: _Variant, fw: Framework) -> str | None:
+    """ "amean" or "gmean" when the variant's whole tree is one weighted sum of the indicators
+    (of their logs): complete data, the same arithmetic (geometric) mean at every level, no
+    method parameters, and data-driven weights, if any, only for groups of indicators (weights
+    that do not depend on a run's scores). Then the index score is
+    $\\sum_i \\tilde w_i x_{ui}$ (or $\\exp \\sum_i \\tilde w_i \\ln x_{ui}$) with the effective
+    weights $\\tilde w$: a re-normalised weighted mean of weighted means is the mean with the
+    products of the normalised weights. Anything else (missing values, whose re-normalisation
+    differs per unit; a data threshold; other methods) goes node by node."""
+    opts = dict(v.options)
+    method, thresh = opts.pop("method"), opts.pop("dat_thresh", None)
+    names = {method(fw.level[fw.codes[p]]) if callable(method) else method for p, _ in fw.groups}
+    if opts or len(names) != 1 or not names <= {"amean", "gmean"}:
+        return None
+    if thresh is not None and not 0.0 <= float(thresh) <= 1.0:
+        return None
+    if np.isnan(v.xn).any() or (names == {"gmean"} and not (v.xn > 0).all()):
+        return None
+    if v.weigher is not None:
+        levels = v.config.weighting.levels
+        touched = [k for p, k in fw.groups if levels is None or fw.level[fw.codes[p]] - 1 in levels]
+        if any(k.max() >= fw.n_indicators for k in touched):
+            return None
+    return names.pop()
+
+
+def _shared_weights(v: _Variant, fw: Framework) -> np.ndarray:
+    """The variant's node weights with its data-driven weights of groups of indicators in place
+    (the same for every run; the runs' multipliers scale them as they scale fixed weights)."""
+    w = np.array(v.weights, dtype=float)
+    if v.weigher is None:
+        return w
+    for p, kids in fw.groups:
+        if kids.max() < fw.n_indicators:
+            new = v.weigher(v.xn[..., kids], fw.codes[p], fw.level[fw.codes[p]])
+            if new is not None:
+                w[kids] = new
+    return w
 
 
 def _scaled(v: _Variant, multipliers: np.ndarray, fw: Framework) -> Weigher | None:
