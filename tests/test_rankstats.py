@@ -62,17 +62,24 @@ def rank_arrays(draw):
     return r, n_ranks
 
 
+class SparseCounts(rs.RankCounts):
+    """The key/count form that large panels use, forced for small ones."""
+
+    DENSE = 0
+
+
 @settings(max_examples=150, deadline=None)
-@given(rank_arrays(), st.lists(st.floats(0, 1), min_size=1, max_size=4))
-def test_counts_equal_numpy_on_full_array(data, probs):
+@given(rank_arrays(), st.lists(st.floats(0, 1), min_size=1, max_size=4), st.booleans())
+def test_counts_equal_numpy_on_full_array(data, probs, sparse):
     r, n_ranks = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy: all-NaN slice
         want = rs.rank_stats(r, probs=probs)
-    acc = rs.RankCounts(r.shape[1], n_ranks)
-    half = r.shape[0] // 2
-    acc.update(r[:half]).update(r[half:])
+    acc = (SparseCounts if sparse else rs.RankCounts)(r.shape[1], n_ranks)
+    third = r.shape[0] // 3
+    acc.update(r[:third]).update(r[third : 2 * third]).update(r[2 * third :])
     got = acc.stats(probs=probs)
+    np.testing.assert_array_equal(acc.counts, rs.RankCounts(r.shape[1], n_ranks).update(r).counts)
     np.testing.assert_array_equal(got.mean, want.mean)
     np.testing.assert_array_equal(got.median, want.median)
     np.testing.assert_array_equal(got.quantiles, want.quantiles)
@@ -93,6 +100,10 @@ def test_merge_and_validation():
     a = rs.RankCounts(5).update(r[:10])
     b = rs.RankCounts(5).update(r[10:])
     np.testing.assert_array_equal(a.merge(b).counts, rs.RankCounts(5).update(r).counts)
+    sparse = SparseCounts(5).update(r[:10]).merge(SparseCounts(5).update(r[10:25]))
+    sparse.merge(rs.RankCounts(5).update(r[25:]))  # the two forms merge either way
+    np.testing.assert_array_equal(sparse.counts, a.counts)
+    assert sparse._dense is None and len(sparse._keys) == (a.counts > 0).sum()
     with pytest.raises(ValueError, match="integers"):
         rs.RankCounts(5).update(np.array([[1.5, 1, 1, 1, 1]]))
     for bad in (6.0, 0.0, -1.0):

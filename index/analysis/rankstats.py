@@ -57,58 +57,122 @@ def rank_stats(
 
 
 class RankCounts:
-    """Exact streaming accumulator of the rank distribution: ``counts[u, r-1]`` = runs in which
-    unit u had rank r. Feed it (runs, units) chunks with :meth:`update`; merge partial
-    accumulators (e.g. one per worker) with :meth:`merge`."""
+    """Exact streaming accumulator of the rank distribution: the number of runs in which unit u
+    had rank r, for every (u, r) that occurred. Feed it (runs, units) chunks with :meth:`update`;
+    merge partial accumulators (e.g. one per worker) with :meth:`merge`.
+
+    Memory is linear in the units: the counts are int32 (int64 once a total could overflow) and,
+    beyond ``DENSE`` cells, kept only for the pairs that occurred, as sorted keys
+    $u \\cdot n_\\mathrm{ranks} + r - 1$ with their counts; an update adds the new pairs' counts
+    where they already exist and inserts the others. (A dense units × ranks table would need
+    3.6 GB of int32 for 30,000 units.) :attr:`counts` gives the dense table when asked for.
+    """
+
+    DENSE = 2**22  # cells up to which a dense table (16 MiB of int32) is cheaper than keys
 
     def __init__(self, n_units: int, n_ranks: int | None = None):
         self.n_units = n_units
         self.n_ranks = n_units if n_ranks is None else n_ranks
-        self.counts = np.zeros((n_units, self.n_ranks), dtype=np.int64)
+        cells = self.n_units * self.n_ranks
+        self._dense = np.zeros(cells, dtype=np.int32) if cells <= self.DENSE else None
+        self._keys = np.zeros(0, dtype=np.int64)  # sparse form: sorted keys and their counts
+        self._values = np.zeros(0, dtype=np.int32)
+        self._total = 0
         self.n_missing = np.zeros(n_units, dtype=np.int64)
+
+    def _grow(self, added: int) -> None:
+        """Widen the counts to int64 before a total of runs could overflow int32."""
+        self._total += added
+        if self._total > np.iinfo(np.int32).max:
+            if self._dense is not None:
+                self._dense = self._dense.astype(np.int64, copy=False)
+            self._values = self._values.astype(np.int64, copy=False)
+
+    def _add(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Add counts ``values`` at distinct sorted ``keys``."""
+        if self._dense is not None:
+            self._dense[keys] += values.astype(self._dense.dtype, copy=False)
+            return
+        pos = np.searchsorted(self._keys, keys)
+        hit = pos < len(self._keys)
+        hit[hit] = self._keys[pos[hit]] == keys[hit]
+        self._values[pos[hit]] += values[hit].astype(self._values.dtype, copy=False)
+        new = ~hit
+        if new.any():
+            self._keys = np.insert(self._keys, pos[new], keys[new])
+            self._values = np.insert(self._values, pos[new], values[new])
+
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(unit, rank, count) of every pair that occurred, sorted by unit then rank."""
+        if self._dense is not None:
+            keys = np.nonzero(self._dense)[0]
+            values = self._dense[keys]
+        else:
+            keys, values = self._keys, self._values
+        unit, rank0 = np.divmod(keys, self.n_ranks)
+        return unit, rank0 + 1, values.astype(np.int64)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """The dense table ``counts[u, r-1]`` (units × ranks, int64)."""
+        out = np.zeros((self.n_units, self.n_ranks), dtype=np.int64)
+        unit, rank, count = self._pairs()
+        out[unit, rank - 1] = count
+        return out
 
     @property
     def n(self) -> np.ndarray:
         """Number of runs with a rank, per unit."""
-        return self.counts.sum(axis=1)
+        unit, _, count = self._pairs()
+        return np.bincount(unit, weights=count, minlength=self.n_units).astype(np.int64)
 
     def update(self, ranks: np.ndarray) -> RankCounts:
         """Add a (runs, units) chunk of integer ranks (NaN allowed)."""
         r = np.asarray(ranks, dtype=float).reshape(-1, self.n_units)
         miss = np.isnan(r)
-        n_miss = miss.sum(axis=0)
-        filled = np.where(miss, 0.0, r) if n_miss.any() else r  # bin 0 of each unit = NaN
-        idx = filled.astype(np.int64)
+        ok = ~miss
+        values = r[ok]
         bad = ValueError(f"ranks must be integers in 1..{self.n_ranks} (or NaN)")
-        if r.size and (idx.min() < 0 or idx.max() > self.n_ranks or np.any(idx != filled)):
+        if values.size and (
+            values.min() < 1 or values.max() > self.n_ranks or np.any(values != np.floor(values))
+        ):
             raise bad
-        width = self.n_ranks + 1
-        binned = np.bincount(
-            (idx + width * np.arange(self.n_units)).ravel(), minlength=self.n_units * width
-        ).reshape(self.n_units, width)
-        if np.any(binned[:, 0] != n_miss):  # a literal rank 0
-            raise bad
-        self.counts += binned[:, 1:]
-        self.n_missing += n_miss
+        keys = (np.arange(self.n_units) * self.n_ranks + (r - 1.0))[ok].astype(np.int64)
+        self._grow(len(r))
+        if self._dense is not None:
+            self._dense += np.bincount(keys, minlength=len(self._dense)).astype(self._dense.dtype)
+        else:
+            self._add(*np.unique(keys, return_counts=True))
+        self.n_missing += miss.sum(axis=0)
         return self
 
     def merge(self, other: RankCounts) -> RankCounts:
         """Add another accumulator's counts (same units and ranks)."""
-        if other.counts.shape != self.counts.shape:
+        if (other.n_units, other.n_ranks) != (self.n_units, self.n_ranks):
             raise ValueError("cannot merge rank counts of different shapes")
-        self.counts += other.counts
+        self._grow(other._total)
+        unit, rank, count = other._pairs()
+        self._add(unit * self.n_ranks + rank - 1, count)
         self.n_missing += other.n_missing
         return self
 
     def mean(self) -> np.ndarray:
         """$\\bar r_u = \\sum_r r\\,c_{ur} / n_u$ (NaN when a unit was never ranked)."""
+        unit, rank, count = self._pairs()
+        total = np.bincount(unit, weights=rank * count, minlength=self.n_units)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (self.counts @ np.arange(1, self.n_ranks + 1)) / self.n
+            return total / self.n
 
     def order_statistic(self, k: np.ndarray) -> np.ndarray:
-        """The k-th smallest rank of each unit (0-based k, one per unit; k < n)."""
-        cum = np.cumsum(self.counts, axis=1)
-        return (cum <= np.asarray(k)[:, None]).sum(axis=1) + 1.0
+        """The k-th smallest rank of each unit (0-based k, one per unit; k < n): the rank at
+        which the unit's cumulative count first exceeds k."""
+        unit, rank, count = self._pairs()
+        if not len(rank):
+            return np.ones(self.n_units)
+        cum = np.cumsum(count)
+        before = np.concatenate([[0], np.cumsum(self.n)[:-1]])  # runs counted for lower units
+        pos = np.searchsorted(cum, before + np.asarray(k), side="right")
+        return rank[np.minimum(pos, len(rank) - 1)].astype(float)
 
     def quantile(self, p: float) -> np.ndarray:
         """Type-7 quantile per unit, with NumPy's arithmetic: $h = (n-1)p$, $a = x_{(\\lfloor h\\rfloor)}$,

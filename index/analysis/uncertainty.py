@@ -227,14 +227,14 @@ class Evaluator:
         widest = max(len(kids) for _, kids in fw.groups)
         per_run = 8 * n_units * (n_aggs + 3 * widest + 4)
         self.chunk = int(np.clip(memory // per_run, 1, MAX_CHUNK))
-        # the rank-count update costs O(units²) per call: pool many chunks per update
+        # ranking and the rank-count update cost a call per pool, not per chunk
         self.pool = max(self.chunk, min(POOL // n_units, 4 * MAX_CHUNK))
         self._paths = _RootWeights(fw)
         self.nominal = self._prepare(config, "nominal")
         self.nominal_scores = self.scores(np.ones((1, len(fw.codes))), self.nominal)[0]
         self.nominal_ranks = rank_desc(self.nominal_scores)
 
-    @property
+    @cached_property
     def units(self) -> pd.DataFrame:
         return self.data.units.loc[list(self.data.unit_codes), ["name_zh", "name_en"]]
 
