@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from index.analysis.audit import Audit
 from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
@@ -26,7 +25,9 @@ from index.cli.options import (
     output,
     resolve_config,
 )
-from index.pipeline import build
+
+if TYPE_CHECKING:
+    from index.analysis.audit import Audit
 
 
 @app.command("audit")
@@ -53,6 +54,8 @@ def audit_command(
 
     Example: compute-index audit --year 2024 --set weighting=entropy
     """
+    from index.pipeline import build
+
     cfg = resolve_config(config, framework, set_, weight, exclude)
     b = build(cfg, load_data(data))
     out = output(out, data, "audit.xlsx")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -24,10 +24,9 @@ from index.cli.options import (
     load_data,
     resolve_config,
 )
-from index.compare import Comparison
-from index.io import atomic_path
-from index.pipeline import build
-from index.publish import figures
+
+if TYPE_CHECKING:
+    from index.compare import Comparison
 
 
 def _variant(base: cfgmod.Config, spec: str) -> cfgmod.Config:
@@ -99,6 +98,10 @@ def compare_cmd(
 
     Example: compute-index compare weighting=entropy weighting=pca "aggregation=gmean,normalise.l=1"
     """
+    from index.io import atomic_path
+    from index.pipeline import build
+    from index.publish import figures
+
     base = resolve_config(config, framework, set_, weight, exclude)
     ds = load_data(data)
     baseline = build(base, ds)

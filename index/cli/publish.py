@@ -20,12 +20,6 @@ from index.cli.options import (
     resolve_config,
 )
 from index.cli.tables import print_ranking
-from index.publication import (
-    PublishSettings,
-    UncertaintySettings,
-    run_publication,
-    verify_publication,
-)
 
 
 @app.command()
@@ -64,6 +58,8 @@ def publish(
 
     Example: compute-index publish --year 2024 --runs 5000
     """
+    from index.publication import PublishSettings, UncertaintySettings, run_publication
+
     start = time.perf_counter()
     settings = PublishSettings(
         raw_dir=(raw_dir[0] if raw_dir else paths.raw_dir()).as_posix(),
@@ -108,6 +104,8 @@ def verify_cmd(
 
       compute-index verify ~/from-colleague/2024 --raw-dir ~/from-colleague/raw
     """
+    from index.publication import verify_publication
+
     result = (
         verify_publication(folder, raw_dir[0], raw_dir[1:])
         if raw_dir

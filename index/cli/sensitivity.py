@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from index.analysis.sensitivity import (
-    SCALAR,
-    WITHIN,
-    LeaveOneOut,
-    SobolAnalysis,
-    write_results,
-)
-from index.analysis.uncertainty import Outcome
 from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
@@ -34,8 +26,11 @@ from index.cli.options import (
     output,
     resolve_config,
 )
-from index.framework import Framework
-from index.pipeline import build
+
+if TYPE_CHECKING:
+    from index.analysis.sensitivity import LeaveOneOut, SobolAnalysis
+    from index.analysis.uncertainty import Outcome
+    from index.framework import Framework
 
 
 @app.command()
@@ -88,6 +83,9 @@ def sensitivity(
 
       compute-index sensitivity --region 贵州 --sobol     # what moves one province's rank
     """
+    from index.analysis.sensitivity import write_results
+    from index.pipeline import build
+
     cfg = resolve_config(config, framework, set_, weight, exclude)
     b = build(cfg, load_data(data))
     only = None if region is None else b.unit(region)
@@ -184,6 +182,8 @@ def distribution_table(outcome: Outcome, code: str) -> Table:
 
 
 def within_line(outcome: Outcome) -> str:
+    from index.analysis.sensitivity import WITHIN
+
     shares = outcome.within(WITHIN)
     parts = ", ".join(f"±{k}: {v:.0%}" for k, v in shares.items())
     return f"90 % interval within ±k places of the nominal rank (share of regions): {parts}"
@@ -192,6 +192,8 @@ def within_line(outcome: Outcome) -> str:
 def sobol_table(sa: SobolAnalysis) -> Table:
     """First-order and total indices of the mean absolute rank change, with intervals."""
     df = sa.table()
+    from index.analysis.sensitivity import SCALAR
+
     df = df[df["output"] == SCALAR]
     alts = {f.name: f.n_alt for f in sa.outcome.design.factors}
     t = Table(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from index.pipeline import Build
-from index.publish.report import _fmt as cell_text
-from index.publish.tables import Sheet
+if TYPE_CHECKING:
+    from index.pipeline import Build
+    from index.publish.tables import Sheet
 
 
 def _fmt(v: float, rank: bool = False) -> str:
@@ -44,6 +45,8 @@ def print_ranking(b: Build, year: int | None = None, *, top: int = 0) -> None:
 
 def print_sheet(sheet: Sheet, columns: list[str] | None = None) -> None:
     """A publication sheet in the terminal, with its number formats (``columns``: a subset)."""
+    from index.publish.report import _fmt as cell_text  # the publication's cell format
+
     frame = sheet.frame if columns is None else sheet.frame[columns]
     t = Table(title=sheet.name, header_style="bold")
     for col in frame.columns:

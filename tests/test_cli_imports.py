@@ -1,0 +1,57 @@
+"""Start-up: a command imports only what it uses. Checked by module names in ``sys.modules`` after
+the command ran in a fresh interpreter (no timings)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("sklearn", "matplotlib", "openpyxl")
+PROBE = f"""
+import json, sys
+from index.cli import app
+try:
+    app(sys.argv[1:], prog_name="compute-index")
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+print(json.dumps({{"code": code, "heavy": loaded}}))
+"""
+
+
+def loaded_after(*args: str) -> list[str]:
+    res = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    report = json.loads(res.stdout.splitlines()[-1])
+    assert report["code"] in (0, None), res.stdout + res.stderr
+    return report["heavy"]
+
+
+def test_help_imports_no_heavy_module():
+    assert loaded_after("--help") == []
+
+
+def test_run_imports_no_heavy_module(bundled_inputs, tmp_path):
+    out = tmp_path / "results.parquet"
+    assert loaded_after("run", "--data", str(bundled_inputs), "--out", str(out), "-q") == []
+    assert out.is_file()  # the command did its work
+
+
+@pytest.mark.parametrize("module", HEAVY)
+def test_probe_sees_a_heavy_import(module):
+    """The probe can fail: a command that imports a heavy module is reported."""
+    res = subprocess.run(
+        [sys.executable, "-c", f"import {module}\n" + PROBE, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(res.stdout.splitlines()[-1])["heavy"] == [module]
