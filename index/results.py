@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index import __version__
 from index.io import write_parquet
-from index.pipeline import Build
+
+if TYPE_CHECKING:
+    from index.pipeline import Build
 
 DEFAULT_RESULTS = Path("data/processed/results.parquet")
 
