@@ -188,3 +188,17 @@ def test_recover_restores_a_folder_left_aside(tmp_path):
         assert (tmp_path / "2024" / "f.txt").read_text(encoding="utf-8") == "previous"
         (tmp / "f.txt").write_text("new", encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024"]
+
+
+def test_figures_rendered_in_this_process_are_the_same_bytes(monkeypatch):
+    """The forked workers render exactly what one process renders (the verify guarantee does
+    not depend on the number of cores)."""
+    pub = published()
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 1)  # no workers: render in-process
+    src = pub.folder.parent / "inputs.csv"
+    root = pub.folder.parent / "serial"
+    serial = build_publication(make_result(), root, edition="2024-test", inputs={"inputs.csv": src})
+    try:
+        assert serial.manifest["outputs"] == pub.manifest["outputs"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing as mp
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -148,29 +151,23 @@ def assemble(
     input_hashes = manifest.hash_inputs(inputs)
 
     (target / "figures").mkdir(parents=True, exist_ok=True)
-    rendered: list[report.Figure] = []
     with figures.style() as font:
-        for stem, zh, en, make in _figure_plan(
-            result, year, font is not None, intervals, alternatives, bounds
-        ):
-            png, _svg = figures.save_figure(make(), target / "figures" / stem)
-            rendered.append(report.Figure(stem, zh, en, png.read_bytes()))
-
-    sheets = [
-        tables.ranking(scores, nodes, year=year, rank_intervals=intervals),
-        tables.indicator_data(result.data, nodes, scores, year=year),
-        tables.weights(nodes),
-        tables.method(config, _facts(edition, year, scores, nodes, font)),
-        tables.sources(result.data, nodes, sources),
-    ]
-    if bounds is not None and len(bounds):
-        sheets[0] = claims.with_bounds(sheets[0], bounds, link=bool(profiles))
-    flagged = tables.imputed(scores, nodes) if "imputed" in scores.columns else None
-    plan = _plan(result)
-    tables.write_xlsx(
-        [*sheets, *([flagged] if flagged is not None else []), *plan], target / "ranking.xlsx"
-    )
-    tables.write_csv(sheets[0].frame, target / "ranking.csv")
+        shown = _figure_plan(result, year, font is not None, intervals, alternatives, bounds)
+        with _rendering(shown, target / "figures") as pngs:  # rendered while the tables are written
+            sheets = _sheets(result, config, edition, year, intervals, sources, font)
+            if bounds is not None and len(bounds):
+                sheets[0] = claims.with_bounds(sheets[0], bounds, link=bool(profiles))
+            flagged = tables.imputed(scores, nodes) if "imputed" in scores.columns else None
+            plan = _plan(result)
+            tables.write_xlsx(
+                [*sheets, *([flagged] if flagged is not None else []), *plan],
+                target / "ranking.xlsx",
+            )
+            tables.write_csv(sheets[0].frame, target / "ranking.csv")
+            rendered = [
+                report.Figure(stem, zh, en, png)
+                for (stem, zh, en, _), png in zip(shown, pngs(), strict=True)
+            ]
     provenance = {
         "edition": edition,
         "year": str(year),
@@ -225,6 +222,60 @@ def _plan(result: ResultLike) -> list[tables.Sheet]:
         return []
     shares = tables.province_shares(tracker, result.data)
     return [tables.action_plan(tracker), *([shares] if len(shares.frame) else [])]
+
+
+def _sheets(
+    result: ResultLike,
+    config: Mapping[str, Any],
+    edition: str,
+    year: int,
+    intervals: pd.DataFrame | None,
+    sources: pd.DataFrame | None,
+    font: FontChoice | None,
+) -> list:
+    """The workbook's sheets: ranking, indicator data, weights, method, sources."""
+    scores, nodes = result.scores, result.nodes
+    return [
+        tables.ranking(scores, nodes, year=year, rank_intervals=intervals),
+        tables.indicator_data(result.data, nodes, scores, year=year),
+        tables.weights(nodes),
+        tables.method(config, _facts(edition, year, scores, nodes, font)),
+        tables.sources(result.data, nodes, sources),
+    ]
+
+
+# The figures a pool of forked workers renders: set just before the fork, so each worker finds
+# the makers (closures over the data, which cannot be pickled) by position.
+_JOBS: list[tuple[str, FigureMaker, Path]] = []
+
+
+def _render_one(k: int) -> bytes:
+    """Render figure ``k`` of :data:`_JOBS` to PNG and SVG; return the PNG's bytes."""
+    stem, make, where = _JOBS[k]
+    png, _svg = figures.save_figure(make(), where / stem)
+    return png.read_bytes()
+
+
+@contextlib.contextmanager
+def _rendering(
+    plan: list[tuple[str, str, str, FigureMaker]], where: Path
+) -> Iterator[Callable[[], list[bytes]]]:
+    """Start rendering every figure of ``plan`` into ``where``; yields a function that waits for
+    them and gives the PNG bytes in plan order (workers are stopped on leaving, error or not).
+
+    Figures are independent, so they are rendered in parallel by forked worker processes (which
+    inherit the house style, the font and the data), one per figure up to the cores; where fork
+    is unavailable or there is one core, in this process. Either way every file is the same
+    bytes: rendering depends only on the figure, the style and the font.
+    """
+    global _JOBS
+    _JOBS = [(stem, make, where) for stem, _, _, make in plan]
+    workers = min(len(plan), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in mp.get_all_start_methods():
+        yield lambda: [_render_one(k) for k in range(len(plan))]
+        return
+    with mp.get_context("fork").Pool(workers) as pool:
+        yield pool.map_async(_render_one, range(len(plan)), chunksize=1).get
 
 
 def _facts(
