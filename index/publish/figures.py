@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -30,6 +31,7 @@ from index.publish import fonts, views
 from index.publish.tilegrid import N_COLS, N_ROWS, TILES
 
 DPI = 150
+PAD = 0.15  # inches of white around the tight bounding box
 HASH_SALT = "compute-index"
 PILLAR_COLORS = tuple(mpl.color_sequences["tab10"])  # = the tab10 colormap's colours
 _STYLE: dict[RcKeyType, Any] = {
@@ -63,22 +65,28 @@ def style() -> Iterator[fonts.FontChoice | None]:
 
 
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.svg`` atomically, without dates or software versions."""
+    """Write ``stem.png`` and ``stem.svg`` atomically, without dates or software versions.
+
+    The layout (constrained layout, text extents) and the tight bounding box (+ 0.15 in) are
+    computed once, by one draw without rendering, and both formats are printed from them: each
+    ``savefig(bbox_inches="tight")`` on a constrained figure would otherwise lay it out again.
+    """
     paths = []
     meta = {"png": {"Software": None}, "svg": {"Date": None, "Creator": "compute-index"}}
     with mpl.rc_context({"svg.hashsalt": HASH_SALT, "svg.fonttype": "path"}):
-        for fmt, metadata in meta.items():
-            target = Path(f"{stem}.{fmt}")
-            with atomic_path(target) as tmp:
-                fig.savefig(
-                    tmp,
-                    format=fmt,
-                    dpi=DPI,
-                    metadata=metadata,
-                    bbox_inches="tight",
-                    pad_inches=0.15,
-                )
-            paths.append(target)
+        canvas = FigureCanvasAgg(fig)  # the PNG's renderer measures the text for both formats
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox(canvas.get_renderer()).padded(PAD)
+        engine = fig.get_layout_engine()
+        fig.set_layout_engine("none")  # laid out above: keep those positions for both formats
+        try:
+            for fmt, metadata in meta.items():
+                target = Path(f"{stem}.{fmt}")
+                with atomic_path(target) as tmp:
+                    fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata, bbox_inches=bbox)
+                paths.append(target)
+        finally:
+            fig.set_layout_engine(engine)
     return paths
 
 
