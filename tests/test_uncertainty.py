@@ -222,15 +222,19 @@ def test_chunk_size_does_not_change_the_result(design, ds, fw):
     np.testing.assert_allclose(big.moments.mean, small.moments.mean, rtol=1e-12)
 
 
-def test_threads_give_the_same_result(design, ds, fw):
+def test_worker_processes_give_the_same_result(design, ds, fw):
     ev = Evaluator(BASE, ds, fw, design)
     ev.chunk, ev.pool = 5, 11
     alts = design.alternatives(design.uniform(200, seed=6))
-    one = ev.run(alts, keep_ranks=True, progress=False)
-    two = ev.run(alts, keep_ranks=True, progress=False, jobs=2)
-    np.testing.assert_array_equal(one.counts.counts, two.counts.counts)
-    np.testing.assert_array_equal(one.ranks, two.ranks)
-    np.testing.assert_array_equal(one.y, two.y)
+    one = ev.run(alts, keep_ranks=True, keep_scores=True, progress=False)
+    for jobs in (2, 3):
+        many = ev.run(alts, keep_ranks=True, keep_scores=True, progress=False, jobs=jobs)
+        np.testing.assert_array_equal(one.counts.counts, many.counts.counts)
+        np.testing.assert_array_equal(one.ranks, many.ranks)
+        np.testing.assert_array_equal(one.scores, many.scores)
+        np.testing.assert_array_equal(one.y, many.y)
+        np.testing.assert_allclose(one.moments.mean, many.moments.mean, rtol=1e-12)
+        np.testing.assert_allclose(one.moments.m2, many.moments.m2, rtol=1e-9)
 
 
 def test_streamed_statistics_match_the_full_arrays(design, ds, fw):

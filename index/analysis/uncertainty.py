@@ -16,11 +16,9 @@ optional per-run arrays that per-region Sobol' indices need).
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import functools
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -320,10 +318,12 @@ class Evaluator:
     ) -> Outcome:
         """Evaluate every run (rows of 0-based alternative indices, (runs, factors)).
 
-        ``progress``: a tqdm bar (None = only on a terminal). ``jobs`` > 1 shares the chunks
-        among that many threads, each with its own accumulators, merged at the end (NumPy
-        releases the GIL in its loops; pays for large panels, see benchmarks/README.md); the
-        result is the same. Every variant's upstream stages are computed before any chunk.
+        ``progress``: a tqdm bar (None = only on a terminal). ``jobs`` > 1 deals the chunks to
+        that many joblib (loky) worker processes: a chunk's scores are a pure function of its
+        design rows and the prepared variants, which are all a worker receives (not the data or
+        the stage cache); each worker streams its chunks into its own accumulators, merged here
+        in a fixed order, so the rank counts, ranks and per-run output are identical to
+        ``jobs=1``. Every variant's upstream stages are computed before any chunk.
         """
         alts = self._checked(alternatives)
         groups = _groups(alts[:, self._cfg_cols], self.design.n_alts[self._cfg_cols])
@@ -332,30 +332,22 @@ class Evaluator:
             for key, runs in groups
             for start in range(0, len(runs), self.chunk)
         ]
-        sink = _Sink(
-            len(alts), len(self.data.unit_codes), self.nominal_ranks, keep_ranks, keep_scores
-        )
-        sinks = [sink, *(sink.worker() for _ in range(jobs - 1))]
+        shape = (len(alts), len(self.data.unit_codes), self.nominal_ranks, keep_ranks, keep_scores)
         disable = None if progress is None else not progress
-        # small matrix products: BLAS threads only add overhead (measured: 10× on 2 cores)
-        with (
-            _blas().limit(limits=1, user_api="blas"),
-            tqdm(total=len(alts), disable=disable, unit="run", desc="uncertainty") as bar,
-        ):
-
-            def work(k: int) -> None:
-                for v, idx in tasks[k::jobs]:
-                    sinks[k].add(idx, self.scores(self.multipliers(alts[idx]), v), self.pool)
-                    bar.update(len(idx))
-                sinks[k].flush()
-
+        with tqdm(total=len(alts), disable=disable, unit="run", desc="uncertainty") as bar:
             if jobs == 1:
-                work(0)
+                sink = self._evaluate(alts, tasks, shape, bar)
             else:
-                with ThreadPoolExecutor(jobs) as pool:
-                    list(pool.map(work, range(jobs)))
-        for other in sinks[1:]:
-            sink.merge(other)
+                from joblib import Parallel, delayed
+
+                worker = _Chunks(self)
+                parts = Parallel(n_jobs=jobs)(
+                    delayed(worker._evaluate)(alts, tasks[k::jobs], shape) for k in range(jobs)
+                )
+                sink = parts[0]
+                for part, k in zip(parts[1:], range(1, jobs), strict=True):
+                    sink.merge(part, np.concatenate([i for _, i in tasks[k::jobs]] or [[]]))
+                bar.update(len(alts))
         return Outcome(
             self.year,
             self.units,
@@ -370,6 +362,18 @@ class Evaluator:
             sink.scores,
         )
 
+    def _evaluate(self, alts: np.ndarray, tasks: list, shape: tuple, bar=None) -> _Sink:
+        """Score the chunks ``tasks`` ((variant, run indices)) into a new sink."""
+        sink = _Sink(*shape)
+        # small matrix products: BLAS threads only add overhead (measured: 10× on 2 cores)
+        with _blas().limit(limits=1, user_api="blas"):
+            for v, idx in tasks:
+                sink.add(idx, self.scores(self.multipliers(alts[idx]), v), self.pool)
+                if bar is not None:
+                    bar.update(len(idx))
+            sink.flush()
+        return sink
+
     def _checked(self, alternatives: np.ndarray) -> np.ndarray:
         alts = np.asarray(alternatives)
         d = len(self.design.factors)
@@ -382,6 +386,16 @@ class Evaluator:
                 f"factor '{self.design.factors[k].name}': alternatives are 0..{self.design.n_alts[k] - 1}"
             )
         return alts
+
+
+class _Chunks(Evaluator):
+    """What a worker process needs to score chunks: the evaluator without its data, stage cache
+    and variant table (each chunk carries its prepared variant), so only the variants' arrays,
+    the design and the framework travel."""
+
+    def __init__(self, ev: Evaluator):  # noqa: D107 - a shallow copy, not a new evaluation
+        drop = ("data", "_cache", "_variants", "units")  # the chunks carry their variants
+        self.__dict__.update({k: v for k, v in vars(ev).items() if k not in drop})
 
 
 class _Sink:
@@ -400,18 +414,16 @@ class _Sink:
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._n = 0
 
-    def worker(self) -> _Sink:
-        """A sink for another thread: its own accumulators, the same per-run outputs (each run is
-        written by exactly one worker)."""
-        other = copy.copy(self)
-        other.counts = RankCounts(self.counts.n_units)
-        other.moments = ScoreMoments(self.counts.n_units)
-        other._pending, other._n = [], 0
-        return other
-
-    def merge(self, other: _Sink) -> None:
+    def merge(self, other: _Sink, runs: np.ndarray) -> None:
+        """Add another sink's accumulators and copy its per-run output for ``runs``."""
         self.counts.merge(other.counts)
         self.moments.merge(other.moments)
+        runs = runs.astype(np.int64)
+        self.y[runs] = other.y[runs]
+        for name in ("ranks", "scores"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is not None:
+                mine[runs] = theirs[runs]
 
     def add(self, idx: np.ndarray, scores: np.ndarray, pool: int) -> None:
         self._pending.append((idx, scores))
