@@ -46,6 +46,7 @@ from index.pipeline import (
 )
 
 TEMPORAL_IMPUTERS = frozenset({"latest", "linear"})  # the imputers that read other years
+PANEL_SECTIONS = frozenset({"impute", "normalise"})  # the settings :func:`_needs_panel` reads
 MEMORY = 32 * 2**20  # bytes of working memory per chunk of runs (a target, not a hard limit)
 MAX_CHUNK = 1024  # runs aggregated in one batch (more gains nothing once the batch is in cache)
 POOL = 2**20  # scores (runs × units) pooled before ranking them into the rank counts
@@ -212,8 +213,11 @@ class Evaluator:
         self._tables = [  # (column, weight multiplier table) of every weight factor
             (k, f.multipliers) for k, f in enumerate(design.factors) if f.multipliers is not None
         ]
-        alternatives = [
-            config.with_overrides([o]) for k in self._cfg_cols for o in design.factors[k].overrides
+        alternatives = [  # only these sections can make a variant read the whole panel
+            config.with_overrides([o])
+            for k in self._cfg_cols
+            for o in design.factors[k].overrides
+            if o.partition("=")[0].split(".")[0].strip() in PANEL_SECTIONS
         ]
         panel = any(_needs_panel(c) for c in (config, *alternatives))
         self.data = dataset.subset_years(years if panel else [self.year])

@@ -437,9 +437,9 @@ def treat(
     if x.ndim > 2:
         details["batch"] = [item for item in np.ndindex(lead) for _ in range(k)]
     details["column"] = column
-    details |= log.frame()
-    frame = pd.DataFrame(details).reindex(
-        columns=[*(["batch"] if x.ndim > 2 else []), "column", *DETAIL_COLUMNS]
-    )
+    logged = log.frame()
+    empty = np.full(len(rows), np.nan)
+    details |= {name: logged.get(name, empty) for name in DETAIL_COLUMNS}
+    frame = pd.DataFrame(details)
     back = lambda a: np.moveaxis(a.reshape(*lead, k, n), -1, -2)  # noqa: E731
     return TreatResult(back(out), frame, back(flags))
