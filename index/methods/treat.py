@@ -17,6 +17,8 @@ Winsorisation step moves every row still failing, so Python loops over steps, no
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -196,46 +198,83 @@ class _Walk:
     low: np.ndarray
 
 
+class _Path:
+    """COINr's Winsorisation loop (module docstring) on every row of ``v`` (rows, n) at once,
+    kept step by step so that every limit is read from one walk.
+
+    Each step moves every row still failing (or forced) and below the limit: the loop runs
+    max(steps) times over arrays, not steps × rows times in Python. A row's states do not depend
+    on ``winmax``, only the step where it stops does (the first state that passes, is constant,
+    or has ``nwin >= winmax``), so the walk to the largest limit asked so far serves every
+    smaller one, and a larger one continues it.
+    """
+
+    def __init__(self, v: np.ndarray, skew_thresh: float, kurt_thresh: float, force_win: bool):
+        v = np.array(v, dtype=float)
+        sk, kt = skew_kurt_rows(v)
+        zero = np.zeros(v.shape, bool)
+        # per step: values, last top set, last bottom set, nwin, skew, kurtosis
+        self.steps = [(v, zero, zero, np.zeros(len(v), dtype=np.int64), sk, kt)]
+        self.thresh, self.force = (skew_thresh, kurt_thresh), force_win
+
+    def _moving(self, t: int, limit: float) -> np.ndarray:
+        """Rows that take a step from state ``t`` under ``limit``: failing (or forced), below
+        it, and not constant (a NaN skewness: nothing left to Winsorise)."""
+        _, _, _, nwin, sk, kt = self.steps[t]
+        passing = (np.abs(sk) < self.thresh[0]) | (kt < self.thresh[1])
+        return ~np.isnan(sk) & (self.force | ~passing) & (nwin < limit)
+
+    def _extend(self, limit: float) -> None:
+        while (moving := self._moving(-1, limit)).any():
+            v, high, low, nwin, sk, kt = (a.copy() for a in self.steps[-1])
+            a = np.nonzero(moving)[0]
+            va = v[a]
+            top = (sk[a] >= 0)[:, None]
+            hi_set = top & (va == np.fmax.reduce(va, axis=1, keepdims=True))
+            lo_set = ~top & (va == np.fmin.reduce(va, axis=1, keepdims=True))
+            next_hi = np.fmax.reduce(np.where(hi_set, -np.inf, va), axis=1, keepdims=True)
+            next_lo = np.fmin.reduce(np.where(lo_set, np.inf, va), axis=1, keepdims=True)
+            va = np.where(hi_set, next_hi, np.where(lo_set, next_lo, va))
+            v[a] = va
+            high[a] = np.where(top, hi_set, high[a])
+            low[a] = np.where(top, low[a], lo_set)
+            nwin[a] = high[a].sum(axis=1) + low[a].sum(axis=1)
+            sk[a], kt[a] = skew_kurt_rows(va)
+            self.steps.append((v, high, low, nwin, sk, kt))
+
+    def at(self, limit: float | np.ndarray) -> _Walk:
+        """The result of the loop with ``winmax`` = ``limit`` (inf = none) for every row."""
+        self._extend(np.max(limit))
+        stop = np.full(len(self.steps[0][0]), len(self.steps) - 1)
+        for t in range(len(self.steps) - 2, -1, -1):  # the first state where a row stops
+            stop[~self._moving(t, limit)] = t
+        rows = np.arange(len(stop))
+        v, high, low, nwin = (np.stack([s[k] for s in self.steps])[stop, rows] for k in range(4))
+        return _Walk(v, nwin, high, low)
+
+
+_PATHS: OrderedDict[tuple, _Path] = OrderedDict()  # the last few walks, by data and thresholds
+_PATHS_KEPT = 8
+
+
 def _walk(
-    v: np.ndarray,
-    winmax: float | np.ndarray,
-    skew_thresh: float,
-    kurt_thresh: float,
-    force_win: bool,
+    v: np.ndarray, winmax: float | np.ndarray, skew_thresh: float, kurt_thresh: float, force_win
 ) -> _Walk:
-    """COINr's Winsorisation loop (module docstring) on every row of ``v`` (rows, n) at once:
-    each pass moves the rows still failing (or forced) and below their ``winmax`` (inf = none)
-    one step, so the loop runs max(steps) times over arrays, not steps × rows times in Python."""
-    v = np.array(v, dtype=float)
-    rows = len(v)
-    high = np.zeros(v.shape, bool)
-    low = np.zeros(v.shape, bool)
-    nwin = np.zeros(rows, dtype=np.int64)
-    sk, kt = skew_kurt_rows(v)
-    passing = ~np.isnan(sk) & ((np.abs(sk) < skew_thresh) | (kt < kurt_thresh))
-    done = np.zeros(rows, bool)  # constant (or < 4 values): nothing left to Winsorise
-    while (active := ~done & (force_win | ~passing) & (nwin < winmax)).any():
-        a = np.nonzero(active)[0]
-        s = sk[a]
-        stop = np.isnan(s)
-        done[a[stop]] = True
-        a, s = a[~stop], s[~stop]
-        if not len(a):
-            break
-        va = v[a]
-        top = (s >= 0)[:, None]
-        hi_set = top & (va == np.fmax.reduce(va, axis=1, keepdims=True))
-        lo_set = ~top & (va == np.fmin.reduce(va, axis=1, keepdims=True))
-        next_hi = np.fmax.reduce(np.where(hi_set, -np.inf, va), axis=1, keepdims=True)
-        next_lo = np.fmin.reduce(np.where(lo_set, np.inf, va), axis=1, keepdims=True)
-        va = np.where(hi_set, next_hi, np.where(lo_set, next_lo, va))
-        v[a] = va
-        high[a] = np.where(top, hi_set, high[a])
-        low[a] = np.where(top, low[a], lo_set)
-        nwin[a] = high[a].sum(axis=1) + low[a].sum(axis=1)
-        sk[a], kt[a] = skew_kurt_rows(va)
-        passing[a] = ~np.isnan(sk[a]) & ((np.abs(sk[a]) < skew_thresh) | (kt[a] < kurt_thresh))
-    return _Walk(v, nwin, high, low)
+    """:meth:`_Path.at` of the walk of ``v`` (rows, n), shared by calls that differ only in
+    ``winmax`` (e.g. an uncertainty analysis varying it): the walk is looked up by a digest of
+    the data and the thresholds among the last few, so each limit costs a lookup."""
+    key = (
+        hashlib.blake2b(np.ascontiguousarray(v).tobytes(), digest_size=16).digest(),
+        v.shape,
+        float(skew_thresh),
+        float(kurt_thresh),
+        bool(force_win),
+    )
+    path = _PATHS.pop(key, None) or _Path(v, skew_thresh, kurt_thresh, force_win)
+    _PATHS[key] = path
+    while len(_PATHS) > _PATHS_KEPT:
+        _PATHS.popitem(last=False)
+    return path.at(winmax)
 
 
 def winsorise(
