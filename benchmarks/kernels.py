@@ -140,14 +140,18 @@ def ranks(s: np.ndarray) -> np.ndarray:
     return out
 
 
-def count_ranks(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact rank distribution as sorted (unit · n + rank − 1) keys and their int32 counts:
-    memory in the distinct (unit, rank) pairs, not units²."""
+def count_ranks(r: np.ndarray, acc: dict) -> None:
+    """Add ranks (runs, units) to the exact rank distribution ``acc``: a dense int32 table
+    (units × ranks) when it is small, else sorted (unit · n + rank − 1) keys and their counts
+    (memory in the distinct pairs, not units²)."""
     n = r.shape[1]
     ok = ~np.isnan(r)
     keys = (np.arange(n) * n + r - 1)[ok].astype(np.int64)
-    k, c = np.unique(keys, return_counts=True)
-    return k, c.astype(np.int32)
+    if n * n <= 2**22:
+        dense = acc.setdefault("dense", np.zeros(n * n, np.int32))
+        dense += np.bincount(keys, minlength=n * n).astype(np.int32)
+    else:
+        acc.setdefault("parts", []).append(np.unique(keys, return_counts=True))
 
 
 def mean_abs_change(r: np.ndarray, nominal: np.ndarray) -> np.ndarray:
@@ -183,28 +187,34 @@ def asem(a: dict) -> np.ndarray:
                 s = eff[idx] @ data.T
                 scores[idx] = np.exp(s) if g else s
     r = ranks(scores)
-    count_ranks(r)
+    count_ranks(r, {})
     mean_abs_change(r, r_nom)
     return scores
 
 
-def warm(a: dict) -> np.ndarray:
+def warm(a: dict, chunk: int = 1024) -> np.ndarray:
     """The per-run work of an analysis whose variants are prepared (normalised data and the
     weights of every indicator group known per variant): each run's weights, its index scores
     (one effective-weights product per variant when the data are complete, else node by node),
-    ranks, rank distribution, mean absolute rank change. Returns the scores (runs, units)."""
+    ranks, rank distribution, mean absolute rank change, ``chunk`` runs at a time (in cache).
+    Returns the scores (runs, units)."""
     parent, anc, groups, n_ind = a["parent"], a["anc"], a["groups"], a["n_ind"]
     scores = np.empty((len(a["mult"]), a["units"]))
+    y = np.empty(len(a["mult"]))
+    acc: dict = {}
     for v in a["variants"]:
-        idx = v["runs"]
-        w = v["weights"] * a["mult"][idx]
         xn, log = v["xn"], v["gmean"]
-        if v["complete"]:
-            s = effective(w, parent, anc) @ (np.log(xn) if log else xn).T
-            scores[idx] = np.exp(s) if log else s
-        else:
-            scores[idx] = tree(xn, w, groups, n_ind, log)
-    r = ranks(scores)
-    count_ranks(r)
-    mean_abs_change(r, a["nominal_ranks"])
+        data = (np.log(xn) if log else xn).T
+        for start in range(0, len(v["runs"]), chunk):
+            idx = v["runs"][start : start + chunk]
+            w = v["weights"] * a["mult"][idx]
+            if v["complete"]:
+                s = effective(w, parent, anc) @ data
+                s = np.exp(s) if log else s
+            else:
+                s = tree(xn, w, groups, n_ind, log)
+            r = ranks(s)
+            count_ranks(r, acc)
+            y[idx] = mean_abs_change(r, a["nominal_ranks"])
+            scores[idx] = s
     return scores
