@@ -6,8 +6,10 @@ weighting method, aggregation). Each variant's weight-independent stages are com
 (``pipeline.upstream`` with a shared stage cache, so variants differing only in normalisation share
 the imputed and treated data); then all the variant's runs are aggregated together, in chunks of
 bounded size, as one batch of weight sets: weights = nominal weights × the run's rows of the weight
-multiplier tables. Every run is computed by the same functions as ``build``, so the batch result
-equals running the pipeline run by run (the COINr replay test checks that to 1e-9). Per chunk only
+multiplier tables. Every run is computed by the same functions as ``build`` (a variant whose
+whole tree is one weighted mean of the indicators, see :func:`_linear_kind`, by the equivalent
+single product with the runs' effective weights), so the batch result equals running the
+pipeline run by run (the COINr replay test checks that to 1e-9). Per chunk only
 the index scores (chunk, units) and their ranks are kept; they stream into an exact rank-count
 accumulator and score moments, so memory does not grow with the number of runs (except the
 optional per-run arrays that per-region Sobol' indices need).
