@@ -323,3 +323,32 @@ def test_publication_intervals(tmp_path, ds, fw):
     assert list(one.columns) == ["region_code", "nominal", "mean", "median", "q05", "q95"]
     assert len(one) == len(ds.unit_codes) and (one["q05"] <= one["q95"]).all()
     pd.testing.assert_frame_equal(one, publication_intervals(b, settings, 2021))
+
+
+def test_linear_variants_are_one_product_equal_to_node_by_node(design, ds, fw):
+    """A variant whose tree is one weighted mean (complete data, amean or gmean at every level)
+    is scored by one effective-weights product; it equals the node-by-node pass."""
+    import dataclasses
+
+    from index.analysis.uncertainty import _linear_kind
+
+    complete = BASE.with_overrides(["impute=mean"])  # the synthetic data have gaps
+    design = sp.resolve(sp.validate(tomllib.loads(SPEC)), complete, fw, "spec.toml")
+    ev = Evaluator(complete, ds, fw, design)
+    alts = design.alternatives(design.uniform(300, seed=11))
+    kinds = []
+    for key, runs in _groups(alts[:, ev._cfg_cols], design.n_alts[ev._cfg_cols]):
+        v = ev.variant(key)
+        m = ev.multipliers(alts[runs])
+        kinds.append(None if v.linear is None else ("gmean" if v.log else "amean"))
+        slow = ev.scores(m, dataclasses.replace(v, linear=None))
+        np.testing.assert_allclose(ev.scores(m, v), slow, rtol=1e-12)
+    assert {"amean", "gmean"} <= set(kinds)
+    v = ev.nominal
+    gap = v.xn.copy()
+    gap[0, 0] = np.nan  # missing values re-normalise per unit: node by node
+    assert _linear_kind(dataclasses.replace(v, xn=gap), fw) is None
+    for options in ({**v.options, "dat_thresh": 2.0}, {**v.options, "method": "hmean"}):
+        assert _linear_kind(dataclasses.replace(v, options=options), fw) is None
+    assert _linear_kind(v, fw) == "amean"  # every child present: a threshold changes nothing
+    assert _linear_kind(dataclasses.replace(v, options={**v.options, "dat_thresh": 1.0}), fw)

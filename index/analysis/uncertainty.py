@@ -522,8 +522,9 @@ def _linear_kind(v: _Variant, fw: Framework) -> str | None:
     that do not depend on a run's scores). Then the index score is
     $\\sum_i \\tilde w_i x_{ui}$ (or $\\exp \\sum_i \\tilde w_i \\ln x_{ui}$) with the effective
     weights $\\tilde w$: a re-normalised weighted mean of weighted means is the mean with the
-    products of the normalised weights. Anything else (missing values, whose re-normalisation
-    differs per unit; a data threshold; other methods) goes node by node."""
+    products of the normalised weights. A data threshold changes nothing when every child is
+    present. Anything else (missing values, whose re-normalisation differs per unit; other
+    methods; an invalid threshold, which the node-by-node pass reports) goes node by node."""
     opts = dict(v.options)
     method, thresh = opts.pop("method"), opts.pop("dat_thresh", None)
     names = {method(fw.level[fw.codes[p]]) if callable(method) else method for p, _ in fw.groups}
