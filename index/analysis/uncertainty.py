@@ -348,11 +348,11 @@ class Evaluator:
 
                 worker = _Chunks(self)
                 parts = Parallel(n_jobs=jobs)(
-                    delayed(worker._evaluate)(alts, tasks[k::jobs], shape) for k in range(jobs)
+                    delayed(worker._share)(alts, tasks[k::jobs], shape) for k in range(jobs)
                 )
-                sink = parts[0]
-                for part, k in zip(parts[1:], range(1, jobs), strict=True):
-                    sink.merge(part, np.concatenate([i for _, i in tasks[k::jobs]] or [[]]))
+                sink = _Sink(*shape)
+                for runs, part in parts:
+                    sink.merge(part, runs)
                 bar.update(len(alts))
         return Outcome(
             self.year,
@@ -369,16 +369,27 @@ class Evaluator:
         )
 
     def _evaluate(self, alts: np.ndarray, tasks: list, shape: tuple, bar=None) -> _Sink:
-        """Score the chunks ``tasks`` ((variant, run indices)) into a new sink."""
+        """Score the chunks ``tasks`` ((variant, run indices[, their rows in the sink])) into a
+        new sink of ``shape``."""
         sink = _Sink(*shape)
         # small matrix products: BLAS threads only add overhead (measured: 10× on 2 cores)
         with _blas().limit(limits=1, user_api="blas"):
-            for v, idx in tasks:
-                sink.add(idx, self.scores(self.multipliers(alts[idx]), v), self.pool)
+            for v, idx, *rows in tasks:
+                scores = self.scores(self.multipliers(alts[idx]), v)
+                sink.add(rows[0] if rows else idx, scores, self.pool)
                 if bar is not None:
                     bar.update(len(idx))
             sink.flush()
         return sink
+
+    def _share(self, alts: np.ndarray, tasks: list, shape: tuple) -> tuple[np.ndarray, _Sink]:
+        """A worker's share: its runs (in task order) and a sink whose per-run output holds
+        only those runs, in that order (so a worker returns its own rows, not the design's)."""
+        runs = np.concatenate([idx for _, idx in tasks] or [np.zeros(0, np.int64)])
+        position = np.empty(len(alts), dtype=np.int64)
+        position[runs] = np.arange(len(runs))
+        local = [(v, idx, position[idx]) for v, idx in tasks]
+        return runs, self._evaluate(alts, local, (len(runs), *shape[1:]))
 
     def _checked(self, alternatives: np.ndarray) -> np.ndarray:
         alts = np.asarray(alternatives)
@@ -421,15 +432,15 @@ class _Sink:
         self._n = 0
 
     def merge(self, other: _Sink, runs: np.ndarray) -> None:
-        """Add another sink's accumulators and copy its per-run output for ``runs``."""
+        """Add another sink's accumulators; its per-run output (one row per run of ``runs``, in
+        that order) goes to those runs."""
         self.counts.merge(other.counts)
         self.moments.merge(other.moments)
-        runs = runs.astype(np.int64)
-        self.y[runs] = other.y[runs]
+        self.y[runs] = other.y
         for name in ("ranks", "scores"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine is not None:
-                mine[runs] = theirs[runs]
+                mine[runs] = theirs
 
     def add(self, idx: np.ndarray, scores: np.ndarray, pool: int) -> None:
         self._pending.append((idx, scores))
