@@ -349,6 +349,7 @@ def county_child(units: int, runs: int, repeat: int) -> dict:
     peak = peak_rss_gib()
     out.rank_stats  # noqa: B018 - the summary is part of the analysis
     warm = timed(lambda: ev.run(alts, progress=False), repeat)
+    two = timed(lambda: ev.run(alts, progress=False, jobs=2), repeat)  # joblib processes
     arrays = warm_arrays(ev, alts)
     floor = timed(one_thread(lambda: kernels.warm(arrays)), repeat)
     return row(
@@ -356,6 +357,8 @@ def county_child(units: int, runs: int, repeat: int) -> dict:
         warm,
         floor,
         cold=cold,
+        jobs_2=two,
+        jobs_2_speedup=warm["best_s"] / two["best_s"],
         peak_rss_GiB_cold_run=peak,
         chunk=ev.chunk,
     )
