@@ -538,11 +538,16 @@ def _linear_kind(v: _Variant, fw: Framework) -> str | None:
     methods; an invalid threshold, which the node-by-node pass reports) goes node by node."""
     opts = dict(v.options)
     method, thresh = opts.pop("method"), opts.pop("dat_thresh", None)
-    names = {method(fw.level[fw.codes[p]]) if callable(method) else method for p, _ in fw.groups}
+    params = opts.pop("method_params", None)
+    levels = {fw.level[fw.codes[p]] for p, _ in fw.groups}
+    names = {method(level) if callable(method) else method for level in levels}
     if opts or len(names) != 1 or not names <= {"amean", "gmean"}:
         return None
-    if thresh is not None and not 0.0 <= float(thresh) <= 1.0:
+    if params is not None and params(next(iter(names))):
         return None
+    for t in (thresh(level) if callable(thresh) else thresh for level in levels):
+        if t is not None and not 0.0 <= float(t) <= 1.0:
+            return None
     if np.isnan(v.xn).any() or (names == {"gmean"} and not (v.xn > 0).all()):
         return None
     if v.weigher is not None:
