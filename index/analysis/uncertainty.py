@@ -344,7 +344,7 @@ class Evaluator:
             if jobs == 1:
                 sink = self._evaluate(alts, tasks, shape, bar)
             else:
-                from joblib import Parallel, delayed
+                from joblib import Parallel, delayed  # type: ignore[import-untyped]
 
                 worker = _Chunks(self)
                 parts = Parallel(n_jobs=jobs)(
@@ -551,8 +551,8 @@ def _linear_kind(v: _Variant, fw: Framework) -> str | None:
     if np.isnan(v.xn).any() or (names == {"gmean"} and not (v.xn > 0).all()):
         return None
     if v.weigher is not None:
-        levels = v.config.weighting.levels
-        touched = [k for p, k in fw.groups if levels is None or fw.level[fw.codes[p]] - 1 in levels]
+        chosen = v.config.weighting.levels
+        touched = [k for p, k in fw.groups if chosen is None or fw.level[fw.codes[p]] - 1 in chosen]
         if any(k.max() >= fw.n_indicators for k in touched):
             return None
     return names.pop()

@@ -214,10 +214,12 @@ class _Path:
         sk, kt = skew_kurt_rows(v)
         zero = np.zeros(v.shape, bool)
         # per step: values, last top set, last bottom set, nwin, skew, kurtosis
-        self.steps = [(v, zero, zero, np.zeros(len(v), dtype=np.int64), sk, kt)]
+        self.steps: list[tuple[np.ndarray, ...]] = [
+            (v, zero, zero, np.zeros(len(v), dtype=np.int64), sk, kt)
+        ]
         self.thresh, self.force = (skew_thresh, kurt_thresh), force_win
 
-    def _moving(self, t: int, limit: float) -> np.ndarray:
+    def _moving(self, t: int, limit: float | np.ndarray) -> np.ndarray:
         """Rows that take a step from state ``t`` under ``limit``: failing (or forced), below
         it, and not constant (a NaN skewness: nothing left to Winsorise)."""
         _, _, _, nwin, sk, kt = self.steps[t]
