@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from index import tracker
 from index.cli.app import app, guarded
 from index.cli.options import DataOpt, load_data
 from index.cli.tables import print_sheet
-from index.publish import tables
 
 SHOWN = [
     "指标 Indicator", "单位 Unit", "目标年 Target year", "目标 Target", "报告值 Reported",
@@ -39,6 +37,9 @@ def targets(
 
     Example: compute-index targets --full
     """
+    from index import tracker  # reads the catalogue (openpyxl) only when the command runs
+    from index.publish import tables
+
     national = tracker.national_dir() if national is None else national
     tr = tracker.load(national, sources)
     sheet = tables.action_plan(tr)
