@@ -74,7 +74,7 @@ def test_quiet_and_help(tmp_path: Path):
     )
     assert result.exit_code == 0 and result.output == ""
     help_text = runner.invoke(app, ["ingest", "--help"]).output
-    assert "compute-index ingest data/raw --out data/processed/inputs.parquet" in help_text
+    assert "compute-index ingest data/raw ~/my-racks --out ~/my-racks.parquet" in help_text
 
 
 def test_gbk_file_is_read_without_being_told(tmp_path: Path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -417,6 +417,9 @@ def test_ahp_weights_sum_to_one(a):
 @settings(max_examples=40, deadline=None)
 @given(data, st.randoms(use_true_random=False), st.sampled_from(SUMMING + ["pca"]))
 def test_weights_do_not_depend_on_unit_order(x, rnd, method):
+    if method == "pca":  # with tied leading eigenvalues PC1 is not unique: no order to keep
+        values = np.linalg.eigvalsh(np.corrcoef(x, rowvar=False))[::-1]
+        assume(np.isfinite(values).all() and values[0] - values[1] > 1e-6 * abs(values[0]))
     perm = np.array(rnd.sample(range(x.shape[0]), x.shape[0]))
     np.testing.assert_allclose(
         compute_weights(x[perm], method), compute_weights(x, method), rtol=1e-9, atol=1e-12

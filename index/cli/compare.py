@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from index import config as cfgmod
 from index.cli.app import app, guarded
 from index.cli.options import (
     ConfigOpt,
@@ -27,11 +25,14 @@ from index.cli.options import (
 
 if TYPE_CHECKING:
     from index.compare import Comparison
+    from index.config import Config
 
 
-def _variant(base: cfgmod.Config, spec: str) -> cfgmod.Config:
+def _variant(base: Config, spec: str) -> Config:
     """A variant is a TOML config file or comma-separated key=value overrides of the baseline."""
     if spec.endswith(".toml"):
+        from index import config as cfgmod
+
         return cfgmod.load(spec)
     return base.with_overrides([s.strip() for s in spec.split(",") if s.strip()])
 
@@ -65,10 +66,14 @@ def _print(cmp: Comparison) -> None:
 
 
 def _rank(v: object) -> str:
+    import pandas as pd
+
     return "—" if pd.isna(v) else str(v)
 
 
 def _shift(v: object) -> str:
+    import pandas as pd
+
     return "—" if pd.isna(v) else f"{v:+d}"
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from index import config as cfgmod
 from index import paths
 from index.errors import InputError, Problem
 
@@ -82,9 +81,10 @@ def resolve_config(
     exclude: list[str] | None = None,
     *,
     framework_obj=None,
-) -> cfgmod.Config:
+):
     """Config from file (or defaults), then --framework, then --set, --weight and --exclude, all
     validated against the framework and recorded (see :func:`index.pipeline.configure`)."""
+    from index import config as cfgmod  # the method registries load only when a command runs
     from index.pipeline import configure
 
     cfg = cfgmod.load(config) if config else cfgmod.Config()

@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -131,6 +130,8 @@ def _num(v: float, digits: int = 2) -> str:
 
 def _rank(v: object) -> str:
     """A rank (integer, or an interpolated quantile such as 6.45); a dash when missing."""
+    import pandas as pd
+
     return "—" if pd.isna(v) else f"{v:g}"
 
 
@@ -218,6 +219,8 @@ def sobol_table(sa: SobolAnalysis) -> Table:
 
 def regional_table(sa: SobolAnalysis, only: str | None = None) -> Table:
     """Total Sobol' index of each factor for each region's rank (rows in nominal rank order)."""
+    import pandas as pd
+
     st = sa.regional_total()
     if only is not None:
         st = st.loc[[only]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -45,6 +44,8 @@ def print_ranking(b: Build, year: int | None = None, *, top: int = 0) -> None:
 
 def print_sheet(sheet: Sheet, columns: list[str] | None = None) -> None:
     """A publication sheet in the terminal, with its number formats (``columns``: a subset)."""
+    import pandas as pd
+
     from index.publish.report import _fmt as cell_text  # the publication's cell format
 
     frame = sheet.frame if columns is None else sheet.frame[columns]

@@ -21,7 +21,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import rankdata
 
 from index.errors import InputError
 from index.methods import ConstantIndicatorError, dispatch
@@ -93,6 +92,8 @@ def zscore(x, *, m: float = 0.0, s: Annotated[float, Field(gt=0)] = 1.0, fit_on=
 
 def rank(x) -> np.ndarray:
     """Rank, smallest = 1, ties take the lowest rank (R ``ties.method = "min"``), NaN kept."""
+    from scipy.stats import rankdata  # scipy.stats costs ~1 s to import: only when ranking
+
     return rankdata(_f(x), method="min", axis=-2, nan_policy="omit")
 
 
