@@ -60,15 +60,14 @@ def build(
     ``exclude`` as ``--weight`` / ``--exclude`` (``weights={"compute": 2}``).
     """
     from index import config as cfgmod
-    from index import framework as fwmod
 
     cfg = cfgmod.load(config) if isinstance(config, str | Path) else (config or Config())
-    fw = (
-        fwmod.load(fwmod.framework_path(str(framework)))
-        if isinstance(framework, str | Path)
-        else framework
-    )
     items = [*overrides, *(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in settings.items())]
+    fw = None
+    if isinstance(framework, str | Path):  # recorded in the config, so a saved config rebuilds it
+        items.insert(0, f"framework={json.dumps(str(framework))}")
+    else:
+        fw = framework
     cfg = configure(cfg, items, weights=weights, exclude=exclude, framework=fw)
     ds = data if isinstance(data, Dataset) else load_inputs(data)
     return _build(cfg, ds, fw)

@@ -9,7 +9,10 @@ are ``weights`` (node → weight, as if the framework file said so) and ``exclud
 Every override is kept in ``overrides`` for the manifest.
 
 A framework may carry recommended settings (its ``[config]`` table, e.g. the default edition's
-missing-data policy); :func:`effective` lays the settings a user gave explicitly over them.
+missing-data policy); :func:`effective` lays the settings a user gave explicitly over them. A
+step given anew with another method keeps the step's own settings (group, fallback, levels,
+panel, per_indicator, dat_thresh) but not the old method's parameters (:func:`switch`);
+``X.method=Y`` is the same as ``X=Y``.
 """
 
 from __future__ import annotations
@@ -476,6 +479,8 @@ def _apply(data: dict, item: str, given: set[str]) -> None:
             raise InputError(Problem("--set", None, key, f"'{part}' is a value, not a section"))
         target = target[part]
     leaf = path[-1]
+    if len(path) == 2 and top in _STEPS and leaf == "method":  # X.method=Y is X=Y
+        path, leaf, target = [top], top, data
     if len(path) == 1 and top in _STEPS:
         new = value if isinstance(value, dict) else {"method": value}
         old = target.get(leaf) or defaults[leaf]
@@ -504,8 +509,13 @@ def switch(section: str, step: Mapping[str, Any], new: Mapping[str, Any]) -> dic
     method = new.get("method", step.get("method"))
     if method == "none":
         return dict(new)
-    if method == step.get("method"):
-        return {**step, **new}
+    if method == step.get("method"):  # per-indicator tables merge entry by entry
+        merged = {**step, **new}
+        if isinstance(step.get("per_indicator"), dict) and isinstance(
+            new.get("per_indicator"), dict
+        ):
+            merged["per_indicator"] = {**step["per_indicator"], **new["per_indicator"]}
+        return merged
     model = Config.model_fields[section].annotation
     own = set(model.model_fields) - {"method"} if isinstance(model, type) else set()
     if section == "weighting" and method in FIXED_WEIGHTS:
@@ -554,11 +564,9 @@ def load(path: str | Path) -> Config:
 
 
 def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
-    """``config``'s explicit settings laid over a framework's ``recommended`` ones.
-
-    A step the user gives with another method replaces the recommended step whole (its parameters
-    would not fit the new method); otherwise settings merge key by key.
-    """
+    """``config``'s explicit settings laid over a framework's ``recommended`` ones, step by step
+    as :func:`switch` describes (same method: merged key by key; another method: the step's own
+    settings kept, the old method's parameters dropped; ``none``: the step off)."""
     if not recommended:
         return config
     base = {k: dict(v) if isinstance(v, dict) else v for k, v in recommended.items()}

@@ -384,6 +384,11 @@ class Build:
         ]
         cfg = self.config.with_overrides(items) if items else self.config
         cfg = cfg.with_whatif(weights, list(exclude or []))
+        if cfg.framework != self.config.framework:  # its settings were laid for this framework
+            raise InputError(
+                Problem("rebuild", None, "framework", "a rebuild keeps the framework; build the "
+                        f"other one anew: index.build(framework={cfg.framework!r})")
+            )  # fmt: skip
         return build(cfg, self.dataset, self.base_framework or self.framework)
 
     # ---- analysis: thin delegations to index.analysis and index.compare ----------------------
@@ -537,9 +542,7 @@ def upstream(
     raw = stage("raw", (config.denominate,), select)
     stages = {"raw": raw}
     keys: tuple = (config.denominate,)
-    x = stage(
-        "denominate", keys, lambda: denominated(raw, fw, dataset) if config.denominate else raw
-    )
+    x = stage("denominate", keys, lambda: denominated(raw, fw, dataset, divide=config.denominate))
     stages["denominated"] = x
     keys += (config.impute.model_dump_json(),)
     x, how = stage("impute", keys, lambda: _impute(x, config, fw, dataset))
@@ -560,7 +563,7 @@ def covered_years(fw: fwmod.Framework, dataset: Dataset, denominate: bool = True
     Explicit ``years`` in a config bypass this rule (and then fail where a method needs spread)."""
     fw.check_data(dataset.series, denominators=denominate)
     raw = dataset.select([i.data_series for i in fw.indicators])
-    x = denominated(raw, fw, dataset) if denominate else raw
+    x = denominated(raw, fw, dataset, divide=denominate)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: not covered
         spread = np.nanmax(x, axis=-2) > np.nanmin(x, axis=-2)
@@ -605,6 +608,52 @@ def _without_indicators(cfg: Config, gone: set[str]) -> Config:
     return cfgmod.validate(data, "config")
 
 
+def _check_against(cfg: Config, fw: fwmod.Framework) -> None:
+    """Settings that name levels or groups must name ones the framework has, and a data-driven
+    weighting must weigh some group: otherwise the setting would silently change nothing."""
+    parents = {fw.codes[p]: fw.level[fw.codes[p]] for p, _ in fw.groups}
+    levels = sorted(set(parents.values()))
+    problems = []
+    agg = cfg.aggregation
+    tables: dict[str, Mapping[int, object]] = {"aggregation.by_level": agg.by_level}
+    if isinstance(agg.dat_thresh, dict):
+        tables["aggregation.dat_thresh"] = agg.dat_thresh
+    for key, table in tables.items():
+        if bad := sorted(int(k) for k in table if int(k) not in levels):
+            problems.append(
+                Problem(
+                    "config",
+                    None,
+                    key,
+                    f"level(s) {bad} aggregate nothing in {fw.source}: parent levels are {levels}",
+                )  # fmt: skip
+            )
+    step = cfg.weighting
+    if step.data_driven:
+        for name, value in step.params.items():
+            if isinstance(value, dict) and (bad := sorted(set(value) - set(parents))):
+                problems.append(
+                    Problem(
+                        "config",
+                        None,
+                        f"weighting.{name}",
+                        f"no group {bad} in {fw.source}; groups are {sorted(parents)}",
+                    )  # fmt: skip
+                )
+        if not problems and not any(step.sets(p, lev) for p, lev in parents.items()):
+            problems.append(
+                Problem(
+                    "config",
+                    None,
+                    "weighting.levels",
+                    f"'{step.method}' weighs no group "
+                    f"here (children levels are {[lev - 1 for lev in levels]})",
+                )  # fmt: skip
+            )
+    if problems:
+        raise InputError(problems)
+
+
 def prepare(
     config: Config, framework: fwmod.Framework | None = None
 ) -> tuple[Config, fwmod.Framework]:
@@ -633,6 +682,7 @@ def prepare(
             )  # fmt: skip
         )
     fw = fw.with_weights(cfg.weights) if cfg.weights else fw
+    _check_against(cfg, fw)
     step = cfg.weighting
     overwritten = [
         c for c in cfg.weights if step.sets(str(fw.parent_of(c)), fw.level[str(fw.parent_of(c))])
@@ -721,10 +771,20 @@ def _named(fw: fwmod.Framework, step: str, dataset: Dataset) -> Iterator[None]:
 
 
 # ---- stages ----------------------------------------------------------------------------------
-def denominated(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.ndarray:
+def denominated(
+    raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset, *, divide: bool = True
+) -> np.ndarray:
     """The indicator values from their series: gaps derived where the framework says how
-    (``fill_from``: series × times × scale, from published related series), then
-    ``scale × x / denominator`` or, with ``complement``, ``scale × (1 − x / denominator)``."""
+    (``fill_from``: series × times × scale, from published related series), then, with
+    ``divide`` (config ``denominate``), ``scale × x / denominator`` or, with ``complement``,
+    ``scale × (1 − x / denominator)``. A ``complement`` indicator has no meaning undivided (its
+    series runs the other way: thermal generation for a green share), so ``divide=False`` with
+    one is an error."""
+    if not divide and (comp := [i.code for i in fw.indicators if i.complement]):
+        raise InputError(
+            Problem("config", None, "denominate", f"denominate=false would score {comp} by their "
+                    "raw series, which run against the indicator: exclude them first")
+        )  # fmt: skip
     out = raw.copy()
     for k, ind in enumerate(fw.indicators):
         if (fill := ind.fill_from) is not None:
@@ -732,7 +792,7 @@ def denominated(raw: np.ndarray, fw: fwmod.Framework, dataset: Dataset) -> np.nd
             if fill.times:
                 derived = derived * dataset.select([fill.times])[..., 0]
             out[..., k] = np.where(np.isnan(out[..., k]), derived, out[..., k])
-    named = [(k, ind.denominator) for k, ind in enumerate(fw.indicators) if ind.denominator]
+    named = [(k, i.denominator) for k, i in enumerate(fw.indicators) if i.denominator and divide]
     dens = dataset.select([d for _, d in named])  # one lookup for all
     for j, (k, _) in enumerate(named):
         den, ind = dens[..., j], fw.indicators[k]

@@ -75,6 +75,9 @@ class PublishSettings(BaseModel):
     overlays: list[str] = Field(
         default_factory=list, description="raw folders overlaying raw_dir (their values win)"
     )
+    alternatives_skipped: dict[str, str] = Field(
+        default_factory=dict, description="alternatives that do not apply to this run, and why"
+    )
     edition: str | None = None
     year: int | None = None
     run: Config = Config()
@@ -125,18 +128,26 @@ def _recorded_raw_dir(raw: Path, target: Path) -> str:
     return Path(os.path.relpath(raw.resolve(), target.resolve())).as_posix()
 
 
-def _alternatives(b: Build, settings: PublishSettings, year: int) -> pd.DataFrame:
+def _alternatives(
+    b: Build, settings: PublishSettings, year: int
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The baseline and every alternative ranking (long), and the alternatives that do not apply
+    to this run (label → why, e.g. a geometric mean of zero scores, entropy weights where a
+    --weight was given): those are left out and named in the publication's Method summary."""
     frames = []
-    schemes = {
-        "基准 baseline": b,
-        **{a.label: b.rebuild(*a.overrides) for a in settings.alternatives},
-    }
+    schemes: dict[str, Build] = {"基准 baseline": b}
+    skipped: dict[str, str] = {}
+    for a in settings.alternatives:
+        try:
+            schemes[a.label] = b.rebuild(*a.overrides)
+        except InputError as exc:
+            skipped[a.label] = "; ".join(str(p) for p in exc.problems)
     for label, alt in schemes.items():
         r = alt.ranking(year)
         frames.append(
             pd.DataFrame({"scheme": label, "region_code": r.index, "rank": r["rank"].to_numpy()})
         )
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), skipped
 
 
 def _sources(raw_dir: Path) -> pd.DataFrame:
@@ -230,12 +241,14 @@ def run_publication(
     data = data[data["indicator"].isin(b.framework.data_series)]
     intervals = _rank_intervals(b, settings, year) if settings.uncertainty.runs else None
     bounds, profiles = _claims(b, settings, year)
+    alternatives, skipped = _alternatives(b, settings, year)
+    settings = settings.model_copy(update={"alternatives_skipped": skipped})
     result = PublicationResult(
         scores=b.scores_long,
         nodes=b.nodes,
         data=data.reset_index(drop=True),
         config=settings.model_dump(mode="json"),
-        alternatives=_alternatives(b, settings, year),
+        alternatives=alternatives,
         sources=pd.concat([_sources(d) for d in (raw, *overlays)], ignore_index=True),
         rank_intervals=intervals,
         rank_bounds=bounds,
@@ -287,6 +300,11 @@ def verify_publication(
             )  # fmt: skip
         )
     fw_path = fwmod.framework_path(settings.run.framework)
+    if not fw_path.is_file():
+        raise InputError(
+            Problem(str(folder), None, "run.framework", f"the framework file {fw_path} is not "
+                    "here: run verify from the folder the publication was made from")
+        )  # fmt: skip
     layers = (
         [Path(o) for o in overlays]
         if overlays is not None

@@ -289,3 +289,28 @@ def test_overlay_folders_replace_and_add_values_with_a_note(tmp_path):
     (mine / "region_groups.csv").write_text("region,grouping,group_zh,group_en,source\n")
     with pytest.raises(InputError, match="overlay1/region_groups.csv: region groups come from"):
         build([RAW, mine])
+
+
+def test_two_overlays_may_define_the_same_new_indicator(tmp_path):
+    cat = (
+        "code,name_zh,name_en,unit,dimension,proxy,aliases,definition,caveats\n"
+        "racks,数据中心机架数,Data-centre racks,万架,compute,false,,racks in use,\n"
+    )
+    for k, value in ((1, 10), (2, 12)):
+        d = tmp_path / f"o{k}"
+        d.mkdir()
+        (d / "indicators.csv").write_text(cat, encoding="utf-8")
+        (d / "sources.csv").write_text(
+            f"source_id,publisher,table,repository,commit,path,origin,licence\nM{k},me,t,,,,,\n",
+            encoding="utf-8",
+        )
+        (d / "v.csv").write_text(
+            f"region,year,indicator,value,unit,source\n北京市,2024,racks,{value},万架,M{k}\n",
+            encoding="utf-8",
+        )
+    report = build([RAW, tmp_path / "o1", tmp_path / "o2"])
+    p = report.panel.set_index(["region_code", "year", "indicator"])["value"]
+    assert p.loc[("11", 2024, "racks")] == 12  # the later overlay wins
+    (tmp_path / "o2" / "indicators.csv").write_text(cat.replace("万架", "架"), encoding="utf-8")
+    with pytest.raises(InputError, match="redefines an indicator of an earlier catalogue"):
+        build([RAW, tmp_path / "o1", tmp_path / "o2"])

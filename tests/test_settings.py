@@ -80,6 +80,14 @@ MISTAKES = [
         "weights.web_pages: 'web_pages' is excluded",
     ),
     (["-c", "no_such_config"], "config file not found"),
+    (["--set", "weighting=entropy", "--set", "weighting.levels=[5]"], "weighs no group here"),
+    (["--set", 'aggregation.by_level={"9": "gmean"}'], "level(s) [9] aggregate nothing"),
+    (["--set", 'aggregation.dat_thresh={"9": 0.5}'], "level(s) [9] aggregate nothing"),
+    (
+        ["--set", 'weighting={"method": "ahp", "pairwise": {"compte": [[1, 2], [0.5, 1]]}}'],
+        "no group ['compte']",
+    ),
+    (["--set", "denominate=false"], "denominate=false would score ['nonthermal_share']"),
     (["-f", "no_such_framework.toml"], "framework file not found"),
 ]
 
@@ -219,3 +227,17 @@ def test_sensitivity_for_one_region(bundled_inputs, tmp_path):
     assert res.exit_code == 0, res.output
     assert "贵州省 Guizhou: 排名分布 rank distribution" in res.output
     assert "Guangdong" not in res.output  # one region only
+
+
+def test_method_key_is_a_method_switch_and_rebuild_keeps_the_framework(bundled_inputs):
+    ds = load_inputs(bundled_inputs)
+    a = index.build(data=ds, overrides=["normalise.method=zscore"])
+    b = index.build(data=ds, overrides=["normalise=zscore"])
+    np.testing.assert_array_equal(a.scores, b.scores)
+    with pytest.raises(InputError, match="a rebuild keeps the framework"):
+        a.rebuild("framework=cci_intensity")
+    other = index.build(data=ds, framework="cci_intensity")
+    assert other.config.framework == "cci_intensity"  # recorded: a saved config rebuilds it
+    # a per-indicator table merges with the framework's (designations stay untreated)
+    c = index.build(data=ds, overrides=['treat.per_indicator={"web_pages": {"winmax": 1}}'])
+    assert set(c.config.treat.per_indicator) == {"web_pages", "hub_node", "dc_clusters"}

@@ -72,6 +72,8 @@ def publish(
     pub, b = run_publication(settings, out_dir or paths.publications())
     if not quiet:
         print_ranking(b, pub.manifest["year"])
+        for label, why in pub.manifest["config"].get("alternatives_skipped", {}).items():
+            typer.echo(f"note: alternative '{label}' left out: {why}")
         total = 0
         for rel, info in sorted(pub.files.items()):
             total += info["bytes"]
@@ -107,7 +109,7 @@ def verify_cmd(
     from index.publication import verify_publication
 
     result = (
-        verify_publication(folder, raw_dir[0], raw_dir[1:])
+        verify_publication(folder, raw_dir[0], raw_dir[1:] or None)
         if raw_dir
         else verify_publication(folder)
     )

@@ -152,13 +152,14 @@ def _merged_catalogue(layers: list[tuple[str, Path]]) -> tuple[Catalogue, list[P
             continue
         extra = load_catalogue(path)
         files.append(path)
-        for code in extra.table.index.intersection(tables[0].index):
-            if not extra.table.loc[code].equals(tables[0].loc[code]):
+        known = pd.concat(tables)
+        for code in extra.table.index.intersection(known.index):
+            if not extra.table.loc[code].equals(known.loc[code]):
                 raise InputError(
                     Problem(f"{prefix}{CATALOGUE_FILE}", code, "code", "redefines an indicator "
-                            "of the base catalogue; give new indicators new codes")
+                            "of an earlier catalogue; give new indicators new codes")
                 )  # fmt: skip
-        tables.append(extra.table.drop(index=extra.table.index.intersection(tables[0].index)))
+        tables.append(extra.table.drop(index=extra.table.index.intersection(known.index)))
         lookup |= extra.lookup
     return Catalogue(pd.concat(tables), lookup), files
 
