@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -18,10 +19,21 @@ from index.errors import InputError, Problem
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success rename it onto ``target``, else delete it."""
+    """Yield a temporary path beside ``target``; on success rename it onto ``target``, else delete it.
+
+    The temporary name carries the writer's process id (``.<name>.<pid>.<random>.tmp``), so one
+    left by a killed writer is recognised and removed by the next write of the same target
+    (:func:`remove_stale`). An output that cannot be written is an ``InputError`` naming it.
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(target)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        raise unwritable(target, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.chmod(0o666 & ~_umask())  # mkstemp makes 0600; published files follow the umask
@@ -30,6 +42,53 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def unwritable(target: str | os.PathLike, exc: OSError) -> InputError:
+    """The ``InputError`` for an output that cannot be written (read-only folder, disk full …)."""
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else ""
+    return InputError(
+        Problem(str(target), None, None, f"cannot write the output: {exc.strerror or exc}{where}")
+    )
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(target: Path) -> None:
+    """Delete the temporary siblings ``.<name>.<pid>.*.tmp`` of ``target`` whose writer is dead
+    (and those of the old unnumbered form ``.<name>.<random>.tmp``): a kill mid-write leaves them."""
+    for path in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+        pid = path.name[len(target.name) + 2 :].split(".", 1)[0]
+        if not pid.isdigit() or (int(pid) != os.getpid() and not pid_alive(int(pid))):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with the glob metacharacters ``* ? [`` matched literally."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def parse_toml(text: str, source: str) -> dict:
+    """``tomllib.loads`` with every failure an ``InputError`` at ``source``: invalid TOML, and
+    tables or arrays nested too deep for the parser (a 5,000-deep ``a = [[[[…`` → RecursionError)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(Problem(source, None, None, f"not valid TOML: {exc}")) from None
+    except RecursionError:
+        raise InputError(
+            Problem(source, None, None, "not valid TOML: tables or arrays nested too deep")
+        ) from None
 
 
 def _umask() -> int:
@@ -67,8 +126,5 @@ def write_parquet(
         with atomic_path(path) as tmp:
             pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
     except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise InputError(
-            Problem(str(path), None, None, f"cannot write the output: {exc.strerror}{where}")
-        ) from None
+        raise unwritable(path, exc) from None
     return Path(path)

@@ -62,10 +62,10 @@ def test_convert_is_exact_for_powers_of_ten(values, src, dst, expected):
     assert convert(values, src, dst).tolist() == expected
 
 
-def test_percent_to_fraction_is_one_correctly_rounded_division():
-    # 12.3 has no exact double, so 12.3 % in unit 1 is the double nearest 12.3 / 100
-    assert convert([12.3], "%", "1").tolist() == [12.3 / 100]
-    assert convert([12.3], "%", "1")[0] == pytest.approx(0.123, rel=1e-15)
+def test_percent_to_fraction_is_the_decimal_shifted_exactly():
+    # 12.3 % is the decimal 0.123: the double nearest 0.123, not the float division 12.3 / 100
+    assert convert([12.3], "%", "1").tolist() == [0.123] != [12.3 / 100]
+    assert convert([0.035], "亿个", "万个").tolist() == [350.0]
 
 
 def test_convert_keeps_nan_and_same_unit_is_identity():

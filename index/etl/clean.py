@@ -21,7 +21,7 @@ import pandas as pd
 from index.errors import Problem
 from index.etl import regions
 from index.etl.catalogue import Catalogue
-from index.etl.numbers import parse_number, parse_year
+from index.etl.numbers import footnote, parse_decimal, parse_year
 from index.etl.read import LABEL_UNIT
 from index.etl.text import clean as clean_text
 from index.etl.units import UnitError, convert, factor, parse_unit
@@ -114,7 +114,7 @@ def clean(
     indicator = raw["indicator"].map(catalogue.resolve).astype(object)
     known = indicator.notna()
     year, year_err = _apply(lambda text: _year(text, years), raw["year"])
-    parsed, value_err = _apply(parse_number, raw["value"])
+    parsed, value_err = _apply(parse_decimal, raw["value"])
     target = indicator.map(catalogue.table["unit"]).astype(object)
     unit, unit_err = _apply(_unit, raw["unit"], parsed, target)
     dropped = code.map(lambda c: c is regions.DROP)
@@ -160,12 +160,30 @@ def clean(
         for (file, code), (all_missing, n) in every.iterrows()
         if all_missing
     ]
+    notes += _footnote_notes(raw)
     failed = pd.concat([c[0] for c in checks], axis=1).any(axis=1)
     missing = indicator[is_missing & counted].value_counts().sort_index()
     keep = ~(failed | dropped | is_missing)
     return Cleaned(
         _typed(raw[keep], code, indicator, year, parsed, unit, target), missing, notes, problems
     )
+
+
+def _footnote_notes(raw: pd.DataFrame, limit: int = 5) -> list[str]:
+    """One note per file whose value cells carried footnote marks (``123.4①``), which were
+    stripped: the marks and the first rows, so the user can check the footnotes."""
+    marks = raw["value"].map(footnote)
+    notes = []
+    for file, group in raw[marks != ""].groupby("file", sort=True):
+        rows = ", ".join(map(str, group["row"].iloc[:limit])) + (
+            ", …" if len(group) > limit else ""
+        )
+        seen = " ".join(dict.fromkeys(marks[group.index]))
+        notes.append(
+            f"{file}: footnote marks {seen} stripped from {len(group)} value cell(s) (rows {rows});"
+            " the value is the number before the mark"
+        )
+    return notes
 
 
 def _at(item: str | pd.Series, i: Any) -> str:
@@ -181,7 +199,8 @@ def _typed(
     unit: pd.Series,
     target: pd.Series,
 ) -> pd.DataFrame:
-    """Typed, converted rows; values are converted per (source unit, catalogue unit) group."""
+    """Typed, converted rows: each value is the cell's exact decimal times the exact factor from its
+    unit to the catalogue unit, rounded to a double once (per (source unit, catalogue unit) group)."""
     idx = rows.index
     out = pd.DataFrame(
         {
@@ -191,14 +210,17 @@ def _typed(
             "region_code": code[idx].astype(str),
             "year": year[idx].astype("int64"),
             "indicator": indicator[idx].astype(str),
-            "value": np.array([p[0] for p in parsed[idx]], dtype=np.float64),
+            "value": pd.Series([p[0] for p in parsed[idx]], index=idx, dtype=object),
             "unit": target[idx].astype(str),
             "source_id": rows["source"],
         },
         index=idx,
     )
+    values = np.full(len(out), np.nan)
+    pos = pd.Series(np.arange(len(out)), index=idx)
     for (src, dst), group in out.groupby([unit[idx], out["unit"]], sort=True):
-        out.loc[group.index, "value"] = convert(group["value"], src, dst)
+        values[pos[group.index].to_numpy()] = convert(group["value"].to_numpy(), src, dst)
+    out["value"] = values
     labels = regions.labels()
     out["region_zh"] = out["region_code"].map(labels["name_zh"])
     out["region_en"] = out["region_code"].map(labels["name_en"])

@@ -47,8 +47,10 @@ import codecs
 import csv
 import datetime as dt
 import io
+import os
 import re
-import tomllib
+import stat
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,16 +58,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final, Literal
 
-import openpyxl
 import pandas as pd
 from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from index.errors import InputError, Problem
-from index.etl.numbers import parse_year
+from index.errors import InputError, Problem, validated
+from index.etl.numbers import ambiguous_comma, footnote, parse_decimal, parse_year
 from index.etl.text import clean, key
 from index.etl.units import UnitError, parse_unit
+from index.io import parse_toml
 
 RAW_COLUMNS: Final = (
     "file", "row", "field", "region", "year", "indicator", "value", "unit", "source",
@@ -99,6 +103,7 @@ class TableMeta(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["nbs", "long", "wide"] | None = None
+    decimal: Literal[".", ","] | None = None
     indicator: str | None = None
     year: int | None = None
     unit: str | dict[str, str] | None = None
@@ -123,33 +128,39 @@ class TableMeta(BaseModel):
 @dataclass(frozen=True)
 class Grid:
     """A table of text cells: ``name`` is the file (``book.xlsx[Sheet1]`` for a sheet); each row
-    keeps its 1-based row number in the file. Blank rows and trailing blank cells are dropped."""
+    keeps its 1-based row number in the file. Blank rows and trailing blank cells are dropped.
+    ``delimiter`` is a CSV's field separator; ``hidden`` marks a hidden (or very hidden) sheet."""
 
     name: str
     rows: list[tuple[int, list[str]]]
     sheet: str | None = None
+    delimiter: str | None = None
+    hidden: bool = False
 
 
 def load_sidecar(path: Path, name: str | None = None) -> TableMeta:
     """Parse and check a sidecar TOML; problems are reported at ``<name>:<key>``."""
     name = name or path.name
-    try:
-        return TableMeta.model_validate(tomllib.loads(read_text(path, name)))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(name, None, None, f"not valid TOML: {exc}")) from None
-    except ValidationError as exc:
-        raise InputError(
-            [Problem(name, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
-        ) from None
+    return validated(TableMeta, parse_toml(read_text(path, name), name), name)
 
 
 def read_bytes(path: Path, name: str | None = None) -> bytes:
-    """The file's bytes; an unreadable file (permissions, a folder) is an ``InputError``."""
+    """The file's bytes; an unreadable file (permissions, a folder, a FIFO or device, which would
+    block or never end) is an ``InputError``."""
+    name = name or path.name
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            what = (
+                "a folder"
+                if stat.S_ISDIR(mode)
+                else "not a regular file (a FIFO, socket or device)"
+            )
+            raise InputError(Problem(name, None, None, f"cannot read the file: {what}"))
         return path.read_bytes()
     except OSError as exc:
         raise InputError(
-            Problem(name or path.name, None, None, f"cannot read the file: {exc.strerror}")
+            Problem(name, None, None, f"cannot read the file: {exc.strerror}")
         ) from None
 
 
@@ -183,9 +194,10 @@ def _delimiter(text: str) -> str:
     return ","
 
 
-def _csv_rows(text: str, name: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(text: str, name: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """CSV records with the line each starts on; a malformed quote is an error located there."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    csv.field_size_limit(len(text) + 1)  # one cell may be the whole file; it is read once anyway
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     start = 1
     try:
         for row in reader:
@@ -212,37 +224,47 @@ def _cell(cell: Cell | MergedCell) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _sheet_rows(values: Worksheet, formulas: Worksheet) -> Iterator[tuple[int, list[str]]]:
-    """A sheet's rows as text. A formula without a saved result reads as its formula; a label
-    merged over several rows repeats down its first column (a merged number is never copied)."""
+def _sheet_rows(
+    ws: Worksheet, unsaved: dict[tuple[int, int], str]
+) -> Iterator[tuple[int, list[str]]]:
+    """A sheet's rows as text, from the cells the file holds (not its used range: a workbook whose
+    range ends at XFD1048576 is read in the time of its few cells). A formula without a saved
+    result (``unsaved``, by (row, column)) reads as its formula; a label merged over several rows
+    repeats down its first column (a merged number is never copied)."""
     below = {
         (r, rng.min_col): top
-        for rng in values.merged_cells.ranges
-        if isinstance(top := values.cell(rng.min_row, rng.min_col).value, str)
+        for rng in ws.merged_cells.ranges
+        if isinstance(top := ws.cell(rng.min_row, rng.min_col).value, str)
         for r in range(rng.min_row + 1, rng.max_row + 1)
     }
-    size = {
-        "max_row": max(values.max_row, formulas.max_row),
-        "max_col": max(values.max_column, formulas.max_column),
-    }
-    rows = zip(values.iter_rows(**size), formulas.iter_rows(**size), strict=True)
-    for n, (row, source) in enumerate(rows, 1):
-        texts = []
-        for cell, formula in zip(row, source, strict=True):
-            text = below.get((n, cell.column)) or _cell(cell)
-            unsaved = not text and isinstance(formula.value, str) and formula.value.startswith("=")
-            texts.append(formula.value if unsaved else text)
-        yield n, texts
+    by_row: dict[int, dict[int, str]] = {}
+    cells: dict[tuple[int, int], Cell | MergedCell] = ws._cells  # noqa: SLF001 - the sparse store
+    for (r, c), cell in cells.items():
+        text = below.get((r, c)) or _cell(cell) or unsaved.get((r, c), "")
+        if text:
+            by_row.setdefault(r, {})[c] = text
+    for r in sorted(by_row):
+        row = by_row[r]
+        yield r, [row.get(c, "") for c in range(1, max(row) + 1)]
 
 
-def _grid(name: str, rows: Iterator[tuple[int, list[str]]], sheet: str | None = None) -> Grid:
-    kept = []
-    for n, cells in rows:
-        while cells and not clean(cells[-1]):
-            cells = cells[:-1]
-        if cells:
-            kept.append((n, cells))
-    return Grid(f"{name}[{sheet}]" if sheet else name, kept, sheet)
+def _trimmed(cells: list[str]) -> list[str]:
+    """``cells`` without its trailing blank cells, in one pass and one slice (linear time: a row of
+    5 million trailing commas is one scan, not 5 million shrinking copies)."""
+    end = len(cells)
+    while end and not clean(cells[end - 1]):
+        end -= 1
+    return cells if end == len(cells) else cells[:end]
+
+
+def _grid(
+    name: str,
+    rows: Iterator[tuple[int, list[str]]],
+    sheet: str | None = None,
+    **extra: str | bool | None,
+) -> Grid:
+    kept = [(n, trimmed) for n, cells in rows if (trimmed := _trimmed(cells))]
+    return Grid(f"{name}[{sheet}]" if sheet else name, kept, sheet, **extra)  # type: ignore[arg-type]
 
 
 def load_grids(path: Path, name: str | None = None) -> list[Grid]:
@@ -250,20 +272,11 @@ def load_grids(path: Path, name: str | None = None) -> list[Grid]:
     name = name or path.name
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        grids = [_grid(name, _csv_rows(read_text(path, name), name))]
+        text = read_text(path, name)
+        delimiter = _delimiter(text)
+        grids = [_grid(name, _csv_rows(text, name, delimiter), delimiter=delimiter)]
     elif suffix in XLSX_SUFFIXES:
-        data = read_bytes(path, name)
-        try:
-            values, formulas = (
-                openpyxl.load_workbook(io.BytesIO(data), data_only=only) for only in (True, False)
-            )
-        except Exception as exc:  # noqa: BLE001 - any failure of the parser on foreign bytes
-            raise InputError(
-                Problem(name, None, None, f"not a readable XLSX workbook ({exc})")
-            ) from None
-        grids = [
-            _grid(name, _sheet_rows(ws, formulas[ws.title]), ws.title) for ws in values.worksheets
-        ]
+        grids = _xlsx_grids(read_bytes(path, name), name)
     else:
         raise InputError(
             Problem(name, None, None, "not a recognised data format (use .csv or .xlsx)")
@@ -272,6 +285,111 @@ def load_grids(path: Path, name: str | None = None) -> list[Grid]:
     if not any(g.rows for g in grids):
         raise InputError(Problem(name, None, None, "empty file: no data"))
     return grids
+
+
+XLSX_LIMIT_ENV: Final = "COMPUTE_INDEX_XLSX_LIMIT_MB"
+XLSX_LIMIT_MB: Final = 200  # uncompressed size of all parts of one workbook, in MB (10**6 bytes)
+MERGED_LIMIT: Final = 1_000_000  # cells covered by merged ranges in one sheet
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def xlsx_limit() -> int:
+    """The inflated-size limit in bytes: ``$COMPUTE_INDEX_XLSX_LIMIT_MB`` MB, default 200."""
+    text = os.environ.get(XLSX_LIMIT_ENV, "")
+    try:
+        mb = float(text) if text.strip() else XLSX_LIMIT_MB
+    except ValueError:
+        mb = -1.0
+    if not 0 < mb < float("inf"):
+        raise InputError(
+            Problem(XLSX_LIMIT_ENV, None, None, f"must be a positive number of MB, not {text!r}")
+        )
+    return int(mb * 10**6)
+
+
+def _xlsx_grids(data: bytes, name: str) -> list[Grid]:
+    """Each sheet of a workbook as a grid. Before openpyxl sees the bytes, the zip's declared
+    uncompressed size (which bounds what can be inflated: a member longer than declared fails its
+    check) is held to ``xlsx_limit()`` and the merged ranges to ``MERGED_LIMIT`` cells per sheet,
+    so a small zip bomb is refused at once; the workbook is then loaded once, with saved values,
+    and formulas without a saved result are taken from the same pre-scan of the sheet XML."""
+
+    def refuse(message: str) -> InputError:
+        return InputError(Problem(name, None, None, message))
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        inflated = sum(info.file_size for info in archive.infolist())
+        limit = xlsx_limit()
+        if inflated > limit:
+            raise refuse(
+                f"inflates to {inflated / 10**6:,.0f} MB, over the limit of {limit / 10**6:,.0f} MB "
+                f"for one workbook (a zip bomb?); to read it anyway, set {XLSX_LIMIT_ENV} higher"
+            )
+        unsaved = {
+            part: _scan_sheet(archive, part, name)
+            for part in archive.namelist()
+            if part.startswith("xl/worksheets/") and part.endswith(".xml")
+        }
+        reader = ExcelReader(io.BytesIO(data), read_only=False, data_only=True)
+        reader.read()
+    except InputError:
+        raise
+    except MemoryError:
+        raise refuse("too large to read in memory") from None
+    except Exception as exc:  # noqa: BLE001 - any failure of the parser on foreign bytes
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise refuse(f"not a readable XLSX workbook ({why})") from None
+    part_of = {sheet.name: rel.target.lstrip("/") for sheet, rel in reader.parser.find_sheets()}
+    return [
+        _grid(
+            name,
+            _sheet_rows(ws, unsaved.get(part_of.get(ws.title, ""), {})),
+            ws.title,
+            hidden=ws.sheet_state != "visible",
+        )
+        for ws in reader.wb.worksheets
+    ]
+
+
+def _scan_sheet(archive: zipfile.ZipFile, part: str, name: str) -> dict[tuple[int, int], str]:
+    """One streaming pass over a sheet's XML: the formulas of cells without a saved value, by
+    (row, column); an ``InputError`` if its merged ranges cover more than ``MERGED_LIMIT`` cells
+    (openpyxl would create an object for every covered cell)."""
+    import xml.etree.ElementTree as ET
+
+    unsaved: dict[tuple[int, int], str] = {}
+    merged = 0
+    row = col = 0
+    with archive.open(part) as fh:
+        for event, elem in ET.iterparse(fh, events=("start", "end")):
+            tag = elem.tag
+            if event == "start":
+                if tag == f"{_MAIN}row":
+                    row, col = int(elem.get("r") or row + 1), 0
+                continue
+            if tag == f"{_MAIN}c":
+                ref = elem.get("r")
+                row, col = coordinate_to_tuple(ref) if ref else (row, col + 1)
+                f = elem.find(f"{_MAIN}f")
+                v = elem.find(f"{_MAIN}v")
+                if f is not None and (v is None or not (v.text or "").strip()):
+                    unsaved[row, col] = "=" + (f.text or "")
+                elem.clear()
+            elif tag == f"{_MAIN}row":
+                elem.clear()
+            elif tag == f"{_MAIN}mergeCell":
+                min_col, min_row, max_col, max_row = range_boundaries(elem.get("ref", "A1"))
+                merged += (max_col - min_col + 1) * (max_row - min_row + 1)
+                if merged > MERGED_LIMIT:
+                    raise InputError(
+                        Problem(
+                            name, None, None,
+                            f"merged cells in {part} cover more than {MERGED_LIMIT:,} cells "
+                            "(a crafted workbook?): unmerge them",
+                        )
+                    )  # fmt: skip
+    return unsaved
 
 
 def read_records(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -354,6 +472,18 @@ def _detect(grid: Grid) -> str:
 Record = tuple[int, str, str, str, str, str, str, str]
 
 
+def _unused(grid: Grid, meta: TableMeta, layout: str, why: str, *keys: str) -> None:
+    """Refuse metadata a layout does not use: ignoring it would hide a contradiction (a sidecar
+    ``indicator = …`` on a table that names its indicators itself)."""
+    given = [k for k in keys if getattr(meta, k) is not None]
+    if given:
+        listed = ", ".join(f"{k} = {getattr(meta, k)!r}" for k in given)
+        raise InputError(
+            Problem(grid.name, grid.rows[0][0], given[0], f"{listed} in the metadata is not used "
+                    f"by a {layout} table ({why}): remove it")
+        )  # fmt: skip
+
+
 def _body(grid: Grid, start: int, width: int) -> list[tuple[int, list[str]]]:
     """Data rows after the header (index ``start``), padded to ``width``; footnotes are skipped."""
     rows = []
@@ -373,6 +503,7 @@ def _body(grid: Grid, start: int, width: int) -> list[tuple[int, list[str]]]:
 
 
 def _long(grid: Grid, meta: TableMeta) -> list[Record]:
+    _unused(grid, meta, "long", "its columns name the indicator and year", "indicator", "year")
     n0, header = grid.rows[0]
     cols = _columns(grid)
     missing = [f for f in ("region", "year", "indicator", "value") if f not in cols]
@@ -408,6 +539,8 @@ def _wide(grid: Grid, meta: TableMeta) -> list[Record]:
         raise InputError(
             Problem(grid.name, n0, None, "years as columns: say which indicator (indicator = …)")
         )
+    if not by_year:
+        _unused(grid, meta, "wide", "its headers name the indicators", "indicator")
     if (year_col is None and not by_year) == (meta.year is None):
         raise InputError(
             Problem(
@@ -433,7 +566,22 @@ def _nbs(grid: Grid, meta: TableMeta) -> list[Record]:
         raise InputError(
             Problem(grid.name, None, None, "NBS export without a table header (地区,2024年,…)")
         )
-    fixed = {line.group(1): line.group(2).strip() for line in lines[:i] if line}
+    fixed: dict[str, str] = {}
+    where: dict[str, int] = {}
+    for (n, _), line in zip(grid.rows[:i], lines[:i], strict=True):
+        dim, value = line.group(1), line.group(2).strip()
+        if dim in fixed and key(fixed[dim]) != key(value):
+            raise InputError(
+                Problem(
+                    grid.name, n, dim,
+                    f"two '{dim}：' lines: {fixed[dim]!r} (row {where[dim]}) and {value!r}: "
+                    "which one is it? keep one",
+                )
+            )  # fmt: skip
+        fixed[dim], where[dim] = value, n
+    _unused(
+        grid, meta, "NBS", "its '指标：' line or header names the indicator", "indicator", "year"
+    )
     header_row, header = grid.rows[i]
     row_dim = clean(header[0])
     if row_dim not in NBS_DIMENSIONS:
@@ -452,6 +600,16 @@ def _nbs(grid: Grid, meta: TableMeta) -> list[Record]:
     else:
         col_dim = "指标" if "地区" in fixed else "地区"
     fixed_dim = next(d for d in NBS_DIMENSIONS if d not in (row_dim, col_dim))
+    for dim in ("地区", "指标"):  # a 时间： line describes the years shown (最近10年), so may stay
+        if dim in fixed and dim != fixed_dim:
+            axis = "rows" if dim == row_dim else "columns"
+            raise InputError(
+                Problem(
+                    grid.name, where[dim], dim,
+                    f"'{dim}：{fixed[dim]}' line, but the {axis} are {dim}: the line contradicts "
+                    "the table; remove it",
+                )
+            )  # fmt: skip
     if fixed_dim not in fixed:
         raise InputError(
             Problem(grid.name, None, None, f"NBS export without a '{fixed_dim}：' line")
@@ -481,21 +639,78 @@ def _same_unit(a: str, b: str) -> bool:
         return True
 
 
+def _decimal_problems(
+    grid: Grid, records: list[Record], meta: TableMeta
+) -> tuple[list[Record], list[Problem]]:
+    """Apply the file's decimal mark to its value cells. Declared ``decimal = ","``: each value is
+    rewritten with a decimal point (``1.234,5`` → ``1234.5``). Undeclared in a ``;``- or
+    tab-separated CSV (the separators of decimal-comma locales): a cell like ``1,234`` could be
+    1234 or 1.234, so it is refused rather than guessed; ``1,234.5`` and ``2,5`` are unambiguous."""
+    if meta.decimal == ",":
+        out, problems = [], []
+        for rec in records:
+            value = rec[5]
+            try:
+                number, unit = parse_decimal(value, ",")
+            except ValueError as exc:
+                problems.append(Problem(grid.name, rec[0], rec[1], str(exc)))
+                continue
+            text = value if number is None else f"{number}{unit}{footnote(value)}"
+            out.append((*rec[:5], text, *rec[6:]))
+        return out, problems
+    if meta.decimal is None and grid.delimiter in (";", "\t"):
+        sep = "';'" if grid.delimiter == ";" else "tab"
+        sidecar = Path(grid.name).with_suffix(".toml").name
+        return records, [
+            Problem(
+                grid.name, rec[0], rec[1],
+                f"{rec[5]!r} in a {sep}-separated file: a thousands separator or a decimal comma? "
+                f'declare decimal = "," or decimal = "." in {sidecar}',
+            )
+            for rec in records
+            if ambiguous_comma(rec[5])
+        ]  # fmt: skip
+    return records, []
+
+
 def _frame(grid: Grid, records: list[Record], meta: TableMeta, source: str) -> pd.DataFrame:
-    """The shared normalisation: split ``name(unit)`` labels, apply metadata defaults (a unit
-    column contradicting the label's unit is an error), build the frame."""
+    """The shared normalisation: apply the decimal mark, split ``name(unit)`` labels, apply
+    metadata defaults (a unit column, a label's unit and the metadata unit that contradict each
+    other are an error), build the frame."""
+    records, problems = _decimal_problems(grid, records, meta)
+    if problems:
+        raise InputError(problems)
     frame = pd.DataFrame(records, columns=list(RAW_COLUMNS[1:]), dtype=object)
     frame[["unit", "source"]] = frame[["unit", "source"]].map(clean)
     labels = {label: split_label(label) for label in frame["indicator"].unique()}
+    declared = {i: meta.lookup("unit", labels[i][0]) or meta.lookup("unit", i) for i in labels}
     conflicts = [
         Problem(grid.name, n, "unit", f"unit {u!r} contradicts the label {clean(i)!r}")
         for n, i, u in zip(frame["row"], frame["indicator"], frame["unit"], strict=True)
         if u and labels[i][1] and not _same_unit(u, labels[i][1])
     ]
+    first_row = frame.drop_duplicates("indicator").set_index("indicator")["row"]
+    conflicts += [
+        Problem(
+            grid.name, int(first_row[i]), "unit",
+            f"the metadata says unit = {declared[i]!r} but the label {clean(i)!r} says "
+            f"{labels[i][1]!r}: remove one",
+        )
+        for i in labels
+        if declared[i] and labels[i][1] and not _same_unit(declared[i], labels[i][1])
+    ]  # fmt: skip
+    conflicts += [
+        Problem(
+            grid.name, n, "unit",
+            f"unit {u!r} contradicts the metadata's unit = {declared[i]!r}",
+        )
+        for n, i, u in zip(frame["row"], frame["indicator"], frame["unit"], strict=True)
+        if u and declared[i] and not _same_unit(u, declared[i])
+    ]  # fmt: skip
     if conflicts:
         raise InputError(conflicts)
     frame["unit"] = [
-        u or labels[i][1] or meta.lookup("unit", labels[i][0]) or meta.lookup("unit", i)
+        u or labels[i][1] or declared[i]
         for i, u in zip(frame["indicator"], frame["unit"], strict=True)
     ]
     frame["source"] = [
@@ -524,6 +739,14 @@ def read_table(
         if absent:
             raise InputError(Problem(name, None, "sheets", f"no such sheet(s): {sorted(absent)}"))
         grids = [g for g in grids if g.sheet in meta.sheets]
+    elif hidden := [g.sheet for g in grids if g.hidden and g.rows]:
+        raise InputError(
+            Problem(
+                name, None, "sheets",
+                f"hidden sheet(s) {hidden} hold data, which would enter the panel unseen: unhide "
+                "them, or list the sheets to read in the sidecar TOML ([sheets.<name>])",
+            )
+        )  # fmt: skip
     frames, problems = [], []
     for grid in grids:
         sheet_meta = meta.for_sheet(grid.sheet) if grid.sheet else meta

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 from typing import Final
@@ -125,16 +126,28 @@ def factor(src: str, dst: str) -> Fraction:
 
 
 def convert(values: ArrayLike, src: str, dst: str) -> NDArray[np.float64]:
-    """``values`` (float64, NaN kept) from ``src`` to ``dst``; powers of ten are applied exactly.
+    """``values`` from ``src`` to ``dst`` as exact decimal arithmetic, correctly rounded once.
 
-    An integer factor multiplies and a unit-fraction factor divides, so 1.5 亿 → 万 gives exactly
-    15000.0 and 1234 PFLOPS → EFLOPS gives 1.234 (not 1234 × 0.001 = 1.2340000000000002).
+    Each value is taken as the decimal it is written as — a ``Decimal`` as is, a float as its
+    shortest round-trip form (``0.035``) — multiplied by the exact factor, and rounded to the
+    nearest double only at the end: ``0.035 亿个 → 万个`` gives 350.0, not ``0.035 * 10**4 =
+    350.00000000000006``; 12.3 % in unit 1 gives 0.123. NaN stays NaN; a result beyond the float
+    range gives ``inf``, which validation reports.
     """
-    x = np.asarray(values, dtype=np.float64)
     f = factor(src, dst)
-    with np.errstate(over="ignore"):  # an overflow gives inf, which validation reports
-        if f.denominator == 1:
-            return x * f.numerator
-        if f.numerator == 1:
-            return x / f.denominator
-        return x * (f.numerator / f.denominator)
+    items = list(np.asarray(values, dtype=object).ravel())
+    if f == 1:
+        return np.array([float(v) for v in items], dtype=np.float64)
+    return np.array([_scaled(v, f) for v in items], dtype=np.float64)
+
+
+def _scaled(value: object, f: Fraction) -> float:
+    """``value × f`` exactly (``Fraction`` arithmetic), then the nearest double."""
+    x = value if isinstance(value, Decimal) else float(value)  # type: ignore[arg-type]
+    if isinstance(x, float) and not math.isfinite(x):
+        return x
+    exact = Fraction(x if isinstance(x, Decimal) else repr(x)) * f
+    try:
+        return float(exact)
+    except OverflowError:
+        return math.inf if exact > 0 else -math.inf
