@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,6 +25,19 @@ class Problem:
         return f"{where}: {self.message}" if where else self.message
 
 
+#: How many problems are printed; the rest are counted ("… and 999,950 more").
+SHOWN: Final = 50
+
+
+def shown(problems: Sequence[Problem], limit: int = SHOWN) -> list[str]:
+    """The first ``limit`` problems as lines, then one line counting the rest: a file with a
+    million bad rows prints 51 lines, not a million."""
+    lines = [str(p) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"… and {len(problems) - limit:,} more")
+    return lines
+
+
 class InputError(Exception):
     """Invalid input data or configuration (CLI exit code 2). Holds all problems, not just the first."""
 
@@ -33,7 +47,7 @@ class InputError(Exception):
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(shown(self.problems)))
 
 
 def validated(model: type[M], data: dict, source: str) -> M:
@@ -41,6 +55,11 @@ def validated(model: type[M], data: dict, source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputError(
-            [Problem(source, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
-        ) from None
+        raise from_validation(exc, source) from None
+
+
+def from_validation(exc: ValidationError, source: str) -> InputError:
+    """A pydantic ``ValidationError`` as an ``InputError``: one Problem per error at its key path."""
+    return InputError(
+        [Problem(source, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -63,14 +64,34 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+_TMP_PID = re.compile(r"\.(?P<name>.+?)\.(?P<pid>[0-9]+)\.[^.]+\.tmp")
+_TMP_OLD = re.compile(r"\.(?P<name>.+)\.[^.]+\.tmp")  # before temporary names carried the pid
+
+
+def _stale(name: str) -> tuple[str, bool] | None:
+    """(target name, writer dead?) of a temporary file name, ``None`` if it is not one."""
+    if m := _TMP_PID.fullmatch(name):
+        pid = int(m["pid"])
+        return m["name"], pid != os.getpid() and not pid_alive(pid)
+    if m := _TMP_OLD.fullmatch(name):
+        return m["name"], True
+    return None
+
+
 def remove_stale(target: Path) -> None:
     """Delete the temporary siblings ``.<name>.<pid>.*.tmp`` of ``target`` whose writer is dead
     (and those of the old unnumbered form ``.<name>.<random>.tmp``): a kill mid-write leaves them."""
-    for path in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
-        pid = path.name[len(target.name) + 2 :].split(".", 1)[0]
-        if not pid.isdigit() or (int(pid) != os.getpid() and not pid_alive(int(pid))):
-            with contextlib.suppress(OSError):
-                path.unlink()
+    remove_stale_in(target.parent, target.name)
+
+
+def remove_stale_in(folder: Path, only: str | None = None) -> None:
+    """``remove_stale`` for every target in ``folder`` (or only the one named ``only``)."""
+    with contextlib.suppress(OSError):
+        for path in folder.glob(".*.tmp"):
+            found = _stale(path.name)
+            if found and found[1] and (only is None or found[0] == only):
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def glob_escape(name: str) -> str:

@@ -6,10 +6,11 @@ so ``verify`` can rebuild a publication from its manifest alone and compare ever
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -18,11 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from index import framework as fwmod
 from index import paths, tracker
 from index.config import Config
-from index.dataset import load_inputs
+from index.dataset import Dataset, load_inputs
 from index.errors import InputError, Problem
 from index.etl.ingest import ingest
 from index.pipeline import Build, build
 from index.publish import Publication, Verification, build_publication, manifest, verify
+from index.publish import folder as publish_folder
 from index.tracker import Tracker
 
 
@@ -195,7 +197,9 @@ def run_publication(
     repository's processed data). The manifest records the raw folder relative to the
     publication folder; ``source`` (used by ``verify``) reads the raw files from elsewhere while
     recording ``settings.raw_dir`` unchanged (``overlay_sources`` likewise for ``overlays``).
-    Returns the publication and the nominal build.
+    Returns the publication and the nominal build. The whole run holds the edition's lock (see
+    :mod:`index.publish.folder`) when the edition is known at the start; an output folder that
+    cannot be made is refused before any work.
     """
     raw = Path(settings.raw_dir if source is None else source)
     overlays = [Path(o) for o in settings.overlays] if overlay_sources is None else overlay_sources
@@ -211,11 +215,69 @@ def run_publication(
                 overlay_sources=overlay_sources,
             )  # fmt: skip
     out_dir = paths.publications() if out_dir is None else Path(out_dir)
+    _check_writable(out_dir)
+    lock = (
+        publish_folder.locked(out_dir / (settings.edition or str(settings.year)))
+        if settings.edition or settings.year
+        else contextlib.nullcontext()
+    )
+    with lock:
+        return _run_publication(
+            settings, out_dir, raw, overlays,
+            processed=processed, source=source, overlay_sources=overlay_sources,
+        )  # fmt: skip
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Refuse at once, before the minutes of work, an output folder that cannot be made: one
+    whose nearest existing ancestor is a file, or a folder this user may not write in."""
+    here = out_dir
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if here.exists() and (not here.is_dir() or not os.access(here, os.W_OK | os.X_OK)):
+        why = "is a file, not a folder" if not here.is_dir() else "is not writable"
+        raise InputError(
+            Problem(str(out_dir), None, None, f"cannot write the output: {here} {why}")
+        )
+
+
+def _edition_year(b: Build, ds: Dataset, settings: PublishSettings) -> tuple[int, str | None]:
+    """The edition year and, when it is not the latest year of the framework's data, the note
+    saying so: ``settings.year``, else the latest year the build covers (every series has a value).
+    A series without a value in the latest data year drops that year from the build, so the
+    edition becomes the year before — said in a note naming the series, never silently."""
+    if settings.year:
+        return settings.year, None
+    built = b.years[-1]
+    long = ds.long  # all years: the build keeps only those it could compute
+    used = long[long["indicator"].isin(b.framework.data_series) & long["value"].notna()]
+    latest = int(used["year"].max()) if len(used) else built
+    if latest <= built or settings.run.years:
+        return built, None
+    have = set(used.loc[used["year"] == latest, "indicator"])
+    absent = [s for s in b.framework.data_series if s not in have]
+    shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+    return built, (
+        f"edition year {built}, the latest year with a value for every series: {latest} lacks "
+        f"{shown} (give --year to choose)"
+    )
+
+
+def _run_publication(
+    settings: PublishSettings,
+    out_dir: Path,
+    raw: Path,
+    overlays: list[Path],
+    *,
+    processed: str | Path,
+    source: str | Path | None,
+    overlay_sources: list[Path] | None,
+) -> tuple[Publication, Build]:
     ingest([raw, *overlays], processed)
     ds = load_inputs(processed)
     fw_path = fwmod.framework_path(settings.run.framework)
     b = build(settings.run, ds)
-    year = settings.year or b.years[-1]
+    year, note = _edition_year(b, ds, settings)
     if year not in b.years:
         raise InputError(Problem("publish", None, "year", f"{year} not in {list(b.years)}"))
     edition = settings.edition or str(year)
@@ -267,7 +329,7 @@ def run_publication(
         year=year,
         seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
     )
-    return pub, b
+    return (replace(pub, notes=(note,)) if note else pub), b
 
 
 def verify_publication(

@@ -6,11 +6,13 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
-from index.errors import InputError
+from index.errors import InputError, Problem, from_validation, shown
 
 app = typer.Typer(
     name="compute-index",
@@ -30,8 +32,45 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+PUBLICATIONS, PROCESSED = Path("publications"), Path("data/processed")
+
+
+def _listing(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def recover_leftovers() -> None:
+    """What a killed run left in the working directory, undone before any command runs: an
+    edition left aside mid-swap is put back, dead runs' staging folders and temporary files
+    (``.inputs.parquet.<pid>.*.tmp``) are deleted. One listing of each folder when there is none."""
+    if any(
+        n.startswith(".") and (".aside" in n or ".staging-" in n or n.endswith(".lock"))
+        for n in _listing(PUBLICATIONS)
+    ):
+        from index.publish.folder import recover_all
+
+        recover_all(PUBLICATIONS)
+    if any(n.startswith(".") and n.endswith(".tmp") for n in _listing(PROCESSED)):
+        from index.io import remove_stale_in
+
+        remove_stale_in(PROCESSED)
+
+
+def user_error(exc: InputError) -> None:
+    """Print each problem (the first ``SHOWN``, then a count) as ``error: …`` and exit 2."""
+    for line in shown(exc.problems):
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(2)
+
+
 def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn user errors into readable messages + exit 2, and anything else into exit 1.
+
+    User errors: ``InputError``; a pydantic ``ValidationError`` from settings built from options;
+    an ``OSError`` naming a file (a read-only or full output folder, a folder given as a file).
 
     Set COMPUTE_INDEX_DEBUG=1 to see the traceback of internal errors.
     """
@@ -39,15 +78,23 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            recover_leftovers()
             return func(*args, **kwargs)
         except InputError as exc:
-            for problem in exc.problems:
-                typer.echo(f"error: {problem}", err=True)
-            raise typer.Exit(2) from None
+            user_error(exc)
+        except ValidationError as exc:  # settings built from options (e.g. --runs -5)
+            user_error(from_validation(exc, "settings"))
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except OSError as exc:
+            if exc.filename is None:  # no path to name: treat it as the tool's fault
+                if os.environ.get("COMPUTE_INDEX_DEBUG"):
+                    raise
+                fail(f"internal error: {type(exc).__name__}: {exc}", 1)
+            # the system refused a file the user named or owns: read-only, full, missing, a folder
+            user_error(InputError(Problem(str(exc.filename), None, None, exc.strerror or str(exc))))
         except Exception as exc:  # the error boundary: no traceback for users
             if os.environ.get("COMPUTE_INDEX_DEBUG"):
                 raise

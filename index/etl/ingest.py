@@ -8,7 +8,9 @@ Which files are read (by convention, no manifest):
 * every ``*.csv``, ``*.xlsx``, ``*.xlsm`` below ``raw_dir`` is data, with optional metadata in a
   sidecar ``<stem>.toml`` beside it (see ``index.etl.read``);
 * ``*.md``, ``*.txt``, ``*.toml``, ``*.pdf``, files without a suffix (``LICENSE``), hidden files and
-  Excel lock files (``~$…``) are skipped; any other file is an error.
+  Excel lock files (``~$…``) are skipped; any other file is an error, and so is an entry that is
+  not a readable regular file or folder: a dangling symbolic link, a link to a folder (not
+  followed), a FIFO, socket or device, an unreadable folder — each named by its path.
 
 Nothing is written unless every file passes; the Parquet file is then replaced atomically. Its rows
 are sorted by (indicator, year, region_code) and its key-value metadata holds the tool version and
@@ -19,6 +21,7 @@ the same inputs give a byte-identical file.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -92,14 +95,57 @@ def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+def _entries(raw_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """Every regular file below ``raw_dir`` (hidden names and Excel lock files ``~$…`` skipped), in
+    path order, and a problem for each entry that cannot be read as one: a symbolic link whose
+    target is missing, a link to a folder (not followed, so a moved folder cannot drop out
+    unseen), a FIFO, socket or device (reading one would block), an unreadable folder."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+
+    def visit(folder: Path) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            rel = _rel(folder, raw_dir) if folder != raw_dir else str(raw_dir)
+            problems.append(Problem(rel, None, None, f"cannot read the folder: {exc.strerror}"))
+            return
+        for entry in entries:
+            if entry.name.startswith((".", "~$")):
+                continue
+            path = Path(entry.path)
+            rel = _rel(path, raw_dir)
+            if entry.is_symlink() and not path.exists():
+                problems.append(
+                    Problem(rel, None, None, "a symbolic link whose target is missing: "
+                            "restore the file or remove the link")
+                )  # fmt: skip
+            elif entry.is_symlink() and path.is_dir():
+                problems.append(
+                    Problem(rel, None, None, "a symbolic link to a folder, which is not "
+                            "followed: move or copy the files into the folder itself")
+                )  # fmt: skip
+            elif entry.is_dir(follow_symlinks=False):
+                visit(path)
+            elif entry.is_file():
+                files.append(path)
+            else:
+                problems.append(
+                    Problem(rel, None, None, "not a regular file (a FIFO, socket or device)")
+                )
+
+    visit(raw_dir)
+    return files, problems
+
+
 def data_files(raw_dir: Path) -> tuple[list[Path], list[Problem]]:
-    """The data files below ``raw_dir`` in path order, and a problem for each unrecognised file."""
-    files, problems = [], []
-    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
+    """The data files below ``raw_dir`` in path order, and a problem for each unrecognised file
+    or unreadable entry (see ``_entries``)."""
+    files: list[Path] = []
+    entries, problems = _entries(raw_dir)
+    for path in entries:
         rel = _rel(path, raw_dir)
         suffix = path.suffix.lower()
-        if any(part.startswith((".", "~$")) for part in Path(rel).parts):
-            continue
         if rel in (CATALOGUE_FILE, SOURCES_FILE, GROUPS_FILE) or suffix in SKIPPED_SUFFIXES:
             continue
         if suffix in CSV_SUFFIXES | XLSX_SUFFIXES:
