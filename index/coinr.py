@@ -7,6 +7,7 @@ denominator series. iData holds one row per unit (and per ``Time`` for panels).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +15,27 @@ import pandas as pd
 
 from index.dataset import Dataset
 from index.errors import InputError, Problem
+from index.etl.read import read_bytes
 from index.framework import Aggregate, Framework, Indicator, Root
 
 _META_COLS = {"Level", "iCode", "iName", "Direction", "Weight", "Parent", "Type"}
 
 
 def _read(path: str | Path) -> pd.DataFrame:
+    """A COINr CSV; an unreadable, binary or empty file (or one with a header only) is an
+    ``InputError`` naming it."""
     path = Path(path)
     try:
-        return pd.read_csv(path, keep_default_na=False, na_values=["", "NA"])
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(str(path), None, None, f"cannot read: {exc}")) from None
+        data = read_bytes(path, str(path))
+        frame = pd.read_csv(io.BytesIO(data), keep_default_na=False, na_values=["", "NA"])
+    except pd.errors.EmptyDataError:
+        raise InputError(Problem(str(path), None, None, "empty file: no header, no rows")) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(Problem(str(path), None, None, f"cannot read as CSV: {why}")) from None
+    if frame.empty:
+        raise InputError(Problem(str(path), 1, None, "header only: no rows"))
+    return frame
 
 
 def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framework:
@@ -92,11 +103,18 @@ def _same_for_all(indicators: pd.DataFrame, source: str) -> None:
 
 
 def _num(v, default: float) -> float:
-    return default if pd.isna(v) else float(v)
+    if pd.isna(v):
+        return default
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise InputError(Problem("iMeta", None, None, f"not a number: {v!r}")) from None
 
 
 def dataset_from_idata(idata: pd.DataFrame, imeta: pd.DataFrame, source: str = "iData") -> Dataset:
     """Build a Dataset (units sorted by uCode, as COINr's new_coin does) from iData."""
+    if "uCode" not in idata.columns:
+        raise InputError(Problem(source, 1, "uCode", "iData without a uCode column"))
     series = imeta.loc[imeta["Type"].isin(["Indicator", "Denominator"]), "iCode"].tolist()
     groups = imeta.loc[imeta["Type"] == "Group", "iCode"].tolist()
     data = idata.copy()

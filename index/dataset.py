@@ -134,8 +134,14 @@ def load_inputs(path: str | Path | None = None) -> Dataset:
         raise InputError(
             Problem(str(path), None, None, "not found; run `compute-index ingest` first")
         )
-    ds = Dataset.from_long(pd.read_parquet(path), source=str(path))
-    meta = pq.read_schema(path).metadata or {}
+    try:
+        long = pd.read_parquet(path)
+        meta = pq.read_schema(path).metadata or {}
+    except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(
+            Problem(str(path), None, None, f"not a readable Parquet file ({type(exc).__name__})")
+        ) from None
+    ds = Dataset.from_long(long, source=str(path))
     groups = json.loads(meta.get(METADATA_GROUPS.encode(), b"{}"))
     if not groups:
         return ds

@@ -8,7 +8,6 @@ root is the top level (COINr numbering).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +18,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from index.errors import InputError, Problem
+from index.io import parse_toml
+
+#: Largest node weight. Weights are relative within a parent, so any meaningful ratio fits far
+#: below it, while a weight near the float range (1e308) would overflow to inf in a weighted sum
+#: and tie every region; such a weight is refused, not published.
+MAX_WEIGHT = 1e12
 
 
 class _Node(BaseModel):
@@ -35,6 +40,10 @@ class _Node(BaseModel):
     def _finite(cls, v: float) -> float:
         if not np.isfinite(v):
             raise ValueError("weight must be a finite number")
+        if v > MAX_WEIGHT:
+            raise ValueError(
+                f"weight {v:g} is over the limit of {MAX_WEIGHT:g} (weights are relative)"
+            )
         return v
 
 
@@ -84,6 +93,14 @@ class Indicator(_Node):
     target: float | None = None
     goalposts: tuple[float, float] | None = None
     proxy: bool = False
+
+    @field_validator("scale", "target", "goalposts")
+    @classmethod
+    def _finite_numbers(cls, v: object) -> object:
+        values = v if isinstance(v, tuple) else (v,)
+        if any(x is not None and not np.isfinite(x) for x in values):  # TOML has nan and inf
+            raise ValueError("must be finite numbers (not nan or inf)")
+        return v
 
     @property
     def data_series(self) -> str:
@@ -290,6 +307,8 @@ class Framework:
 
         seen: set[str] = set()
         for n in (self.root, *self.aggregates, *self.indicators):
+            if not 0 <= n.weight <= MAX_WEIGHT:  # also weights set after validation (with_weights)
+                err(n.code, "weight", f"weight {n.weight:g} is not between 0 and {MAX_WEIGHT:g}")
             if n.code in seen:
                 err(n.code, "code", f"duplicate code '{n.code}'")
             seen.add(n.code)
@@ -484,12 +503,15 @@ def load(path: str | Path) -> Framework:
     """Load and validate a framework TOML file."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(Problem(str(path), None, None, "framework file not found"))
+        what = "is a folder, not a framework file" if path.is_dir() else "framework file not found"
+        raise InputError(Problem(str(path), None, None, what))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(str(path), None, None, f"not valid TOML: {exc}")) from None
-    return from_dict(data, source=path.name)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(
+            Problem(str(path), None, None, "not a TOML text file (not UTF-8: binary?)")
+        ) from None
+    return from_dict(parse_toml(text, path.name), source=path.name)
 
 
 FRAMEWORKS = Path(__file__).parent / "frameworks"

@@ -10,6 +10,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, Final
 
 import pandas as pd
 import pyarrow as pa
@@ -149,3 +150,30 @@ def write_parquet(
     except OSError as exc:
         raise unwritable(path, exc) from None
     return Path(path)
+
+
+# ---- spreadsheet cells -------------------------------------------------------------------------
+#: What makes a spreadsheet read a text cell as a formula (OWASP "CSV injection").
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def escape(value: Any) -> Any:
+    """A text cell a spreadsheet would read as a formula (``=HYPERLINK(…)``, ``+1``, ``-2+3``,
+    ``@SUM(…)``, tab, CR first) with a leading ``'``; control characters XML cannot hold as
+    U+FFFD. Anything not text — numbers, negative ones included — is returned unchanged."""
+    if not isinstance(value, str):
+        return value
+    value = _ILLEGAL_XML.sub("\ufffd", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def escaped(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``escape`` applied to its text cells and column names (for any writer of
+    xlsx or csv: the publication, ``compare --out``, the audit workbook)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(escape)
+    out.columns = [escape(c) if isinstance(c, str) else c for c in out.columns]
+    return out

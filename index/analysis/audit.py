@@ -18,7 +18,7 @@ import pandas as pd
 
 from index.errors import InputError
 from index.framework import Framework
-from index.io import atomic_path
+from index.io import atomic_path, escaped
 from index.methods import weights as wts
 from index.methods.screen import data_availability
 
@@ -333,7 +333,7 @@ class Audit:
         """All tables in one workbook (one sheet each), written atomically."""
         with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
             for name, df in self.sheets().items():
-                df.to_excel(xl, sheet_name=name, index=False)
+                escaped(df).to_excel(xl, sheet_name=name, index=False)  # no live formulas
         return Path(path)
 
 

@@ -103,7 +103,7 @@ def compare_cmd(
 
     Example: compute-index compare weighting=entropy weighting=pca "aggregation=gmean,normalise.l=1"
     """
-    from index.io import atomic_path
+    from index.io import atomic_path, escaped
     from index.pipeline import build
     from index.publish import figures
 
@@ -113,7 +113,7 @@ def compare_cmd(
     cmp = baseline.compare({spec: build(_variant(base, spec), ds) for spec in variants}, year=year)
     if out is not None:
         with atomic_path(out) as tmp:
-            cmp.ranks.to_csv(tmp, encoding="utf-8-sig")
+            escaped(cmp.ranks).to_csv(tmp, encoding="utf-8-sig")
     if figure is not None:
         with figures.style() as font:
             fig = figures.alternate_rankings(

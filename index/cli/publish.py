@@ -70,6 +70,8 @@ def publish(
         uncertainty=UncertaintySettings(runs=runs, seed=seed),
     )
     pub, b = run_publication(settings, out_dir or paths.publications())
+    for note in pub.notes:  # even with --quiet: it says which edition was written
+        typer.echo(f"note: {note}", err=True)
     if not quiet:
         print_ranking(b, pub.manifest["year"])
         for label, why in pub.manifest["config"].get("alternatives_skipped", {}).items():

@@ -42,6 +42,9 @@ class Publication:
 
     folder: Path
     manifest: dict[str, Any]
+    notes: tuple[
+        str, ...
+    ] = ()  # what the user should know (e.g. why the edition year is not the latest)
 
     @property
     def files(self) -> dict[str, dict[str, Any]]:

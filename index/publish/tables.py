@@ -2,6 +2,12 @@
 
 Every writer is byte-deterministic: the xlsx zip is rewritten with a fixed timestamp (document
 properties and zip entries), the CSV has a fixed float format, the Parquet file no creation time.
+
+No cell a spreadsheet could execute is written (OWASP "CSV injection"): a text cell or header —
+from a framework's names, ``sources.csv``, a data file's name — beginning with ``=`` ``+`` ``-``
+``@``, tab or carriage return gets a leading ``'`` in xlsx and csv (:func:`escape`), so Excel and
+LibreOffice show it as text and never evaluate it; numbers stay numeric cells, so a genuine
+negative number is untouched. Characters XML cannot hold (control characters) become U+FFFD.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from index import tracker as trk
-from index.io import atomic_path
+from index.io import atomic_path, escape, escaped
 from index.io import write_parquet as write_parquet_file
 from index.publish import citations, views
 
@@ -343,9 +349,9 @@ def write_xlsx(sheets: list[Sheet], path: str | Path, *, stamp: datetime = STAMP
     header_fill = PatternFill("solid", fgColor="DDE5EE")
     for sheet in sheets:
         ws = wb.create_sheet(sheet.name)
-        ws.append([str(c) for c in sheet.frame.columns])
+        ws.append([escape(str(c)) for c in sheet.frame.columns])
         for row in sheet.frame.itertuples(index=False):
-            ws.append([_cell(v) for v in row])
+            ws.append([escape(_cell(v)) for v in row])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = header_fill
@@ -414,10 +420,11 @@ def _rewrite_zip(data: bytes, target: Path, stamp: datetime) -> None:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """UTF-8 with BOM (so Excel detects the encoding of the Chinese names), LF line ends."""
+    """UTF-8 with BOM (so Excel detects the encoding of the Chinese names), LF line ends; text
+    cells and headers escaped (:func:`escape`)."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        frame.to_csv(
+        escaped(frame).to_csv(
             tmp, index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.6g"
         )
     return path
