@@ -32,7 +32,9 @@ class _Node(BaseModel):
     code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")
     name_zh: str = ""
     name_en: str = ""
-    weight: float = 1.0  # >= 0 unless the root allows negative weights (checked in Framework)
+    weight: float = Field(
+        default=1.0, allow_inf_nan=False
+    )  # >= 0 unless the root allows negative weights (checked in Framework)
     note: str = ""
 
     @field_validator("weight")
@@ -40,9 +42,9 @@ class _Node(BaseModel):
     def _finite(cls, v: float) -> float:
         if not np.isfinite(v):
             raise ValueError("weight must be a finite number")
-        if v > MAX_WEIGHT:
+        if abs(v) > MAX_WEIGHT:
             raise ValueError(
-                f"weight {v:g} is over the limit of {MAX_WEIGHT:g} (weights are relative)"
+                f"weight {v:g} is over the limit of ±{MAX_WEIGHT:g} (weights are relative)"
             )
         return v
 
@@ -307,8 +309,12 @@ class Framework:
 
         seen: set[str] = set()
         for n in (self.root, *self.aggregates, *self.indicators):
-            if not 0 <= n.weight <= MAX_WEIGHT:  # also weights set after validation (with_weights)
-                err(n.code, "weight", f"weight {n.weight:g} is not between 0 and {MAX_WEIGHT:g}")
+            if not abs(n.weight) <= MAX_WEIGHT:  # also weights set after validation (with_weights)
+                err(
+                    n.code,
+                    "weight",
+                    f"weight {n.weight:g} is beyond ±{MAX_WEIGHT:g} (or not finite)",
+                )
             if n.code in seen:
                 err(n.code, "code", f"duplicate code '{n.code}'")
             seen.add(n.code)
