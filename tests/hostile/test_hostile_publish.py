@@ -74,8 +74,18 @@ def published(tmp_path_factory) -> Path:
          "--framework", str(work / "fw.toml")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    (work / "output.txt").write_text(result.output, encoding="utf-8")
     (edition,) = (work / "pub").iterdir()
     return edition
+
+
+def test_edition_year_below_the_latest_data_year_is_said_even_when_quiet(published):
+    # the bundled data have gdp_per_capita for 2025 only: the edition is 2024, and the run says so
+    output = (published.parent.parent / "output.txt").read_text(encoding="utf-8")
+    assert published.name == "2024"
+    (note,) = [line for line in output.splitlines() if line.startswith("note: ")]
+    assert note.startswith("note: edition year 2024, the latest year with a value for every series")
+    assert "2025 lacks it_service_revenue" in note and "(give --year to choose)" in note
 
 
 def test_no_sheet_of_the_workbook_holds_an_executable_cell(published):
