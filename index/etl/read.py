@@ -34,11 +34,17 @@ spanning lines is reported at its first line).
 
 CSV: the delimiter is the most frequent of ``,`` tab ``;`` on the first line that is not an NBS
 ``数据库：…`` line (ties → comma), so Excel's tab-separated "Unicode text" and ``;``-separated
-exports read too; an unbalanced quote is an error at the row where it starts.
+exports read too; an unbalanced quote is an error at the row where it starts. In a ``;``- or
+tab-separated file a value like ``1,234`` is refused unless the metadata declares the decimal mark
+(``decimal = "," | "."``); with ``decimal = ","`` values are rewritten with a decimal point here.
 XLSX: cells are read as saved (``data_only``); a number shown as a percentage (format ``0.0%``)
 is read as the percentage it shows (0.0658 → ``6.58%``); a date as its ISO date; a formula
 without a saved result as its formula text (an error downstream); a label merged over several
 rows repeats in each (a region spanning the rows of its years; a merged number is never copied).
+A workbook over the inflated-size limit (``COMPUTE_INDEX_XLSX_LIMIT_MB``, default 200) is refused
+before parsing; a hidden sheet with data is refused unless ``[sheets]`` lists the sheets to read.
+Metadata that contradicts the table (two ``指标：`` lines, a sidecar unit against a ``(万个)``
+label, a key the layout does not use) is an error.
 """
 
 from __future__ import annotations
@@ -646,6 +652,9 @@ def _decimal_problems(
     rewritten with a decimal point (``1.234,5`` → ``1234.5``). Undeclared in a ``;``- or
     tab-separated CSV (the separators of decimal-comma locales): a cell like ``1,234`` could be
     1234 or 1.234, so it is refused rather than guessed; ``1,234.5`` and ``2,5`` are unambiguous."""
+    if meta.decimal is not None and grid.delimiter is None:
+        message = f"decimal = {meta.decimal!r} is for CSV files: a workbook's numbers have no mark"
+        return records, [Problem(grid.name, None, "decimal", message)]
     if meta.decimal == ",":
         out, problems = [], []
         for rec in records:

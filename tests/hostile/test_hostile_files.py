@@ -267,3 +267,8 @@ def test_zip_listing_is_what_bounds_inflation():
         info.file_size = 100  # a lying size
         with pytest.raises(zipfile.BadZipFile), z.open(info) as fh:
             fh.read()
+
+
+def test_decimal_mark_declared_for_a_workbook_is_refused(tmp_path):
+    files = {"book.xlsx": workbook(*LONG_ROWS), "book.toml": 'decimal = ","\n'}
+    assert_ingest_refused(tmp_path, files, "book.xlsx[Sheet]:decimal: ", "for CSV files")

@@ -305,3 +305,8 @@ def test_killed_cli_publish_keeps_the_previous_edition_byte_for_byte(tmp_path, b
     cli("ingest", "no-such-folder", "-q", cwd=tmp_path)
     assert sorted(p.name for p in target.parent.iterdir()) == ["2024"]
     assert snapshot(target) == before
+
+
+def test_config_that_is_a_folder_names_it(tmp_path):
+    result = runner.invoke(app, ["run", "--config", str(tmp_path)])
+    assert_refused(result, str(tmp_path))
