@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
+from index import paths
 from index.errors import InputError, Problem, from_validation, shown
 
 app = typer.Typer(
@@ -32,9 +33,6 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-PUBLICATIONS, PROCESSED = Path("publications"), Path("data/processed")
-
-
 def _listing(folder: Path) -> list[str]:
     try:
         return os.listdir(folder)
@@ -43,20 +41,21 @@ def _listing(folder: Path) -> list[str]:
 
 
 def recover_leftovers() -> None:
-    """What a killed run left in the working directory, undone before any command runs: an
-    edition left aside mid-swap is put back, dead runs' staging folders and temporary files
-    (``.inputs.parquet.<pid>.*.tmp``) are deleted. One listing of each folder when there is none."""
+    """What a killed run left in the project (``index.paths``), undone before any command runs:
+    an edition left aside mid-swap is put back, dead runs' staging folders, lock files and
+    temporary files (``.inputs.parquet.<pid>.*.tmp``) are deleted. One listing of each folder."""
+    publications, processed = paths.publications(), paths.processed_dir()
     if any(
         n.startswith(".") and (".aside" in n or ".staging-" in n or n.endswith(".lock"))
-        for n in _listing(PUBLICATIONS)
+        for n in _listing(publications)
     ):
         from index.publish.folder import recover_all
 
-        recover_all(PUBLICATIONS)
-    if any(n.startswith(".") and n.endswith(".tmp") for n in _listing(PROCESSED)):
+        recover_all(publications)
+    if any(n.startswith(".") and n.endswith(".tmp") for n in _listing(processed)):
         from index.io import remove_stale_in
 
-        remove_stale_in(PROCESSED)
+        remove_stale_in(processed)
 
 
 def user_error(exc: InputError) -> None:

@@ -56,6 +56,15 @@ def raw_dir(tmp_path: Path, files: Mapping[str, bytes | str]) -> Path:
     return raw
 
 
+def project(root: Path) -> Path:
+    """Make ``root`` a project root for ``index.paths`` (it holds ``data/raw/sources.csv``), so a
+    command run there reads and writes below it; returns its ``data/raw``."""
+    raw = root / "data" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    shutil.copy(RAW / "sources.csv", raw)
+    return raw
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file below ``folder`` (hidden ones too) → its SHA-256."""
     return {

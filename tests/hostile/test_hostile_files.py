@@ -17,6 +17,7 @@ from _hostile import (
     cli,
     error_lines,
     ingest,
+    project,
     raw_dir,
     rezip,
     snapshot,
@@ -243,6 +244,7 @@ def test_stale_temporary_file_of_a_killed_ingest_is_removed(tmp_path):
 
 
 def test_any_command_cleans_stale_temporary_files_in_the_working_directory(tmp_path):
+    project(tmp_path)
     processed = tmp_path / "data" / "processed"
     processed.mkdir(parents=True)
     stale = processed / ".inputs.parquet.999999999.abcdefgh.tmp"  # no such process
