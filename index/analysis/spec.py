@@ -197,6 +197,10 @@ def load(path: str | Path | None = None) -> tuple[Spec, str]:
         raise InputError(Problem(str(path), None, None, "spec file not found")) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(Problem(str(path), None, None, f"not valid TOML: {exc}")) from None
+    except RecursionError:  # arrays or tables nested thousands deep
+        raise InputError(
+            Problem(str(path), None, None, "not valid TOML: nested too deep")
+        ) from None
     return validate(data, str(path)), str(path)
 
 

@@ -58,3 +58,12 @@ def test_framework_that_is_a_folder_is_refused(tmp_path, bundled_inputs):
         app, ["run", "--framework", str(tmp_path), "--data", str(bundled_inputs)]
     )
     assert_refused(result, f"{tmp_path}: ", "is a folder")
+
+
+def test_uncertainty_spec_nested_5000_deep_is_refused(tmp_path, bundled_inputs):
+    spec = tmp_path / "spec.toml"
+    spec.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["sensitivity", "--spec", str(spec), "--data", str(bundled_inputs), "--n", "4", "-q"]
+    )
+    assert_refused(result, f"{spec}: ", "nested too deep")
