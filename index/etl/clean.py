@@ -143,10 +143,12 @@ def clean(
     if not drop_non_provinces:
         msg = "not one of the 31 provinces: " + raw["region"].map(repr)
         checks.append((dropped, "region", msg))
+    files, rows = raw["file"].to_numpy(dtype=object), raw["row"].to_numpy()
     problems = [
-        Problem(raw.at[i, "file"], int(raw.at[i, "row"]), _at(field, i), _at(message, i))
+        Problem(files[k], int(rows[k]), str(fields[k]), str(messages[k]))
         for bad, field, message in checks
-        for i in bad[bad].index
+        for fields, messages in [(_per_row(field, len(raw)), _per_row(message, len(raw)))]
+        for k in np.flatnonzero(bad.to_numpy(dtype=bool))
     ]
     notes = [
         f"{file}: dropped {len(g)} row(s) for {name!r} (not one of the 31 provinces)"
@@ -186,8 +188,9 @@ def _footnote_notes(raw: pd.DataFrame, limit: int = 5) -> list[str]:
     return notes
 
 
-def _at(item: str | pd.Series, i: Any) -> str:
-    return item if isinstance(item, str) else str(item[i])
+def _per_row(item: str | pd.Series, n: int) -> np.ndarray | list[str]:
+    """A check's field or message by row position: one text for every row, or one per row."""
+    return [item] * n if isinstance(item, str) else item.to_numpy(dtype=object)
 
 
 def _typed(
