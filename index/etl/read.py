@@ -575,6 +575,7 @@ def _nbs(grid: Grid, meta: TableMeta) -> list[Record]:
     fixed: dict[str, str] = {}
     where: dict[str, int] = {}
     for (n, _), line in zip(grid.rows[:i], lines[:i], strict=True):
+        assert line is not None  # every line before the header (index i) matched
         dim, value = line.group(1), line.group(2).strip()
         if dim in fixed and key(fixed[dim]) != key(value):
             raise InputError(

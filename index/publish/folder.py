@@ -65,7 +65,7 @@ def _leftovers(target: Path, kind: str) -> list[tuple[int, Path]]:
     out = []
     for path in target.parent.glob(f".{glob_escape(target.name)}.*"):
         m = _LEFTOVER.fullmatch(path.name)
-        if m and m["name"] == target.name and m["kind"].startswith(kind):  # type: ignore[union-attr]
+        if m and m["name"] == target.name and m["kind"].startswith(kind):
             out.append((int(m["pid"]), path))
     return sorted(out)
 

@@ -20,6 +20,7 @@ import pytest
 from _hostile import RAW, ROOT, assert_refused, cli, error_lines, project, runner, snapshot
 
 from index.cli import app
+from index.io import FORMULA_START
 from index.publish import tables
 
 HOSTILE = {
@@ -37,7 +38,7 @@ EVIL_FILE = "=1+2.csv"  # a data file's name is the default source id of its row
 def _executable(value: object) -> bool:
     """A text a spreadsheet would evaluate: it starts with = + - @ tab CR and is not a plain
     number (a CSV has no types: a genuine negative number is written as -3 and must stay so)."""
-    if not isinstance(value, str) or not value.startswith(tables.FORMULA_START):
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
         return False
     try:
         float(value)
