@@ -249,7 +249,7 @@ def test_any_command_cleans_stale_temporary_files_in_the_working_directory(tmp_p
     processed.mkdir(parents=True)
     stale = processed / ".inputs.parquet.999999999.abcdefgh.tmp"  # no such process
     stale.write_bytes(b"half")
-    proc = cli("ingest", "no-such-folder", "-q", cwd=tmp_path, timeout=120)
+    proc = cli("ingest", "no-such-folder", "--out", "x.parquet", "-q", cwd=tmp_path, timeout=120)
     assert proc.returncode == 2 and error_lines(proc.stderr) == [
         "error: no-such-folder: no such folder"
     ]

@@ -280,7 +280,9 @@ def test_killed_publish_leaves_an_edition_and_the_next_command_recovers(
         assert not target.exists() and any(".aside" in p.name for p in target.parent.iterdir())
     else:
         assert _edition(target) == {visible}
-    proc = cli("ingest", "no-such-folder", "-q", cwd=tmp_path)  # any command, failing or not
+    proc = cli(
+        "ingest", "no-such-folder", "--out", "x.parquet", "-q", cwd=tmp_path
+    )  # any command, failing or not
     assert proc.returncode == 2 and error_lines(proc.stderr) == [
         "error: no-such-folder: no such folder"
     ]
@@ -308,7 +310,7 @@ def test_killed_cli_publish_keeps_the_previous_edition_byte_for_byte(tmp_path, b
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert snapshot(target) == before
-    cli("ingest", "no-such-folder", "-q", cwd=tmp_path)
+    cli("ingest", "no-such-folder", "--out", "x.parquet", "-q", cwd=tmp_path)
     assert sorted(p.name for p in target.parent.iterdir()) == ["2024"]
     assert snapshot(target) == before
 
