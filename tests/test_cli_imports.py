@@ -49,11 +49,6 @@ def test_run_imports_no_sklearn_or_matplotlib(bundled_inputs, tmp_path):
     assert not {"sklearn", "matplotlib"} & set(run_loads(bundled_inputs, tmp_path))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="index.dataset.load_inputs → index.etl.groups → etl.catalogue → etl.read imports "
-    "openpyxl at module level (outside this change's files): remove this mark when it is lazy",
-)
 def test_run_imports_no_openpyxl(bundled_inputs, tmp_path):
     assert "openpyxl" not in run_loads(bundled_inputs, tmp_path)
 

@@ -62,13 +62,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import pandas as pd
-from openpyxl.cell.cell import Cell, MergedCell
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
-from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel, ConfigDict
 
 from index.errors import InputError, Problem, validated
@@ -76,6 +72,10 @@ from index.etl.numbers import ambiguous_comma, footnote, parse_decimal, parse_ye
 from index.etl.text import clean, key
 from index.etl.units import UnitError, parse_unit
 from index.io import parse_toml
+
+if TYPE_CHECKING:  # openpyxl loads only when a workbook is read (run and --help never do)
+    from openpyxl.cell.cell import Cell, MergedCell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 RAW_COLUMNS: Final = (
     "file", "row", "field", "region", "year", "indicator", "value", "unit", "source",
@@ -337,6 +337,8 @@ def _xlsx_grids(data: bytes, name: str) -> list[Grid]:
             for part in archive.namelist()
             if part.startswith("xl/worksheets/") and part.endswith(".xml")
         }
+        from openpyxl.reader.excel import ExcelReader
+
         reader = ExcelReader(io.BytesIO(data), read_only=False, data_only=True)
         reader.read()
     except InputError:
@@ -363,6 +365,8 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str, name: str) -> dict[tuple[in
     (row, column); an ``InputError`` if its merged ranges cover more than ``MERGED_LIMIT`` cells
     (openpyxl would create an object for every covered cell)."""
     import xml.etree.ElementTree as ET
+
+    from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 
     unsaved: dict[tuple[int, int], str] = {}
     merged = 0
