@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from index.errors import InputError, Problem, validated
+from index.io import parse_toml
 
 BUNDLED_CONFIGS = Path(__file__).parent / "frameworks"
 """Bundled run configurations, by name: ``-c caict`` reads ``frameworks/caict.run.toml``."""
@@ -552,15 +552,15 @@ def load(path: str | Path) -> Config:
     if path.is_dir():
         raise InputError(Problem(str(path), None, None, "is a folder, not a config file"))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         names = sorted(p.name.removesuffix(".run.toml") for p in BUNDLED_CONFIGS.glob("*.run.toml"))
         raise InputError(
             Problem(str(path), None, None, f"config file not found (bundled configs: {names})")
         ) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise InputError(Problem(str(path), None, None, f"not valid TOML: {exc}")) from None
-    return validate(data, str(path))
+    return validate(parse_toml(text, str(path)), str(path))
 
 
 def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
