@@ -61,5 +61,13 @@ def validated(model: type[M], data: dict, source: str) -> M:
 def from_validation(exc: ValidationError, source: str) -> InputError:
     """A pydantic ``ValidationError`` as an ``InputError``: one Problem per error at its key path."""
     return InputError(
-        [Problem(source, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        [
+            Problem(source, None, ".".join(map(str, e["loc"])), _message(e["msg"]))
+            for e in exc.errors()
+        ]
     )
+
+
+def _message(msg: str) -> str:
+    """pydantic's text without its "Value error, " prefix (our validators' messages are whole)."""
+    return msg.removeprefix("Value error, ")
