@@ -126,8 +126,7 @@ def load_inputs(path: str | Path | None = None) -> Dataset:
     import pyarrow.parquet as pq
 
     from index import paths
-    from index.etl.groups import as_columns
-    from index.etl.ingest import METADATA_GROUPS
+    from index.etl.groups import METADATA_GROUPS, as_columns
 
     path = paths.inputs() if path is None else Path(path)
     if not path.is_file():

@@ -62,11 +62,12 @@ def run(
       compute-index run --coinr iData.csv iMeta.csv --set impute=mean_grp
       --set impute.group=EurAsia_group
     """
-    from index.coinr import load_coinr
     from index.pipeline import build
     from index.results import write_results
 
     if coinr is not None:
+        from index.coinr import load_coinr
+
         fw, ds = load_coinr(*coinr)
         cfg = resolve_config(config, None, set_, weight, exclude, framework_obj=fw)
         b = build(cfg, ds, fw)

@@ -12,28 +12,35 @@ from pathlib import Path
 from typing import Final
 
 import pandas as pd
-import pandera.pandas as pa
 
 from index.errors import InputError, Problem
-from index.etl import regions
-from index.etl.catalogue import _read_table
 
 GROUPS_FILE: Final = "region_groups.csv"
-_nonempty = pa.Check.str_length(min_value=1)
-GROUPS_SCHEMA: Final = pa.DataFrameSchema(
-    {
-        name: pa.Column(str, _nonempty)
-        for name in ("region", "grouping", "group_zh", "group_en", "source")
-    },
-)
+METADATA_GROUPS: Final = "compute_index.unit_groups"  # the groups in the panel's Parquet metadata
+
+
+def _schema():
+    """The file's pandera schema (pandera loads only when a groups file is read)."""
+    import pandera.pandas as pa
+
+    nonempty = pa.Check.str_length(min_value=1)
+    return pa.DataFrameSchema(
+        {
+            name: pa.Column(str, nonempty)
+            for name in ("region", "grouping", "group_zh", "group_en", "source")
+        },
+    )
 
 
 def load_groups(
     path: str | Path, sources: set[str] | None, region_codes: set[str]
 ) -> dict[str, dict[str, str]]:
     """grouping → {region code → "group_zh group_en"}, every problem located by row and field."""
+    from index.etl import regions
+    from index.etl.catalogue import _read_table
+
     path = Path(path)
-    frame = _read_table(path, GROUPS_SCHEMA)
+    frame = _read_table(path, _schema())
     problems: list[Problem] = []
     out: dict[str, dict[str, str]] = {}
     for rec in frame.to_dict("records"):

@@ -41,7 +41,7 @@ from index.etl.catalogue import (
     load_sources,
 )
 from index.etl.clean import clean
-from index.etl.groups import GROUPS_FILE, load_groups
+from index.etl.groups import GROUPS_FILE, METADATA_GROUPS, load_groups
 from index.etl.read import CSV_SUFFIXES, XLSX_SUFFIXES, TableMeta, load_sidecar, read_table
 from index.etl.validate import (
     PANEL_COLUMNS,
@@ -65,7 +65,6 @@ ARROW_SCHEMA: Final = pa.schema(
 )  # fmt: skip
 METADATA_VERSION: Final = "compute_index.version"
 METADATA_INPUTS: Final = "compute_index.inputs"
-METADATA_GROUPS: Final = "compute_index.unit_groups"
 
 
 @dataclass(frozen=True)

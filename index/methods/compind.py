@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.optimize import linprog
 
 from index.errors import InputError
 from index.methods import IndicatorError
@@ -64,6 +63,8 @@ def bod_weights(x, *, min_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0):
     s = float(min_share)
     if not 0.0 <= s < 1.0 or s * k > 1.0:
         raise InputError(f"bod min_share must lie in [0, 1/{k}] for {k} children, got {s}")
+    from scipy.optimize import linprog  # scipy.optimize loads only when BoD is used
+
     scores = np.empty(y.shape[:-1])
     weights = np.empty(y.shape)
     for idx in np.ndindex(y.shape[:-2]):

@@ -15,8 +15,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
-from scipy.stats import entropy as _shannon
 
 from index.errors import InputError
 from index.methods import ConstantIndicatorError, IndicatorError, dispatch
@@ -204,7 +202,9 @@ def entropy(x) -> np.ndarray:
     zero = x0.sum(axis=-2) <= 0
     if zero.any():
         raise ConstantIndicatorError(_columns(zero), "all values are zero; entropy undefined")
-    d = np.clip(1.0 - _shannon(x0, axis=-2) / np.log(n), 0.0, None)
+    from scipy.stats import entropy as shannon  # scipy.stats loads only when it is used
+
+    d = np.clip(1.0 - shannon(x0, axis=-2) / np.log(n), 0.0, None)
     total = d.sum(axis=-1, keepdims=True)
     if (total <= 0).any():
         raise InputError("entropy weights undefined: no child varies across units")
@@ -338,6 +338,8 @@ def simplex_optimum(
     """Minimise ``objective(w)`` over $w \\ge 0$ with the weights of each block (index arrays that
     partition ``w``) summing to 1: SciPy SLSQP from ``start``, ``ftol`` $10^{-15}$."""
     constraints = [{"type": "eq", "fun": lambda w, b=b: w[b].sum() - 1.0} for b in blocks]
+    from scipy.optimize import minimize
+
     res = minimize(
         objective,
         start,
