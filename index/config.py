@@ -256,10 +256,9 @@ class Weighting(Step):
         tables = [v for v in self.params.values() if isinstance(v, dict)]
         if tables and not all(parent in t for t in tables):
             return False
-        levels = self.levels if self.levels is not None else None
-        if levels is None:
+        if self.levels is None:
             return bool(tables) or parent_level - 1 in DATA_DRIVEN_DEFAULT_LEVELS
-        return parent_level - 1 in levels
+        return parent_level - 1 in self.levels
 
     def problems(self) -> list[str]:
         from index.methods import params as prm
