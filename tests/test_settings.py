@@ -65,8 +65,11 @@ MISTAKES = [
     (["--year", "2030"], "--year: 2030 not in data years"),
     (["--weight", "computee=2"], "no node 'computee' in cci_public.toml (did you mean 'compute'?)"),
     (["--weight", "compute=abc"], "expected NODE=WEIGHT"),
-    (["--weight", "compute=-1"], "weights must be finite numbers in [0, 1e12]"),
-    (["--weight", "compute=1e308"], "weights must be finite numbers in [0, 1e12]"),
+    (
+        ["--weight", "compute=-1"],
+        "--weight:compute=-1: a weight must be a finite number in [0, 1e12]",
+    ),
+    (["--weight", "compute=1e308"], "--weight:compute=1e308: a weight must be a finite"),
     (["--weight", "cci=2"], "the index itself has no weight"),
     (["--weight", "web_pages=2", "--set", "weighting=entropy"], "weights.web_pages: has no effect"),
     (["--exclude", "web_pagez"], "no node 'web_pagez'"),

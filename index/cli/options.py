@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -65,9 +66,15 @@ def parse_weights(items: list[str] | None) -> dict[str, float]:
         try:
             if not sep or not code.strip():
                 raise ValueError
-            out[code.strip()] = float(raw)
+            weight = float(raw)
         except ValueError:
             problems.append(Problem("--weight", None, item, "expected NODE=WEIGHT, e.g. compute=2"))
+            continue
+        if not (math.isfinite(weight) and 0 <= weight <= 1e12):
+            problems.append(
+                Problem("--weight", None, item, "a weight must be a finite number in [0, 1e12]")
+            )
+        out[code.strip()] = weight
     if problems:
         raise InputError(problems)
     return out
