@@ -623,4 +623,30 @@ def to_toml(config: Config) -> str:
         for key in ("by_level", "dat_thresh"):
             if isinstance(agg.get(key), dict):
                 agg[key] = {str(k): v for k, v in agg[key].items()}
-    return tomli_w.dumps(data)
+    text = tomli_w.dumps(data)
+    before = config.model_dump(mode="json", exclude={"overrides"})
+    after = validate(parse_toml(text, "config"), "config").model_dump(
+        mode="json", exclude={"overrides"}
+    )
+    flat_before, flat_after = _flat(before), _flat(after)
+    lost = [k for k, v in flat_before.items() if k not in flat_after or flat_after[k] != v]
+    if lost:  # TOML has no null: a setting that is None only on purpose would read back changed
+        raise InputError(
+            [
+                Problem("config", None, key, "is null, which TOML cannot write; pass it as "
+                        f"--set {key}=null beside -c FILE")
+                for key in lost
+            ]
+        )  # fmt: skip
+    return text
+
+
+def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as ``{"treat.winmax": 5, …}``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping) and value:
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

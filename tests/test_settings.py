@@ -244,3 +244,13 @@ def test_method_key_is_a_method_switch_and_rebuild_keeps_the_framework(bundled_i
     # a per-indicator table merges with the framework's (designations stay untreated)
     c = index.build(data=ds, overrides=['treat.per_indicator={"web_pages": {"winmax": 1}}'])
     assert set(c.config.treat.per_indicator) == {"web_pages", "hub_node", "dc_clusters"}
+
+
+def test_config_refuses_a_null_that_toml_would_drop():
+    """TOML has no null: ``treat.winmax=null`` (no limit) written without it would read back as
+    the default 5, a different run; the command refuses and says how to keep it."""
+    res = runner.invoke(app, ["config", "--set", "treat.winmax=null"])
+    assert res.exit_code == 2
+    assert "config:treat.winmax: is null, which TOML cannot write" in res.output
+    res = runner.invoke(app, ["config", "--set", "treat.winmax=3"])
+    assert res.exit_code == 0 and "winmax = 3" in res.output
