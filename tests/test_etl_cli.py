@@ -4,14 +4,12 @@ readable file:row:field message, no traceback, nothing written (a previous outpu
 from __future__ import annotations
 
 import datetime as dt
-import io
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
+from hostile._hostile import workbook as _xlsx
 from openpyxl.workbook import Workbook
 from typer.testing import CliRunner
 
@@ -25,18 +23,6 @@ CATALOGUE = (RAW / "indicators.csv").read_text(encoding="utf-8")
 APPENDED = len(CATALOGUE.splitlines()) + 1  # line number of a row appended to the catalogue
 NBS_GDP = "数据库：分省年度数据\n指标：地区生产总值(亿元)\n时间：最近2年\n"
 runner = CliRunner()
-
-
-def _xlsx(*rows: list[object], edit: Callable[[Workbook], None] | None = None) -> bytes:
-    """A workbook whose first sheet holds ``rows``; ``edit`` may change it further."""
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    if edit:
-        edit(book)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _notes_sheet(book: Workbook) -> None:
