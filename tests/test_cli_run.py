@@ -91,3 +91,16 @@ def test_run_from_a_coinr_pair_matches_coinr(oracle_dir, tmp_path):
     ref = pd.read_csv(oracle_dir / "ua_N1000_nominal.csv").set_index("uCode")
     assert (ours.loc[ref.index, "rank"].to_numpy() == ref["Rank"].to_numpy()).all()
     assert abs(ours.loc[ref.index, "score"].to_numpy() / ref["Score"].to_numpy() - 1).max() < 1e-9
+
+
+def test_run_shows_a_library_warning_as_one_line(bundled_inputs, tmp_path):
+    """Raw PC1 loadings can be negative: the warning reaches the user as ``warning: …``, once per
+    message, without the source path and code line Python's default format adds, also under -q."""
+    out = tmp_path / "results.parquet"
+    args = ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", "weighting=pca", "-q"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.output.splitlines() if "negative values" in ln]
+    assert lines and all(ln.startswith("warning: pca weights of the children of") for ln in lines)
+    assert len(lines) == len(set(lines))
+    assert "pipeline.py" not in res.output and "weigher" not in res.output

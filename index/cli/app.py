@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,12 @@ def user_error(exc: InputError) -> None:
     raise typer.Exit(2)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library warning as one ``warning: …`` line on stderr (no source path or code line);
+    shown under ``--quiet`` too: it is about the numbers, not progress."""
+    typer.echo(f"warning: {message}", err=True)
+
+
 def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn user errors into readable messages + exit 2, and anything else into exit 1.
 
@@ -78,7 +85,10 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             recover_leftovers()
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")  # each distinct warning once per command
+                warnings.showwarning = _show_warning
+                return func(*args, **kwargs)
         except InputError as exc:
             user_error(exc)
         except ValidationError as exc:  # settings built from options (e.g. --runs -5)
