@@ -21,7 +21,9 @@ class Dataset:
 
     ``units`` holds one row per unit, indexed by unit code, with at least ``name_zh`` and
     ``name_en``; any further columns are unit groups (for group imputation). ``series_meta``
-    holds unit and source per series.
+    holds unit and source per series. ``panel`` is the whole panel a year subset was cut from
+    (every year of the data, same units): what the temporal imputers read, so a year's value
+    does not depend on which other years a build covers (:attr:`whole`).
     """
 
     values: np.ndarray
@@ -32,6 +34,12 @@ class Dataset:
     series_meta: pd.DataFrame = field(default_factory=pd.DataFrame)
     long: pd.DataFrame = field(default_factory=pd.DataFrame)
     source: str = "<data>"
+    panel: Dataset | None = field(default=None, repr=False)
+
+    @property
+    def whole(self) -> Dataset:
+        """The whole panel this dataset was cut from by :meth:`subset_years` (itself if uncut)."""
+        return self if self.panel is None else self.panel
 
     @classmethod
     def from_long(
@@ -77,13 +85,16 @@ class Dataset:
         return self.values[..., idx]
 
     def subset_years(self, years: list[int]) -> Dataset:
-        """The same panel restricted to some years (in the given order, which must be sorted)."""
+        """The same panel restricted to some years (in the given order, which must be sorted);
+        it keeps the whole panel it was cut from as ``panel``."""
         missing = sorted(set(years) - set(self.years))
         if missing:
             raise InputError(Problem(self.source, None, "year", f"years not in data: {missing}"))
         idx = [self.years.index(y) for y in years]
         long = self.long[self.long["year"].isin(years)] if "year" in self.long else self.long
-        return replace(self, values=self.values[idx], years=tuple(years), long=long)
+        return replace(
+            self, values=self.values[idx], years=tuple(years), long=long, panel=self.whole
+        )
 
     def subset_units(self, codes: list[str]) -> Dataset:
         """The same panel restricted to some units (in the given order)."""
@@ -97,6 +108,7 @@ class Dataset:
             unit_codes=tuple(codes),
             units=self.units.loc[list(codes)],
             long=long,
+            panel=None if self.panel is None else self.panel.subset_units(codes),
         )
 
     def group_codes(self, column: str) -> np.ndarray:

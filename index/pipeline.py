@@ -323,6 +323,21 @@ class Build:
         ``fill_from``), or "missing"."""
         return self.stages.get("flags", np.full(self.stages["raw"].shape, "", dtype="<U16"))
 
+    def imputed_from(self, year: int | None = None) -> pd.DataFrame:
+        """The year each panel-imputed value of ``year`` came from (units × indicators; COINr
+        ``DataT``): for a cell ``latest`` filled, the year of the observation carried (which
+        may lie outside the build's years: imputation reads the whole panel), NaN for every
+        other cell (observed, derived, filled cross-sectionally, still missing). ``linear``
+        interpolates between two years, so it has no single source year: an error."""
+        if self.config.impute.method == "linear":
+            raise InputError(
+                Problem("imputed_from", None, "impute.method", "'linear' interpolates between "
+                        "two years: no single source year (Build.flags shows which cells)")
+            )  # fmt: skip
+        src = self.stages["imputed_from"][self._year_index(year)]
+        units = pd.Index(self.dataset.unit_codes, name="unit")
+        return pd.DataFrame(src, index=units, columns=self.framework.indicator_codes)
+
     def imputed_counts(self) -> np.ndarray:
         """(years, units, nodes): for an indicator 1 where its value is not observed as
         published, for an aggregate the number of such indicators below it."""
@@ -545,8 +560,9 @@ def upstream(
     x = stage("denominate", keys, lambda: denominated(raw, fw, dataset, divide=config.denominate))
     stages["denominated"] = x
     keys += (config.impute.model_dump_json(),)
-    x, how = stage("impute", keys, lambda: _impute(x, config, fw, dataset))
+    x, how, source = stage("impute", keys, lambda: _impute(x, config, fw, dataset))
     stages["imputed"] = x
+    stages["imputed_from"] = source
     stages["flags"] = np.where(np.isnan(raw) & ~np.isnan(stages["denominated"]), "derived", how)
     keys += (config.treat.model_dump_json(),)
     x, log = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
@@ -808,26 +824,58 @@ IMPUTE_FLAGS = {"": "observed", "missing": "still missing", "derived": "derived 
 
 def _impute(
     x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
-) -> tuple[np.ndarray, np.ndarray]:
-    """Imputed values and, per cell, how each was obtained: "" observed, the method's name
-    (``latest``, ``worst_grp`` …) where that method filled it, "missing" where still missing."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Imputed values; per cell how each was obtained ("" observed, the method's name where that
+    method filled it, "missing" where still missing); and the year a panel-imputed value came
+    from (COINr ``DataT``, NaN elsewhere).
+
+    A temporal method (``latest``, ``linear``) reads the dataset's whole panel (every year of the
+    data, :attr:`Dataset.whole`) with ``x`` in place of the built years, then the built years
+    are cut: a year's values do not depend on which other years the build covers."""
     step = config.impute
     how = np.where(np.isnan(x), "missing", "").astype("<U16")
+    source = np.full(x.shape, np.nan)
     for name, params in ((step.method, step.params), (step.fallback, {})):
         if name is None or name == "none":
             continue
-        filled = _impute_with(name, params, x, config, fw, ds)
+        if name in imp.TEMPORAL:
+            filled, src = _impute_over_panel(name, params, x, config, fw, ds)
+            source = np.where(np.isnan(x) & ~np.isnan(filled), src, source)
+        else:
+            filled = imp.impute(x, name, **_impute_params(name, params, config, fw, ds))
         how = np.where(np.isnan(x) & ~np.isnan(filled), name, how)
         x = filled
-    return x, how
+    return x, how, source
 
 
-def _impute_with(
+def _impute_over_panel(
     name: str, params: dict, x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """A temporal imputer over the whole panel, the built years taken from ``x`` (so a caller's
+    modified values count); returns the built years' values and the year each came from (NaN
+    where the method names no single year: ``linear`` interpolates between two)."""
+    whole = ds.whole
+    rows = [whole.years.index(y) for y in ds.years]
+    raw = whole.select([i.data_series for i in fw.indicators])
+    panel = denominated(raw, fw, whole, divide=config.denominate)
+    panel[rows] = x
+    params = _impute_params(name, params, config, fw, whole)
+    filled = imp.impute(panel, name, **params)[rows]
+    if (source_of := imp.SOURCES.get(name)) is None:
+        return filled, np.full(x.shape, np.nan)
+    pos = source_of(panel, **params)[rows]
+    return filled, np.where(pos >= 0, np.asarray(whole.years, float)[np.maximum(pos, 0)], np.nan)
+
+
+def _impute_params(
+    name: str, params: dict, config: Config, fw: fwmod.Framework, ds: Dataset
+) -> dict:
+    """The configured parameters of imputer ``name`` with what the framework and data supply
+    (unit groups, directions, indicator groups, the year values)."""
     from index.methods import keywords
 
     accepted = keywords(imp.IMPUTERS[name])
+    params = dict(params)
     if "groups" in accepted:
         params["groups"] = ds.group_codes(str(config.impute.group))
     if "directions" in accepted:
@@ -836,7 +884,7 @@ def _impute_with(
         params["ind_groups"] = np.array([fw.codes.index(i.parent) for i in fw.indicators])
     if "times" in accepted:
         params["times"] = np.array(ds.years, dtype=float)
-    return imp.impute(x, name, **params)
+    return params
 
 
 def _treat(

@@ -408,7 +408,7 @@ class Rescorer:
     def scores(self, den: np.ndarray) -> np.ndarray:
         """Index scores (units,) of the year for a modified denominated array (like ``base``)."""
         cfg, fw = self.b.config, self.b.framework
-        x, _ = _impute(den, cfg, fw, self.data)
+        x = _impute(den, cfg, fw, self.data)[0]
         x, _ = _treat(x, cfg, fw, self.data)
         x = _normalise(x, cfg, fw, self.data)
         w = nominal_weights(cfg, fw)

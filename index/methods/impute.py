@@ -218,30 +218,45 @@ def _time_neighbours(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prev, nxt
 
 
-def latest_source(x, *, backfill: bool = True, max_gap: int | None = None) -> np.ndarray:
-    """Year position (along axis -3) each ``latest`` value comes from; -1 where still missing.
+def _times(times, n: int) -> np.ndarray:
+    """The year values of the ``n`` positions along axis -3 (default 0, 1, …), strictly increasing."""
+    t = np.arange(n, dtype=float) if times is None else _f(times)
+    if t.shape != (n,) or np.any(np.diff(t) <= 0):
+        raise InputError(f"times must be {n} strictly increasing values")
+    return t
 
-    ``max_gap`` (COINr ``max_time``): a value is carried at most that many year positions; cells
-    farther from every observation stay missing."""
+
+def latest_source(
+    x, *, backfill: bool = True, max_gap: int | None = None, times=None
+) -> np.ndarray:
+    """Year position (along axis -3) each ``latest`` value comes from; -1 where still missing
+    (COINr's ``DataT`` is ``times`` at these positions).
+
+    ``max_gap`` (COINr ``max_time``): a value is carried at most that many years, $|t - t_s| \\le$
+    ``max_gap`` with $t$ the ``times`` (default the positions 0, 1, …, COINr's time points), so
+    a year absent from the panel still counts; cells farther from every observation stay missing."""
     x = _f(x)
     prev, nxt = _time_neighbours(x)
-    t = np.arange(x.shape[-3]).reshape(-1, 1, 1)
+    n = x.shape[-3]
+    t = _times(times, n)
     if max_gap is not None:
-        prev = np.where(t - prev <= max_gap, prev, -1)
-        nxt = np.where(nxt - t <= max_gap, nxt, x.shape[-3])
+        tt = t.reshape(-1, 1, 1)
+        prev = np.where((prev >= 0) & (tt - t[np.maximum(prev, 0)] <= max_gap), prev, -1)
+        nxt = np.where((nxt < n) & (t[np.minimum(nxt, n - 1)] - tt <= max_gap), nxt, n)
     if not backfill:
         return prev
-    return np.where(prev >= 0, prev, np.where(nxt < x.shape[-3], nxt, -1))
+    return np.where(prev >= 0, prev, np.where(nxt < n, nxt, -1))
 
 
 def latest(
-    x, *, backfill: bool = True, max_gap: Annotated[int, Field(ge=1)] | None = None
+    x, *, backfill: bool = True, max_gap: Annotated[int, Field(ge=1)] | None = None, times=None
 ) -> np.ndarray:
     """Last observation carried forward within unit and indicator; with ``backfill`` the years
     before the first observation take the first observation (COINr leaves them NaN).
-    ``max_gap``: carry at most this many years (COINr ``max_time``); farther cells stay NaN."""
+    ``max_gap``: carry at most this many years (COINr ``max_time``), counted in ``times`` (the
+    year values; default 0, 1, …); farther cells stay NaN."""
     x = _f(x)
-    src = latest_source(x, backfill=backfill, max_gap=max_gap)
+    src = latest_source(x, backfill=backfill, max_gap=max_gap, times=times)
     return np.where(src >= 0, np.take_along_axis(x, np.maximum(src, 0), axis=-3), np.nan)
 
 
@@ -254,9 +269,7 @@ def linear(x, *, times=None) -> np.ndarray:
     x = _f(x)
     prev, nxt = _time_neighbours(x)
     n = x.shape[-3]
-    t = np.arange(n, dtype=float) if times is None else _f(times)
-    if t.shape != (n,) or np.any(np.diff(t) <= 0):
-        raise InputError(f"times must be {n} strictly increasing values")
+    t = _times(times, n)
     has_p, has_n = prev >= 0, nxt < n
     p, q = np.clip(prev, 0, n - 1), np.clip(nxt, 0, n - 1)
     xp, xq = np.take_along_axis(x, p, axis=-3), np.take_along_axis(x, q, axis=-3)
@@ -280,6 +293,14 @@ IMPUTERS: dict[str, Callable[..., np.ndarray]] = {
     "latest": latest,
     "linear": linear,
 }
+
+
+TEMPORAL = frozenset({"latest", "linear"})
+"""The imputers that work along the years axis (they read other years of the panel)."""
+
+SOURCES: dict[str, Callable[..., np.ndarray]] = {"latest": latest_source}
+"""Per temporal imputer that takes each value from one year, the function giving that year's
+position (same keywords as the imputer); ``linear`` interpolates between two years."""
 
 
 def impute(x, method: str, **params) -> np.ndarray:
