@@ -118,10 +118,10 @@ def test_ten_clusters_twelve_memberships(designations):
     assert not any(
         _values(designations, "dc_clusters", y).get(p) for y in range(2016, 2021) for p in PROVINCES
     )
-    # 2021: only the western letters of 2021-12 that a source dates (内蒙古, 宁夏); 贵州, 甘肃 absent
+    # 2021: only the western letters of 2021-12 that a source dates (内蒙古, 宁夏, 甘肃); 贵州 absent
     y2021 = _values(designations, "dc_clusters", 2021)
-    assert {p for p, v in y2021.items() if v} == {"内蒙古自治区", "宁夏回族自治区"}
-    assert PROVINCES - set(y2021) == {"贵州省", "甘肃省"}
+    assert {p for p, v in y2021.items() if v} == {"内蒙古自治区", "宁夏回族自治区", "甘肃省"}
+    assert PROVINCES - set(y2021) == {"贵州省"}
 
 
 def test_supercomputing_and_backbone_counts(designations):

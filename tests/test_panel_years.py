@@ -78,18 +78,20 @@ def test_each_edition_year_alone_equals_the_edition(edition):
     same_year(pair, full, 2024)
 
 
-def test_the_2021_designation_gaps_carry_2020_forward(edition):
-    """贵州 and 甘肃 have no 2021 dc_clusters value: the last observation before it (2020, one
-    year, within max_gap = 2) is carried, not the 2022 one the 2021–2024 cut used to back-fill."""
+def test_the_2021_designation_gap_carries_2020_forward(edition):
+    """贵州 has no 2021 dc_clusters value (no stored source dates its cluster letter): the last
+    observation before it (2020, one year, within max_gap = 2) is carried, not the 2022 one the
+    2021–2024 cut used to back-fill. 甘肃's 2021 value is reported (S287) and used as such."""
     ds, full = edition
     raw = ds.values[ds.years.index(2020)][:, ds.series.index("dc_clusters")]
-    for unit in ("52", "62"):
-        assert np.isnan(full.stage("raw", 2021).loc[unit, "dc_clusters"])
-        assert full.stage("flags", 2021).loc[unit, "dc_clusters"] == "latest"
-        assert full.imputed_from(2021).loc[unit, "dc_clusters"] == 2020
-        before = raw[ds.unit_codes.index(unit)]
-        assert full.stage("imputed", 2021).loc[unit, "dc_clusters"] == before == 0
-    other = full.imputed_from(2021).drop(index=["52", "62"])
+    assert np.isnan(full.stage("raw", 2021).loc["52", "dc_clusters"])
+    assert full.stage("flags", 2021).loc["52", "dc_clusters"] == "latest"
+    assert full.imputed_from(2021).loc["52", "dc_clusters"] == 2020
+    before = raw[ds.unit_codes.index("52")]
+    assert full.stage("imputed", 2021).loc["52", "dc_clusters"] == before == 0
+    assert full.stage("raw", 2021).loc["62", "dc_clusters"] == 1
+    assert full.stage("flags", 2021).loc["62", "dc_clusters"] != "latest"
+    other = full.imputed_from(2021).drop(index=["52"])
     assert other.isna().all().all()  # 西藏's IT revenue is worst_grp: no source year
     assert full.stage("flags", 2021).loc["54", "it_service_revenue"] == "worst_grp"
 
