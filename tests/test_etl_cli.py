@@ -45,7 +45,7 @@ def test_ingest_bundled_data_prints_summary_and_coverage(tmp_path: Path):
     result = runner.invoke(app, ["ingest", str(RAW), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (
-        f"wrote {out}: 11964 values: 31 regions × 49 indicators, years 2016–2025" in result.output
+        f"wrote {out}: 11965 values: 31 regions × 49 indicators, years 2016–2025" in result.output
     )
     assert "missing cells: none" in result.output
     assert "coverage: regions with a value" in result.output

@@ -68,8 +68,8 @@ def test_bundled_data_equals_shared_data_set_plus_designations(bundled: Path, sh
     panel = pd.read_parquet(bundled)
     shared = _shared(shared_dir)
     designations = _designations()
-    assert len(shared) == 11257 and len(designations) == 707
-    assert len(panel) == len(shared) + len(designations) == 11964
+    assert len(shared) == 11257 and len(designations) == 708
+    assert len(panel) == len(shared) + len(designations) == 11965
     assert panel.region_code.nunique() == 31 and panel.indicator.nunique() == 49
     assert sorted(panel.year.unique()) == list(range(2016, 2026))
     new = set(designations["indicator"])
@@ -78,7 +78,7 @@ def test_bundled_data_equals_shared_data_set_plus_designations(bundled: Path, sh
     ours = panel[panel.indicator.isin(new)].merge(
         designations, on=["region_code", "year", "indicator"], how="outer", indicator=True
     )
-    assert (ours["_merge"] == "both").all() and len(ours) == 707
+    assert (ours["_merge"] == "both").all() and len(ours) == 708
     assert (ours["source_id"] == ours["source"]).all()
     assert (ours["value_x"] == ours["value_y"].astype(float)).all()
     panel = panel[~panel.indicator.isin(new)]
