@@ -150,34 +150,45 @@ class Treat(Step):
         if self.method == "none" and params:
             out.append(f"treat method 'none' takes no parameters (given {sorted(params)})")
             params = {}
+        if named := _stage_names(params, trt):  # a misspelt stage: its did-you-mean is enough
+            return out + named
         out += prm.check(self.KIND, "treat", trt.treat, params, own=type(self).model_fields)
         if isinstance(w := params.get("winmax"), int) and w < 0:
             out.append(f"treat.winmax must be ≥ 0 (points Winsorised at most), got {w}")
-        out += _transform_names(params, trt)
-        if table:
-            for code, extra in table.items():
-                if not isinstance(extra, dict):
-                    out.append(f"treat.per_indicator.{code}: give a table of treat settings")
-                    continue
-                merged = {**params, "method": self.method, **extra}
-                if (m := merged.pop("method")) not in reg:
-                    out.append(
-                        f"treat.per_indicator.{code}: {prm.unknown_method(self.KIND, m, reg)}"
-                    )
-                    continue
-                for p in prm.check(self.KIND, "treat", trt.treat, {**merged, "method": m}):
-                    out.append(f"treat.per_indicator.{code}: {p}")
-                out += [f"treat.per_indicator.{code}: {p}" for p in _transform_names(merged, trt)]
+        entries = {}
+        for code, extra in table.items():
+            if not isinstance(extra, dict):
+                out.append(f"treat.per_indicator.{code}: give a table of treat settings")
+                continue
+            merged = {**params, "method": self.method, **extra}
+            if (m := merged.pop("method")) not in reg:
+                out.append(f"treat.per_indicator.{code}: {prm.unknown_method(self.KIND, m, reg)}")
+                continue
+            if bad := _stage_names(extra, trt, f"treat.per_indicator.{code}"):
+                out += bad
+                continue
+            for p in prm.check(self.KIND, "treat", trt.treat, {**merged, "method": m}):
+                out.append(f"treat.per_indicator.{code}: {p}")
+            entries[code] = extra
+        if not out:  # every name known: report what would change nothing
+            top = {"method": self.method, **params}
+            out += [
+                f"treat.{'' if key is None else f'per_indicator.{key}.'}{name} {why}"
+                for key, name, why in trt.unused_settings(top, entries)
+            ]
         return out
 
 
-def _transform_names(params: Mapping[str, Any], trt: Any) -> list[str]:
+def _stage_names(params: Mapping[str, Any], trt: Any, where: str = "treat") -> list[str]:
+    """Unknown ``f1`` / ``f2`` names (COINr ``Treat``'s two stages), each with a did-you-mean."""
     from index.methods import params as prm
 
-    f2 = params.get("f2")
-    if f2 is not None and f2 not in trt.TRANSFORMS and f2 != "none":
-        return [prm.unknown_method("f2 transformation", str(f2), [*trt.TRANSFORMS, "none"])]
-    return []
+    choices = {"f1": trt.TREATMENTS, "f2": trt.TRANSFORMS}
+    return [
+        f"{where}.{key}: {prm.unknown_method(f'{key} treatment', str(name), reg)}"
+        for key, reg in choices.items()
+        if (name := params.get(key)) is not None and name not in reg
+    ]
 
 
 class Normalise(Step):

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -349,6 +349,55 @@ class Build:
             out[..., parent] = out[..., kids].sum(axis=-1)
         return out
 
+    def treatment_flags(self, year: int | None = None) -> pd.DataFrame:
+        """What the outlier treatment did to each value of one year (units × indicators; COINr
+        ``Treated_Points``): "winhi" / "winlo" for a Winsorised high / low point, the name of
+        the transformation that replaced the value (``log_CT``, ``boxcox`` …), "" untreated
+        (also every missing value)."""
+        flags = self.stages.get("treat_flags")
+        if flags is None:  # a Build assembled by hand, without the treatment stage's flags
+            flags = np.full(self.stages["raw"].shape, "", dtype="<U11")
+        yi = self._year_index(year)
+        return pd.DataFrame(
+            flags[yi],
+            index=pd.Index(self.dataset.unit_codes, name="unit"),
+            columns=pd.Index(self.framework.indicator_codes, name="indicator"),
+        )
+
+    def treatment_details(self, year: int | None = None) -> pd.DataFrame:
+        """The treatment log of one year, one row per indicator (COINr ``Dets_Table``):
+        ``treatment`` applied (``none``, ``winsorise`` or a transformation), the skewness /
+        kurtosis test before (``check_SkewKurt0.*``), after the first stage (``…1.*``) and after
+        ``f2`` (``…2.*``), and ``winsorise.nwin``. Empty (no rows) when nothing is treated."""
+        log = self.treat_log
+        if log.empty:
+            return pd.DataFrame(index=pd.Index([], name="indicator"))
+        year = self.years[self._year_index(year)]
+        out = log[log["year"] == year].drop(columns=["year", "column"])
+        return out.set_index("indicator")
+
+    def results(
+        self,
+        year: int | None = None,
+        *,
+        use: Literal["scores", "ranks", "groupranks"] = "scores",
+        group: str | None = None,
+        order_by: str | None = None,
+    ) -> pd.DataFrame:
+        """The full results table of one year (COINr ``get_results(tab_type = "Full")``): every
+        aggregate from the index down, then every indicator, rows best first by ``order_by``
+        (default the index); ``use`` = scores, ranks or ranks within each unit ``group`` (a
+        unit-group column of the data, e.g. ``nbs_region``). See
+        :func:`index.analysis.results_table.results_table`."""
+        from index.analysis.results_table import results_table
+
+        groups = None
+        if group is not None:
+            groups = pd.Series(self.dataset.group_codes(group), self.dataset.unit_codes, name=group)
+        return results_table(
+            self.stage("scores", year), self.framework, use=use, groups=groups, order_by=order_by
+        )
+
     @cached_property
     def scores_long(self) -> pd.DataFrame:
         """All levels, all years, long: year, region_code, labels, code, level, score, rank, and
@@ -565,7 +614,7 @@ def upstream(
     stages["imputed_from"] = source
     stages["flags"] = np.where(np.isnan(raw) & ~np.isnan(stages["denominated"]), "derived", how)
     keys += (config.treat.model_dump_json(),)
-    x, log = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
+    x, log, stages["treat_flags"] = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
     stages["treated"] = x
     keys += (config.normalise.model_dump_json(),)
     stages["normalised"] = stage("normalise", keys, lambda: _normalise(x, config, fw, dataset))
@@ -889,11 +938,13 @@ def _impute_params(
 
 def _treat(
     x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
-) -> tuple[np.ndarray, pd.DataFrame]:
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Treated values, the treatment log (all years) and the per-point flags (as ``x``)."""
     step = config.treat
     params = step.params
+    flags = np.full(x.shape, "", dtype="<U11")
     if step.method == "none" and not step.per_indicator:
-        return x, pd.DataFrame()
+        return x, pd.DataFrame(), flags
     if step.per_indicator:  # the config names indicators; the method takes positions
         params["per_indicator"] = _by_position(fw, step.per_indicator, "treat.per_indicator")
     out = np.empty_like(x)
@@ -903,12 +954,12 @@ def _treat(
             res = trt.treat(x[yi], method=step.method, **params)
         except IndicatorError as exc:
             raise type(exc)(exc.columns, exc.reason, leading=[yi]) from None
-        out[yi] = res.x
+        out[yi], flags[yi] = res.x, res.flags
         logs.append(res.details)
     log = pd.concat(logs, ignore_index=True)  # labelled once: pandas calls cost more than treating
     log.insert(0, "indicator", [c for d in logs for c in fw.indicator_codes[: len(d)]])
     log.insert(0, "year", np.repeat(ds.years, [len(d) for d in logs]))
-    return out, log
+    return out, log, flags
 
 
 def _by_position(fw: fwmod.Framework, table: dict, field: str) -> dict[int, object]:

@@ -409,7 +409,7 @@ class Rescorer:
         """Index scores (units,) of the year for a modified denominated array (like ``base``)."""
         cfg, fw = self.b.config, self.b.framework
         x = _impute(den, cfg, fw, self.data)[0]
-        x, _ = _treat(x, cfg, fw, self.data)
+        x = _treat(x, cfg, fw, self.data)[0]
         x = _normalise(x, cfg, fw, self.data)
         w = nominal_weights(cfg, fw)
         s, _ = aggregate_tree(

@@ -9,7 +9,10 @@ Default (``method="winsorise"``), per indicator and ignoring NaN:
    since earlier Winsorised points tie with the new extreme);
 3. if it still fails, apply ``f2`` (default ``log_CT``) to the ORIGINAL values, whatever its result.
 
-The same names as ``method`` apply a transformation to every indicator unconditionally.
+Step 2 is COINr's first stage ``f1``: ``f1 = "winsorise"`` (default) is the loop above; any name of
+:data:`TRANSFORMS` (``f1 = "boxcox"``, ``"log_CT"`` …) instead transforms the indicators that fail
+the test in step 1, and step 3 still applies ``f2`` to the original values of those that fail
+after it. A transformation's name as ``method`` transforms every indicator, with no test.
 Treatment is a per-column decision, taken for every column (and leading batch item) at once:
 columns become rows of one array, the pass test is one vectorised skewness/kurtosis, and each
 Winsorisation step moves every row still failing, so Python loops over steps, not columns.
@@ -18,9 +21,11 @@ Winsorisation step moves every row still failing, so Python loops over steps, no
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -300,6 +305,74 @@ def winsorise(
 # entry is the 1-D Winsorisation step) and the transformations applied to every indicator.
 TREATMENTS: dict[str, Callable] = {"winsorise": winsorise, **TRANSFORMS}
 
+FirstStage = Literal[tuple(TREATMENTS)]  # type: ignore[valid-type]
+"""The names ``f1`` takes (COINr ``Treat(f1 = ...)``): ``winsorise`` or a transformation."""
+SecondStage = Literal[tuple(TRANSFORMS)]  # type: ignore[valid-type]
+"""The names ``f2`` takes: a transformation (``none`` = keep the first stage's result)."""
+
+
+def used_options(spec: Mapping[str, object]) -> set[str]:
+    """The options of :func:`treat` that can change the result under ``spec`` (its ``method``,
+    ``f1``, ``f2``): the pass test, ``f1`` and ``f2`` only with the two-stage ``winsorise``;
+    ``winmax`` and ``force_win`` only when ``f1`` Winsorises; ``boxcox_lambda`` only where Box-Cox
+    is applied. Setting any other option is a mistake a config reports (it would change nothing)."""
+    method = spec.get("method", "winsorise")
+    if method != "winsorise":
+        return {"boxcox_lambda"} if method == "boxcox" else set()
+    f1, f2 = spec.get("f1", "winsorise"), spec.get("f2", "log_CT")
+    used = {"f1", "f2", "skew_thresh", "kurt_thresh"}
+    if f1 == "winsorise":
+        used |= {"winmax", "force_win"}
+    if "boxcox" in (f1, f2):
+        used.add("boxcox_lambda")
+    return used
+
+
+def unused_settings(
+    top: Mapping[str, object], table: Mapping[object, Mapping[str, object]], *, rest: bool = True
+) -> list[tuple[object, str, str]]:
+    """Every option given that changes nothing (:func:`used_options`): (entry key or None for
+    the top level, option, why).
+
+    A top-level option in ``top`` (``method`` and the shared settings) counts when it differs from
+    its default and no spec that inherits it uses it: the top-level spec itself when ``rest`` (some
+    indicators have no entry in ``table``) and every entry of ``table`` that does not override it.
+    An entry's own option counts when its merged spec does not use it."""
+    out: list[tuple[object, str, str]] = []
+    merged = {key: {**top, **entry} for key, entry in table.items()}
+    for name, value in top.items():
+        if name == "method" or value == TREAT_DEFAULTS.get(name, value):
+            continue
+        heirs = [dict(top)] if rest else []
+        heirs += [m for key, m in merged.items() if name not in table[key]]
+        if not any(name in used_options(m) for m in heirs):
+            out.append((None, name, _why_unused(name, heirs[0] if heirs else top)))
+    for key, entry in table.items():
+        out += [
+            (key, name, _why_unused(name, merged[key]))
+            for name in entry
+            if name != "method" and name not in used_options(merged[key])
+        ]
+    return out
+
+
+def _why_unused(name: str, spec: Mapping[str, object]) -> str:
+    """Why option ``name`` changes nothing under ``spec``, with the setting that would use it."""
+    method, f1 = spec.get("method", "winsorise"), spec.get("f1", "winsorise")
+    if method != "winsorise":
+        hint = f"method '{method}' " + (
+            "treats nothing"
+            if method == "none"
+            else f"transforms every indicator without the skewness/kurtosis test (did you mean "
+            f"f1 = '{method}'? it transforms only the indicators that fail the test)"
+        )
+    elif name in ("winmax", "force_win"):
+        hint = f"f1 = '{f1}' does not Winsorise (did you mean f1 = 'winsorise'?)"
+    else:
+        hint = "neither f1 nor f2 is 'boxcox'"
+    return f"changes nothing: {hint}"
+
+
 DETAIL_COLUMNS = (
     "treatment",
     *(f"check_SkewKurt0.{k}" for k in ("Pass", "Skew", "Kurt")),
@@ -323,6 +396,15 @@ def _transform(name: str, rows: np.ndarray, lmbda: float) -> np.ndarray:
     cols = rows.T
     out = boxcox(cols, lmbda=lmbda) if name == "boxcox" else TRANSFORMS[name](cols)
     return out.T
+
+
+def _transform_some(name: str, v: np.ndarray, rows: np.ndarray, lmbda: float) -> np.ndarray:
+    """:func:`_transform` of rows ``rows`` of ``v`` (the ORIGINAL values); a domain error names
+    positions among ``v``'s rows."""
+    try:
+        return _transform(name, v[rows], lmbda)
+    except IndicatorError as exc:  # positions among the chosen rows → among v's rows
+        raise IndicatorError(rows[list(exc.columns)], exc.reason) from None
 
 
 class _Log:
@@ -382,19 +464,21 @@ def _treat_rows(v: np.ndarray, spec: dict, log: _Log, at: np.ndarray):
     out = v.copy()
     if not len(need):
         return out, flags
-    limit = np.inf if spec["winmax"] is None else spec["winmax"]
-    win = _walk(v[need], limit, spec["skew_thresh"], spec["kurt_thresh"], spec["force_win"])
-    log.column("winsorise.nwin", object)[at[need]] = win.nwin
-    log.cols["treatment"][at[need[win.nwin > 0]]] = "winsorise"
-    out[need] = win.x
-    flags[need] = np.where(win.high, "winhi", np.where(win.low, "winlo", ""))
-    passed1 = log.check(1, win.x, at[need], spec)
+    if spec["f1"] == "winsorise":
+        limit = np.inf if spec["winmax"] is None else spec["winmax"]
+        win = _walk(v[need], limit, spec["skew_thresh"], spec["kurt_thresh"], spec["force_win"])
+        log.column("winsorise.nwin", object)[at[need]] = win.nwin
+        log.cols["treatment"][at[need[win.nwin > 0]]] = "winsorise"
+        out[need] = win.x
+        flags[need] = np.where(win.high, "winhi", np.where(win.low, "winlo", ""))
+    elif spec["f1"] != "none":  # COINr f1 = a transformation, of the failing rows only
+        out[need] = _transform_some(spec["f1"], v, need, spec["boxcox_lambda"])
+        log.cols["treatment"][at[need]] = spec["f1"]
+        flags[need] = np.where(present[need], spec["f1"], "")
+    passed1 = log.check(1, out[need], at[need], spec)
     fallback = need[passed1 == False]  # noqa: E712
     if len(fallback) and spec["f2"] != "none":
-        try:  # on the ORIGINAL values
-            out[fallback] = _transform(spec["f2"], v[fallback], spec["boxcox_lambda"])
-        except IndicatorError as exc:  # positions among the fallback rows → among v's rows
-            raise IndicatorError(fallback[list(exc.columns)], exc.reason) from None
+        out[fallback] = _transform_some(spec["f2"], v, fallback, spec["boxcox_lambda"])
         log.check(2, out[fallback], at[fallback], spec)
         log.cols["treatment"][at[fallback]] = spec["f2"]
         flags[fallback] = np.where(present[fallback], spec["f2"], "")
@@ -423,9 +507,15 @@ def _specs(n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None) ->
             )
         if spec["f2"] not in TRANSFORMS:
             raise InputError(f"treat: unknown f2 '{spec['f2']}'; choose from {sorted(TRANSFORMS)}")
+        if spec["f1"] not in TREATMENTS:
+            raise InputError(f"treat: unknown f1 '{spec['f1']}'; choose from {sorted(TREATMENTS)}")
         if spec["force_win"] and spec["winmax"] is None:
             raise InputError(f"treat: column {j}: force_win needs a finite winmax")
         specs.append(spec)
+    rest = len(per_indicator) < n_ind
+    if unused := unused_settings(defaults, per_indicator, rest=rest):
+        key, name, why = unused[0]
+        raise InputError(f"treat: {'' if key is None else f'column {key}: '}{name} {why}")
     return specs
 
 
@@ -436,13 +526,17 @@ def treat(
     winmax: int | None = 5,
     skew_thresh: float = 2.0,
     kurt_thresh: float = 3.5,
-    f2: str = "log_CT",
+    f2: SecondStage = "log_CT",
     boxcox_lambda: float = 0.5,
     force_win: bool = False,
     per_indicator: dict[int, dict] | None = None,
+    f1: FirstStage = "winsorise",
 ) -> TreatResult:
     """Treat every indicator column of ``x`` (..., n_units, n_ind); see the module docstring.
 
+    ``f1`` is the first stage of ``method="winsorise"`` (COINr ``Treat(f1 = ...)``), applied to
+    the indicators that fail the test; an option that changes nothing under the chosen
+    ``method``/``f1``/``f2`` (:func:`used_options`) and differs from its default is an error.
     ``per_indicator`` maps a column index to overrides of any keyword here (e.g.
     ``{3: {"method": "none"}, 7: {"winmax": 2, "force_win": True}}``). ``winmax=None`` = no limit.
     """
@@ -457,6 +551,7 @@ def treat(
         f2=f2,
         boxcox_lambda=boxcox_lambda,
         force_win=force_win,
+        f1=f1,
     )
     specs = _specs(x.shape[-1], defaults, per_indicator)
     lead, (n, k) = x.shape[:-2], x.shape[-2:]
@@ -484,3 +579,11 @@ def treat(
     frame = pd.DataFrame(details)
     back = lambda a: np.moveaxis(a.reshape(*lead, k, n), -1, -2)  # noqa: E731
     return TreatResult(back(out), frame, back(flags))
+
+
+TREAT_DEFAULTS: dict[str, object] = {
+    k: p.default
+    for k, p in inspect.signature(treat).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and k != "per_indicator"
+}
+"""Every option of :func:`treat` with its default (what "changed from the default" compares to)."""
