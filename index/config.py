@@ -611,7 +611,12 @@ def catalogue() -> list[dict[str, Any]]:
             params = {} if name in FIXED_WEIGHTS and section == "weighting" else (
                 prm.parameters(target, model.KIND)
             )  # fmt: skip
+            if target is trt.treat:  # only what this method reads (f1, f2, winmax … or none)
+                used = trt.used_options({"method": name, "f1": name, "f2": "boxcox"})
+                params = {k: v for k, v in params.items() if k in used}
             doc = (fn.__doc__ or "").strip().splitlines()
+            if section == "treat":
+                doc = [trt.method_summary(name)]
             rows.append(
                 {
                     "section": section,

@@ -36,6 +36,8 @@ MISTAKES = [
     (["--set", "normalise.u=abc"], "normalise: u: Input should be a valid number"),
     (["--set", "treat.winmax=abc"], "treat: winmax: Input should be a valid integer"),
     (["--set", "treat.winmax=-1"], "treat.winmax must be ≥ 0"),
+    (["--set", "treat.f1=boxcx"], "treat.f1: unknown f1 treatment method 'boxcx' (did you mean"),
+    (["--set", "treat=boxcox", "--set", "treat.winmax=2"], "did you mean f1 = 'boxcox'?"),
     (["--set", "normalise.l=200"], "needs l < u"),
     (["--set", "normalise.l=100"], "needs l < u"),
     (["--set", "normalise.l=NaN"], "normalise.l: NaN is not a finite number"),

@@ -373,6 +373,20 @@ def _why_unused(name: str, spec: Mapping[str, object]) -> str:
     return f"changes nothing: {hint}"
 
 
+def method_summary(name: str) -> str:
+    """One line on what ``treat(method=name)`` does (``compute-index methods``)."""
+    if name == "winsorise":
+        return (
+            "COINr Treat: indicators failing the test (pass: |skew| < skew_thresh or kurt < kurt_thresh) get f1 "
+            "(default Winsorisation up to winmax points); those still failing get f2 of their "
+            "original values"
+        )
+    doc = (TREATMENTS[name].__doc__ or "").strip().splitlines()[0]
+    if name == "none":
+        return doc
+    return f"{doc} Every indicator, no test (f1 = '{name}': only the failing ones)."
+
+
 DETAIL_COLUMNS = (
     "treatment",
     *(f"check_SkewKurt0.{k}" for k in ("Pass", "Skew", "Kurt")),
