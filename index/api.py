@@ -1,8 +1,8 @@
 """The public Python API for notebooks and scripts.
 
 Everything a notebook needs is here (``import index``): ``build`` and the ``Build`` it returns
-(stages, ranking, ``audit``, ``uncertainty``, ``sensitivity``, ``leave_one_out``, ``compare``,
-``rebuild``), the loaders, ``ahp`` for checking pairwise judgements, ``InputError`` (every user
+(stages, ranking, the full ``results`` table, ``treatment_flags`` / ``treatment_details``,
+``audit``, ``uncertainty``, ``sensitivity``, ``leave_one_out``, ``compare``, ``rebuild``), the loaders, ``ahp`` for checking pairwise judgements, ``InputError`` (every user
 mistake), and the plotting modules ``index.figures`` and ``index.fonts``.
 """
 
