@@ -384,19 +384,22 @@ class Build:
         group: str | None = None,
         order_by: str | None = None,
     ) -> pd.DataFrame:
-        """The full results table of one year (COINr ``get_results(tab_type = "Full")``): every
-        aggregate from the index down, then every indicator, rows best first by ``order_by``
-        (default the index); ``use`` = scores, ranks or ranks within each unit ``group`` (a
-        unit-group column of the data, e.g. ``nbs_region``). See
+        """The full results table of one year (COINr ``get_results(tab_type = "Full")``): the
+        unit's 中文 / English names, the group column (with ``group``), ``Rank`` (scores only),
+        every aggregate from the index down, then every indicator, rows best first by
+        ``order_by`` (default the index); ``use`` = scores, ranks or ranks within each unit
+        ``group`` (a unit-group column of the data, e.g. ``nbs_region``). See
         :func:`index.analysis.results_table.results_table`."""
         from index.analysis.results_table import results_table
 
         groups = None
         if group is not None:
             groups = pd.Series(self.dataset.group_codes(group), self.dataset.unit_codes, name=group)
-        return results_table(
+        table = results_table(
             self.stage("scores", year), self.framework, use=use, groups=groups, order_by=order_by
         )
+        names = self.dataset.units[["name_zh", "name_en"]]
+        return pd.concat([names.reindex(table.index), table], axis=1)
 
     @cached_property
     def scores_long(self) -> pd.DataFrame:

@@ -7,13 +7,17 @@ import pandas as pd
 import pytest
 from _prep_oracle import assert_close
 from scipy.stats import rankdata
+from typer.testing import CliRunner
 
+import index
+from index.cli import app
 from index.coinr import dataset_from_idata, framework_from_imeta
 from index.config import Config
 from index.errors import InputError
 from index.pipeline import build
 
 KW = dict(keep_default_na=False, na_values=[""])
+runner = CliRunner()
 
 
 def read(oracle_dir, name: str) -> pd.DataFrame:
@@ -74,17 +78,42 @@ def test_results_table_is_coinr_full_results(oracle_dir):
     scores = read(oracle_dir, "pipe_A1_minmax_amean_scores.csv").set_index("uCode")
     ranks = read(oracle_dir, "pipe_A1_minmax_amean_ranks.csv").set_index("uCode")
     t = b.results()
-    assert list(t.columns[:4]) == ["Rank", "Index", "Conn", "Sust"]
+    assert list(t.columns[:6]) == ["name_zh", "name_en", "Rank", "Index", "Conn", "Sust"]
+    assert t.loc["AUT", "name_en"] == "Austria"
     assert t["Index"].is_monotonic_decreasing
     assert_close(t[scores.columns].to_numpy(float), scores.loc[t.index].to_numpy(float))
     np.testing.assert_array_equal(t["Rank"], ranks.loc[t.index, "Index"])
     r = b.results(use="ranks")
     np.testing.assert_array_equal(r[ranks.columns].to_numpy(), ranks.loc[r.index].to_numpy())
     g = b.results(use="groupranks", group="EurAsia_group")
-    assert g.columns[0] == "EurAsia_group"
+    assert g.columns[2] == "EurAsia_group"
     for _, part in scores.groupby(g["EurAsia_group"]):
         np.testing.assert_array_equal(
             g.loc[part.index, "Index"], rankdata(-part["Index"], method="min")
         )
     with pytest.raises(InputError, match="no unit group column 'nope'"):
         b.results(group="nope")
+
+
+def test_cli_full_table_prints_the_library_table(oracle_dir, tmp_path):
+    pair = [str(oracle_dir / "input_iData.csv"), str(oracle_dir / "input_iMeta.csv")]
+    out = tmp_path / "r.parquet"
+    res = runner.invoke(
+        app, ["run", "--coinr", *pair, "--full", "ranks", "--top", "2", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    b = index.build(
+        data=dataset_from_idata(
+            *(read(oracle_dir, f) for f in ("input_iData.csv", "input_iMeta.csv"))
+        ),
+        framework=framework_from_imeta(read(oracle_dir, "input_iMeta.csv")),
+    )
+    first, second = b.results(use="ranks").head(2)["name_en"]
+    assert first in res.output and second in res.output and "SusEcFin" in res.output
+    for args, message in (
+        (["--full", "rank"], "use must be scores, ranks or groupranks"),
+        (["--group", "EurAsia_group"], "only the --full table uses a group"),
+    ):
+        bad = tmp_path / "bad.parquet"
+        res = runner.invoke(app, ["run", "--coinr", *pair, *args, "--out", str(bad)])
+        assert res.exit_code == 2 and message in res.output and not bad.exists()

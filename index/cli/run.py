@@ -45,6 +45,16 @@ def run(
             help="build from a COINr iData/iMeta CSV pair instead (framework and data)",
         ),
     ] = None,
+    full: Annotated[
+        str | None,
+        typer.Option(
+            metavar="scores|ranks|groupranks",
+            help="print the full results table instead (every level; COINr get_results Full)",
+        ),
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="unit-group column for --full (e.g. nbs_region)")
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Build the index and print the ranking with pillar scores and ranks.
@@ -61,6 +71,8 @@ def run(
 
       compute-index run --coinr iData.csv iMeta.csv --set impute=mean_grp
       --set impute.group=EurAsia_group
+
+      compute-index run --full groupranks --group nbs_region      # every level, within regions
     """
     from index.pipeline import build
     from index.results import write_results
@@ -77,9 +89,19 @@ def run(
         b = build(cfg, load_data(data))
         target = output(out, data, "results.parquet")
     b.ranking(year)  # a year outside the build is an error before anything is written
+    if group is not None and full is None:
+        from index.errors import InputError, Problem
+
+        raise InputError(Problem("--group", None, group, "only the --full table uses a group"))
+    table = None if full is None else b.results(year, use=full, group=group)  # type: ignore[arg-type]
     write_results(b, target)
     if not quiet:
-        from index.cli.tables import print_ranking
+        from index.cli.tables import print_frame, print_ranking
 
-        print_ranking(b, year, top=top)
+        if table is None:
+            print_ranking(b, year, top=top)
+        else:
+            whole = {"Rank"} if full == "scores" else set(table.columns)  # ranks: integers
+            title = f"{full} — {year or b.years[-1]}"
+            print_frame(table.head(top) if top else table, title, whole=whole)
         typer.echo(f"wrote {target}")

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from index.pipeline import Build
     from index.publish.tables import Sheet
 
@@ -40,6 +42,25 @@ def print_ranking(b: Build, year: int | None = None, *, top: int = 0) -> None:
         cells += [f"{_fmt(row[f'{p}_score'])} ({_fmt(row[f'{p}_rank'], True)})" for p in pillars]
         t.add_row(*cells)
     Console(width=160).print(t)
+
+
+def print_frame(frame: pd.DataFrame, title: str, *, whole: set[str] = frozenset()) -> None:
+    """A table the library computed, as it is: the index (unit codes), then every column;
+    numbers to two decimals, the ``whole`` columns (ranks) as integers, missing as "—"."""
+    import pandas as pd
+
+    t = Table(title=title, header_style="bold")
+    t.add_column(str(frame.index.name or ""), justify="left")
+    for col in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        t.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
+    for key, row in zip(frame.index, frame.itertuples(index=False), strict=True):
+        cells = [
+            _fmt(v, rank=c in whole) if isinstance(v, int | float) else str(v)
+            for c, v in zip(frame.columns, row, strict=True)
+        ]
+        t.add_row(str(key), *cells)
+    Console(width=max(160, 12 * (len(frame.columns) + 1))).print(t)
 
 
 def print_sheet(sheet: Sheet, columns: list[str] | None = None) -> None:
