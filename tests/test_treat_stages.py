@@ -152,3 +152,13 @@ def test_config_accepts_first_stages_and_lists_them():
     assert all(f"'{name}'" in f1_type for name in [*tr.TRANSFORMS, "winsorise"])
     transforms = [r for r in cfgmod.catalogue() if r["section"] == "treat" and r["method"] == "log"]
     assert transforms[0]["parameters"] == {}  # a transformation as method reads no option
+
+
+def test_explicit_winsorise_first_stage_is_coinr_default(oracle_dir):
+    from _prep_oracle import assert_close, indicators, units_matrix
+
+    codes = list(indicators(oracle_dir).iCode)
+    x = units_matrix(oracle_dir, "input_raw_dset_sorted.csv", codes)
+    for stem, params in (("treatcat_default_winmax5", {}), ("treatcat_winmax1", {"winmax": 1})):
+        res = tr.treat(x, f1="winsorise", **params)
+        assert_close(res.x, units_matrix(oracle_dir, f"{stem}.csv", codes))
