@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -44,7 +45,7 @@ def print_ranking(b: Build, year: int | None = None, *, top: int = 0) -> None:
     Console(width=160).print(t)
 
 
-def print_frame(frame: pd.DataFrame, title: str, *, whole: set[str] = frozenset()) -> None:
+def print_frame(frame: pd.DataFrame, title: str, *, whole: AbstractSet[str] = frozenset()) -> None:
     """A table the library computed, as it is: the index (unit codes), then every column;
     numbers to two decimals, the ``whole`` columns (ranks) as integers, missing as "—"."""
     import pandas as pd

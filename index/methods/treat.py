@@ -25,7 +25,7 @@ import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -305,10 +305,14 @@ def winsorise(
 # entry is the 1-D Winsorisation step) and the transformations applied to every indicator.
 TREATMENTS: dict[str, Callable] = {"winsorise": winsorise, **TRANSFORMS}
 
-FirstStage = Literal[tuple(TREATMENTS)]  # type: ignore[valid-type]
-"""The names ``f1`` takes (COINr ``Treat(f1 = ...)``): ``winsorise`` or a transformation."""
-SecondStage = Literal[tuple(TRANSFORMS)]  # type: ignore[valid-type]
-"""The names ``f2`` takes: a transformation (``none`` = keep the first stage's result)."""
+if TYPE_CHECKING:  # the choices are built from the registries: a plain name to the checker
+    FirstStage = str
+    SecondStage = str
+else:
+    FirstStage = Literal[tuple(TREATMENTS)]
+    """The names ``f1`` takes (COINr ``Treat(f1 = ...)``): ``winsorise`` or a transformation."""
+    SecondStage = Literal[tuple(TRANSFORMS)]
+    """The names ``f2`` takes: a transformation (``none`` = keep the first stage's result)."""
 
 
 def used_options(spec: Mapping[str, object]) -> set[str]:
@@ -329,7 +333,7 @@ def used_options(spec: Mapping[str, object]) -> set[str]:
 
 
 def unused_settings(
-    top: Mapping[str, object], table: Mapping[object, Mapping[str, object]], *, rest: bool = True
+    top: Mapping[str, Any], table: Mapping[Any, Mapping[str, Any]], *, rest: bool = True
 ) -> list[tuple[object, str, str]]:
     """Every option given that changes nothing (:func:`used_options`): (entry key or None for
     the top level, option, why).
