@@ -256,6 +256,14 @@ class Weighting(Step):
     def data_driven(self) -> bool:
         return self.method not in FIXED_WEIGHTS
 
+    @property
+    def joint(self) -> bool:
+        """Whether the method optimises one whole level against the index (``optimise``), which
+        the build runs over the tree rather than group by group."""
+        from index.methods.optimise import JOINT
+
+        return self.method == JOINT
+
     def sets(self, parent: str, parent_level: int) -> bool:
         """Whether the method sets the weights of ``parent``'s children.
 
@@ -264,6 +272,8 @@ class Weighting(Step):
         of the children (1 = indicators)."""
         if not self.data_driven:
             return False
+        if self.joint:  # weighting=optimise: the nodes at weighting.level (1 = indicators)
+            return parent_level - 1 == self.params.get("level")
         tables = [v for v in self.params.values() if isinstance(v, dict)]
         if tables and not all(parent in t for t in tables):
             return False
@@ -295,6 +305,11 @@ class Weighting(Step):
                     "it selects the levels a data-driven method weighs"
                 )
             return out
+        if self.joint and self.levels is not None:
+            return [
+                f"weighting.levels has no effect with '{self.method}': it optimises the one "
+                "level given by weighting.level (1 = indicators)"
+            ]
         if self.levels is not None and (not self.levels or min(self.levels) < 1):
             return [f"weighting.levels must be levels ≥ 1 (1 = indicators), got {self.levels}"]
         return prm.check(
@@ -303,7 +318,7 @@ class Weighting(Step):
             reg[self.method],
             self.params,
             own=type(self).model_fields,
-            per_group=True,
+            per_group=not self.joint,
         )
 
 

@@ -171,6 +171,35 @@ def optimise_level_weights(
     return out, table
 
 
+def joint_weights(
+    config: Config, fw: fwmod.Framework, xn: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """``weights`` (nodes,) with, when the config says ``weighting=optimise``, the nodes at
+    ``weighting.level`` optimised jointly against the index (:func:`optimise_level_weights`,
+    with the config's aggregation) for each leading index of ``xn`` (..., units, indicators),
+    e.g. each year; otherwise ``weights`` broadcast over those axes, unchanged."""
+    lead = xn.shape[:-2]
+    out = np.array(np.broadcast_to(weights, (*lead, len(fw.codes))), dtype=float)
+    step = config.weighting
+    if not step.joint:
+        return out
+    p = step.params
+    for idx in np.ndindex(lead):
+        try:
+            out[idx], _ = optimise_level_weights(
+                xn[idx], fw, out[idx], int(p["level"]), optype=p.get("optype", "infomax"),
+                targets=p.get("targets"), **aggregation_options(config),
+            )  # fmt: skip
+        except InputError as exc:
+            raise InputError(
+                [
+                    Problem("config", q.row, f"weighting.{q.field or 'targets'}", q.message)
+                    for q in exc.problems
+                ]
+            ) from None
+    return out
+
+
 def bod_unit_weights(b: Build, parent: str, year: int | None = None) -> pd.DataFrame:
     """The benefit-of-the-doubt weights each unit chose for the children of ``parent`` (units ×
     children), the unit's ``bod_score`` and each child's share of it, ``share_<child>`` $=
@@ -778,11 +807,11 @@ def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = 
     dataset = dataset.subset_years(config.years or covered_years(fw, dataset, config.denominate))
     dataset = screened(config, dataset, fw)
     stages, log = upstream(config, dataset, fw)
-    nominal = nominal_weights(config, fw)
+    start = joint_weights(config, fw, stages["normalised"], nominal_weights(config, fw))
     scores, used = aggregate_tree(
         stages["normalised"],
         fw,
-        np.broadcast_to(nominal, (len(dataset.years), len(nominal))),
+        start,
         weigher=config_weigher(config),
         **aggregation_options(config),
     )
@@ -1071,7 +1100,7 @@ def config_weigher(config: Config) -> Weigher | None:
     is looked up per group; groups it does not list keep their fixed weights.
     """
     step = config.weighting
-    if not step.data_driven:
+    if not step.data_driven or step.joint:  # optimise: joint_weights, over the whole tree
         return None
 
     def weigh(children: np.ndarray, parent: str, parent_level: int) -> np.ndarray | None:

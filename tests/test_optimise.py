@@ -5,6 +5,7 @@ get_opt_weights) against the per-group form at the top level and a brute-force g
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -100,3 +101,73 @@ def test_optimise_level_errors():
         optimise_level(lambda w: (None, None), [np.arange(2)], targets=[1, 2])
     with pytest.raises(InputError, match="level"):
         optimise_level_weights(data(), FW, FW.nominal_weights(), 3)
+
+
+# ---- the joint optimisation from a run configuration (weighting=optimise) ----------------------
+# test_pipeline's framework (p2 weighs 3, b runs against its pillar) on its synthetic panel
+from test_pipeline import FW as PFW  # noqa: E402
+from test_pipeline import PLAIN, dataset  # noqa: E402
+
+from index import config as cfgmod  # noqa: E402
+from index.pipeline import build, normalise_within_groups  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("overrides", "level", "optype"),
+    [
+        (["weighting=optimise", "weighting.level=2"], 2, "infomax"),
+        (["weighting=optimise", "weighting.level=1", "weighting.optype=balance"], 1, "balance"),
+    ],
+)
+def test_optimise_from_the_config_equals_the_api(overrides, level, optype):
+    """A build with weighting=optimise has, each year, the weights optimise_level_weights gives
+    on that year's normalised data, and the scores of aggregate_tree with them; at the level
+    below the index, the per-group optimum of the pillar scores (the independent form)."""
+    b = build(PLAIN.with_overrides(overrides), dataset(), PFW)
+    for yi in range(len(b.years)):
+        xn = b.stages["normalised"][yi]
+        w, _ = optimise_level_weights(xn, PFW, PFW.nominal_weights(), level, optype=optype)
+        np.testing.assert_array_equal(b.weights[yi], normalise_within_groups(PFW, w))
+        scores, _ = aggregate_tree(xn, PFW, w)
+        np.testing.assert_allclose(b.scores[yi], scores, rtol=1e-13, atol=1e-12)
+        if level == 2:
+            np.testing.assert_allclose(w[[4, 5]], infomax(scores[:, [4, 5]]), atol=1e-6)
+            np.testing.assert_array_equal(w[:4], 1.0)  # the level below keeps its weights
+        else:
+            np.testing.assert_array_equal(w[[4, 5]], [1.0, 3.0])  # p2 = 3 in the framework
+
+
+def test_optimise_from_the_framework_file_and_the_effective_config():
+    fw = fwmod.from_dict(
+        {**PFW.to_dict(), "config": {"weighting": {"method": "optimise", "level": 2}}}
+    )
+    b = build(PLAIN, dataset(), fw)
+    assert b.config.weighting.method == "optimise" and b.config.weighting.params["level"] == 2
+    again = cfgmod.validate(cfgmod.parse_toml(cfgmod.to_toml(b.config), "x"), "x")
+    assert again.weighting == b.config.weighting  # the effective config replays the method
+    w, _ = optimise_level_weights(b.stages["normalised"][-1], fw, fw.nominal_weights(), 2)
+    np.testing.assert_array_equal(b.weights[-1], normalise_within_groups(fw, w))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["weighting=optimise"], "level: Field required"),
+        (["weighting=optimise", "weighting.levle=2"], "did you mean 'level'"),
+        (["weighting=optimise", "weighting.level=2", "weighting.levels=[2]"], "no effect"),
+        (["weighting=optimise", "weighting.level=2", "weighting.targets=[1, 2]"], "balance"),
+        (["weighting=optimise", "weighting.level=2", "weighting.optype=maxinfo"], "'infomax'"),
+        (["weighting=optimise", "weighting.level=3"], "weighs no group"),
+        (["weighting=optimise", "weighting.level=2", "weighting.optype=balance",
+          "weighting.targets=[1, 2, 3]"], "weighting.targets: balance targets need 2"),
+        (["weighting=optimise", "weighting.level=2", "weights.p1=2"], "has no effect"),
+    ],
+)  # fmt: skip
+def test_optimise_settings_that_would_mislead_are_errors(overrides, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        build(PLAIN.with_overrides(overrides), dataset(), PFW)
+
+
+def test_optimise_registry_entry_refuses_one_group():
+    with pytest.raises(InputError, match="whole level"):
+        compute_weights(np.ones((3, 2)), "optimise", level=1)

@@ -411,7 +411,9 @@ class Rescorer:
         x = _impute(den, cfg, fw, self.data)[0]
         x = _treat(x, cfg, fw, self.data)[0]
         x = _normalise(x, cfg, fw, self.data)
-        w = nominal_weights(cfg, fw)
+        # optimised weights (weighting=optimise) stay at the build's optimum: re-optimising the
+        # tree for every trial improvement would make what-it-takes searches minutes long
+        w = self.b.weights[self.yi] if cfg.weighting.joint else nominal_weights(cfg, fw)
         s, _ = aggregate_tree(
             x, fw, np.broadcast_to(w, (len(x), len(w))), weigher=config_weigher(cfg),
             **aggregation_options(cfg),

@@ -43,6 +43,7 @@ from index.pipeline import (
     aggregation_options,
     config_weigher,
     covered_years,
+    joint_weights,
     nominal_weights,
     upstream,
 )
@@ -247,8 +248,8 @@ class Evaluator:
         """Upstream stages of one variant (from the shared stage cache)."""
         with self._named(label):
             stages, _ = upstream(config, self.data, self.fw, self._cache)
-            weights = nominal_weights(config, self.fw)
-        xn = stages["normalised"][self._yi]
+            xn = stages["normalised"][self._yi]
+            weights = joint_weights(config, self.fw, xn, nominal_weights(config, self.fw))
         opts = aggregation_options(config)
         v = _Variant(label, config, xn, weights, opts, config_weigher(config))
         kind = _linear_kind(v, self.fw)

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
 from index.errors import InputError
+from index.methods.params import constraint
 from index.methods.weights import (
+    WEIGHTERS,
     _corr_with,
     balance_objective,
     infomax_objective,
@@ -86,3 +89,34 @@ def optimise_level(
 
     w = simplex_optimum(objective, start, blocks)
     return LevelOptimum(w, correlations(w), objective(w))
+
+
+@constraint(
+    "optype='balance' for targets",
+    lambda p: p.get("targets") is None or p.get("optype") == "balance",
+)
+def optimise(
+    x,
+    *,
+    level: Annotated[int, Field(ge=1)],
+    optype: Literal["balance", "infomax"] = "infomax",
+    targets: list[float] | None = None,
+) -> np.ndarray:
+    """COINr get_opt_weights(Level, optype): one whole level's weights optimised against the index.
+
+    The weights of every node at ``level`` (1 = indicators) are optimised jointly, each year
+    (``optimise_level`` through ``index.pipeline.optimise_level_weights``); ``targets``
+    (balance only) give one importance per node of the level, in framework order.
+
+    The optimisation needs the whole tree, not one group's children, so the build runs it (the
+    registry entry declares the settings ``--set weighting=optimise --set weighting.level=2``
+    and refuses to weigh a lone group)."""
+    raise InputError(
+        "weighting 'optimise' weighs a whole level against the index: use it in a run "
+        "configuration (index.pipeline.optimise_level_weights), not on one group's children"
+    )
+
+
+WEIGHTERS["optimise"] = optimise
+JOINT = "optimise"
+"""The weighting method the build runs over the whole tree (not group by group)."""

@@ -84,7 +84,8 @@ def parameters(fn: Callable, kind: str) -> dict[str, tuple[str, Any]]:
     for name, f in _model(fn, kind).model_fields.items():
         text = _type_text(f.annotation)
         bounds = [f"{k}{v}" for m in f.metadata for k, v in _bounds(m)]
-        out[name] = (text + (f" ({', '.join(bounds)})" if bounds else ""), f.get_default())
+        default = ... if f.is_required() else f.get_default()
+        out[name] = (text + (f" ({', '.join(bounds)})" if bounds else ""), default)
     return out
 
 

@@ -416,3 +416,6 @@ WEIGHTERS: dict[str, Callable[..., np.ndarray]] = {
 def compute_weights(x, method: str, **params) -> np.ndarray:
     """Weights of the children in ``x`` by the registered ``method`` (``WEIGHTERS``)."""
     return dispatch(WEIGHTERS, "weighting", method, x, params)
+
+
+import index.methods.optimise  # noqa: E402, F401  (registers the joint level optimisation)
