@@ -286,6 +286,22 @@ class Build:
         out = out.rename(columns={f"{root}_score": "score", f"{root}_rank": "rank"})
         return out.sort_values(["rank", "name_en"], na_position="last")
 
+    def ahp_consistency(self) -> pd.DataFrame:
+        """Saaty's consistency of every AHP matrix the run used, one row per group it weighs
+        (:func:`index.methods.weights.ahp_consistency`: group, n, experts, lambda_max, CI, RI, CR,
+        consistent = $CR \\le 0.1$); empty when the weighting is not AHP. A matrix with
+        $CR > 0.1$ only builds with ``allow_inconsistent``, and is reported here as inconsistent."""
+        step, fw = self.config.weighting, self.framework
+        if step.method != "ahp":
+            return wts.ahp_consistency({})
+        pairwise = step.params["pairwise"]
+        groups = [
+            fw.codes[p] for p, _ in fw.groups if step.sets(fw.codes[p], fw.level[fw.codes[p]])
+        ]
+        return wts.ahp_consistency(
+            {g: pairwise[g] if isinstance(pairwise, dict) else pairwise for g in groups}
+        )
+
     def weight_table(self) -> pd.DataFrame:
         """Within-group weights of every node, year by year (years × codes): data-driven weights
         are re-estimated each year."""

@@ -102,6 +102,7 @@ class PublicationResult:
     rank_bounds: pd.DataFrame | None = None
     profiles: list | None = None
     tracker: Tracker | None = None
+    ahp: pd.DataFrame | None = None  # Saaty's consistency of the AHP matrices, if any
 
 
 def input_files(raw: Path, fw_path: Path, overlays: list[Path] | None = None) -> dict[str, Path]:
@@ -315,6 +316,7 @@ def _run_publication(
         rank_intervals=intervals,
         rank_bounds=bounds,
         profiles=profiles,
+        ahp=b.ahp_consistency(),
         tracker=(
             tracker.load(national_dir(raw), raw / "sources.csv")
             if national_dir(raw).is_dir()

@@ -107,3 +107,69 @@ def test_cli_run_with_inconsistent_ahp_exits_2(bundled_inputs, tmp_path):
         app, ["run", "--data", str(bundled_inputs), "--out", str(out), "--set", f"weighting={ok}"]
     )
     assert res.exit_code == 0, res.output
+
+
+# ---- AHP consistency in the outputs: run, Method sheet, report ------------------------------------
+NEAR = [[1, 1.25, 0.8], [0.8, 1, 1.25], [1.25, 0.8, 1]]
+"""Circulant with first row (1, a, 1/a), a = 5/4: lambda_max = 1 + a + 1/a = 3.05 (its Perron
+vector is (1, 1, 1)), CI = (3.05 - 3)/2 = 0.025, CR = 0.025 / RI_3 = 0.025 / 0.58 = 0.0431."""
+
+
+def test_build_reports_the_consistency_of_each_ahp_group_by_hand():
+    ds = dataset()
+    step = json.dumps({"method": "ahp", "pairwise": {"idx": [[1, 3], [1 / 3, 1]]}})
+    b = build(PLAIN.with_overrides([f"weighting={step}"]), ds, FW)
+    t = b.ahp_consistency()
+    assert t["group"].tolist() == ["idx"] and t["CR"].tolist() == [0.0]  # n = 2: always consistent
+    fw3 = fwmod.from_dict(
+        {
+            "index": {"code": "idx"},
+            "aggregate": [{"code": "p1", "parent": "idx"}],
+            "indicator": [{"code": c, "parent": "p1"} for c in ("a", "b", "d")],
+        }
+    )
+    for matrix, cr, ok in ((NEAR, 0.025 / 0.58, True), (CYCLIC, 32 / 9 / 0.58, False)):
+        step = json.dumps({"method": "ahp", "pairwise": matrix, "allow_inconsistent": not ok})
+        b = build(PLAIN.with_overrides([f"weighting={step}", "denominate=false"]), ds, fw3)
+        t = b.ahp_consistency()
+        assert t["group"].tolist() == ["p1"]  # one matrix for every group at level 1
+        assert t["CR"].iloc[0] == pytest.approx(cr, rel=1e-12)
+        assert t["lambda_max"].iloc[0] == pytest.approx(3.05 if ok else 91 / 9, rel=1e-12)
+        assert t["RI"].iloc[0] == 0.58 and bool(t["consistent"].iloc[0]) is ok
+    assert build(PLAIN, ds, FW).ahp_consistency().empty
+
+
+def test_cli_run_prints_the_consistency_ratio(bundled_inputs, tmp_path):
+    fw = fwmod.load(fwmod.DEFAULT_FRAMEWORK)
+    pillar = next(p for p in fw.children[fw.root.code] if len(fw.children[p]) == 3)
+    out = tmp_path / "results.parquet"
+    step = json.dumps({"method": "ahp", "pairwise": {pillar: NEAR}})
+    args = ["run", "--data", str(bundled_inputs), "--out", str(out), "--top", "1"]
+    res = CliRunner().invoke(app, [*args, "--set", f"weighting={step}"])
+    assert res.exit_code == 0, res.output
+    assert f"AHP {pillar}: CR = 0.0431 ≤ 0.1 一致 consistent" in res.output
+    assert "λmax = 3.0500, CI = 0.0250, RI = 0.58" in res.output
+    bad = json.dumps({"method": "ahp", "pairwise": {pillar: CYCLIC}, "allow_inconsistent": True})
+    res = CliRunner().invoke(app, [*args, "-q", "--set", f"weighting={bad}"])
+    assert res.exit_code == 0 and "CR = 6.1303 > 0.1 不一致 INCONSISTENT" in res.output
+
+
+def test_method_sheet_and_report_carry_the_consistency_ratio():
+    from publish_synthetic import make_result
+
+    from index.methods.weights import ahp_consistency
+    from index.publish import build as pbuild
+    from index.publish import report, tables
+
+    result = make_result()
+    result.ahp = ahp_consistency({"compute": NEAR, "network": CYCLIC})
+    sheets = pbuild._sheets(result, result.config, "t", 2024, None, None, None)
+    method = sheets[3].frame.set_index("项目 Item")["值 Value"]
+    assert method[f"{tables.AHP_FACT} (compute)"].startswith("CR = 0.0431 ≤ 0.1: 一致 consistent")
+    assert "RI = 0.58 (Saaty 1980)" in method[f"{tables.AHP_FACT} (compute)"]
+    assert method[f"{tables.AHP_FACT} (network)"].startswith("CR = 6.1303 > 0.1: 不一致")
+    note = report.ahp_note(sheets[3])
+    assert "CR ≤ 0.1" in note and "1 matrix(es) are inconsistent" in note
+    del result.ahp
+    plain = pbuild._sheets(result, result.config, "t", 2024, None, None, None)[3]
+    assert report.ahp_note(plain) == "" and not plain.frame["项目 Item"].str.startswith("AHP").any()

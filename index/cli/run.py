@@ -95,6 +95,9 @@ def run(
         raise InputError(Problem("--group", None, group, "only the --full table uses a group"))
     table = None if full is None else b.results(year, use=full, group=group)  # type: ignore[arg-type]
     write_results(b, target)
+    from index.cli.tables import ahp_lines
+
+    ahp = b.ahp_consistency()
     if not quiet:
         from index.cli.tables import print_frame, print_ranking
 
@@ -104,4 +107,9 @@ def run(
             whole = {"Rank"} if full == "scores" else set(table.columns)  # ranks: integers
             title = f"{full} — {year or b.years[-1]}"
             print_frame(table.head(top) if top else table, title, whole=whole)
+        for line in ahp_lines(ahp):
+            typer.echo(line)
         typer.echo(f"wrote {target}")
+    elif not ahp["consistent"].all():  # an allowed inconsistent matrix is said even when quiet
+        for line in ahp_lines(ahp[~ahp["consistent"]]):
+            typer.echo(line, err=True)

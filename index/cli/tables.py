@@ -83,3 +83,17 @@ def print_sheet(sheet: Sheet, columns: list[str] | None = None) -> None:
             )
         )
     Console(width=160).print(t)
+
+
+def ahp_lines(table) -> list[str]:
+    """One line per AHP matrix: group, Saaty's measures and the verdict against $CR \\le 0.1$."""
+    from index.methods.weights import CR_LIMIT
+
+    return [
+        f"AHP {r.group}: CR = {r.CR:.4f} "
+        + (f"≤ {CR_LIMIT} 一致 consistent" if r.consistent else f"> {CR_LIMIT} 不一致 INCONSISTENT "
+           "(allowed by weighting.allow_inconsistent: revise the judgements)")
+        + f" (n = {r.n}, experts = {r.experts}, λmax = {r.lambda_max:.4f}, CI = {r.CI:.4f}, "
+        f"RI = {r.RI})"
+        for r in table.itertuples()
+    ]  # fmt: skip

@@ -28,7 +28,8 @@ from index.publish.fonts import FontChoice
 class ResultLike(Protocol):
     """What the publication reads from the pipeline (see RESULT.md); ``rank_intervals``,
     ``alternatives`` (scheme, region_code, rank), ``sources`` (source_id, source,
-    source_table) and ``tracker`` (``index.tracker.Tracker``) are optional attributes."""
+    source_table), ``tracker`` (``index.tracker.Tracker``), ``ahp`` (``Build.ahp_consistency``)
+    and ``unit_weights`` (``Build.unit_weights``) are optional attributes."""
 
     scores: pd.DataFrame
     nodes: pd.DataFrame
@@ -242,7 +243,11 @@ def _sheets(
         tables.ranking(scores, nodes, year=year, rank_intervals=intervals),
         tables.indicator_data(result.data, nodes, scores, year=year),
         tables.weights(nodes),
-        tables.method(config, _facts(edition, year, scores, nodes, font)),
+        tables.method(
+            config,
+            _facts(edition, year, scores, nodes, font)
+            | tables.ahp_facts(getattr(result, "ahp", None)),
+        ),
         tables.sources(result.data, nodes, sources),
     ]
 

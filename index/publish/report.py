@@ -155,6 +155,30 @@ def headlines(
     return lines
 
 
+def ahp_note(method: tables.Sheet) -> str:
+    """Saaty's rule, said above the Method summary when the run weighs by AHP (its rows
+    ``tables.AHP_FACT``): a consistency ratio above 0.1 means the judgements should be revised."""
+    from index.methods.weights import CR_LIMIT
+
+    rows = method.frame[method.frame["项目 Item"].str.startswith(tables.AHP_FACT)]
+    if rows.empty:
+        return ""
+    bad = int(rows["值 Value"].str.contains("INCONSISTENT").sum())
+    verdict = (
+        f"其中 {bad} 个判断矩阵不一致（已用 allow_inconsistent 放行） / {bad} matrix(es) are "
+        "inconsistent (let through by allow_inconsistent): the weights rest on contradictory "
+        "judgements."
+        if bad
+        else "所有判断矩阵均满足一致性要求 / every matrix passes."
+    )
+    return (
+        f"<p>AHP 权重：一致性比率 CR = CI/RI，CI = (λmax − n)/(n − 1)，RI 为 Saaty (1980) 随机一致性指标；"
+        f"CR ≤ {CR_LIMIT} 视为一致。 / AHP weights: consistency ratio CR = CI/RI with "
+        f"CI = (λmax − n)/(n − 1) and Saaty's (1980) random index RI; CR ≤ {CR_LIMIT} is "
+        f"consistent. {html.escape(verdict)}</p>"
+    )
+
+
 def action_plan_html(plan: Sequence[tables.Sheet]) -> str:
     """The action-plan section (empty without a tracker): targets vs reported, province shares."""
     if not plan:
@@ -248,6 +272,7 @@ def render(
         "as configured, then aggregated level by level with the framework weights into pillar scores "
         "and the composite index; rank 1 is best, ties take the lowest rank.</p>",
         uncertainty,
+        ahp_note(method),
         table_html(method),
         action_plan_html(plan),
         _h("数据来源与引用", "Data sources and citations", anchor="sources"),

@@ -214,6 +214,27 @@ def method(config: Mapping[str, Any], facts: Mapping[str, Any]) -> Sheet:
     return Sheet("方法 Method summary", df, wrap=("值 Value",))
 
 
+AHP_FACT = "AHP一致性比率 consistency ratio"
+
+
+def ahp_facts(table: pd.DataFrame | None) -> dict[str, str]:
+    """Method-sheet rows of Saaty's consistency, one per AHP matrix (``Build.ahp_consistency``):
+    "AHP一致性比率 consistency ratio (group)" → CR, the verdict against Saaty's $CR \\le 0.1$,
+    λmax, CI and RI. Empty without AHP."""
+    from index.methods.weights import CR_LIMIT
+
+    if table is None:
+        return {}
+    return {
+        f"{AHP_FACT} ({r.group})": f"CR = {r.CR:.4f} "
+        + (f"≤ {CR_LIMIT}: 一致 consistent" if r.consistent else
+           f"> {CR_LIMIT}: 不一致 INCONSISTENT (allow_inconsistent)")
+        + f"; n = {r.n}, experts = {r.experts}, λmax = {r.lambda_max:.4f}, CI = {r.CI:.4f}, "
+        f"RI = {r.RI} (Saaty 1980)"
+        for r in table.itertuples()
+    }  # fmt: skip
+
+
 def sources(data: pd.DataFrame, nodes: pd.DataFrame, table: pd.DataFrame | None) -> Sheet:
     """Sources the indicators cite (id, source, table, indicators using it), then the references."""
     used = _source_usage(data, nodes)
