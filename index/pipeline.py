@@ -221,6 +221,32 @@ def bod_unit_weights(b: Build, parent: str, year: int | None = None) -> pd.DataF
     return out.join(pd.DataFrame(shares, index=units, columns=[f"share_{c}" for c in kids]))
 
 
+PER_UNIT = {
+    "bod": "各地区自选 per unit (BoD: Build.unit_weights)",
+    "rbod": "无权重 none (robust BoD: order-m efficiency)",
+    "owa": "按名次 by position (OWA order weights)",
+}
+"""Aggregators whose children have no common weights, and what the weight table says instead."""
+VIA = "随上级 via"
+"""The basis of a node below such a group: its effective weight is per unit through the group."""
+
+
+def weight_basis(config: Config, fw: fwmod.Framework) -> dict[str, str]:
+    """node code → why its weight is not one common number (absent: it is): its parent group is
+    aggregated by a method of :data:`PER_UNIT`, or an ancestor's is (then its effective weight,
+    the product of the weights up to the index, is per unit too)."""
+    method = config.aggregation.method_at
+    out: dict[str, str] = {}
+    for code in reversed(fw.codes[:-1]):  # top-down: an ancestor's basis is known first
+        parent = str(fw.parent_of(code))
+        name = method(fw.level[parent])
+        if name in PER_UNIT:
+            out[code] = PER_UNIT[name]
+        elif parent in out:
+            out[code] = f"{VIA} {parent} ({out[parent].split(' (')[0]})"
+    return out
+
+
 def normalise_within_groups(fw: fwmod.Framework, weights: np.ndarray) -> np.ndarray:
     """Weights rescaled to sum to 1 within each parent group (root = 1)."""
     out = np.array(weights, dtype=float)
@@ -309,12 +335,46 @@ class Build:
             self.weights, index=pd.Index(self.years, name="year"), columns=self.framework.codes
         )
 
+    def unit_weights(self, year: int | None = None) -> pd.DataFrame:
+        """The benefit-of-the-doubt weights every unit chose, for every group the run aggregates
+        by ``bod`` (:func:`bod_unit_weights`), long: year, parent, region_code, names, child,
+        weight $w_{ij}$, share $w_{ij} y_{ij} / BoD_i$, bod_score; $\\sum_j w_{ij} y_{ij}$ is the
+        unit's score. All years by default; empty when no group uses ``bod``."""
+        fw = self.framework
+        groups = [
+            fw.codes[p]
+            for p, _ in fw.groups
+            if self.config.aggregation.method_at(fw.level[fw.codes[p]]) == "bod"
+        ]
+        cols = ["year", "parent", "region_code", "region_zh", "region_en", "child"]
+        frames = []
+        for y in self.years if year is None else [self.years[self._year_index(year)]]:
+            for g in groups:
+                t = bod_unit_weights(self, g, y)
+                kids = fw.children[g]
+                long = t[kids].stack().rename("weight").rename_axis(["region_code", "child"])
+                share = t[[f"share_{c}" for c in kids]].set_axis(kids, axis=1).stack()
+                f = long.reset_index().assign(share=share.to_numpy(), year=y, parent=g)
+                f["bod_score"] = f["region_code"].map(t["bod_score"])
+                frames.append(f)
+        if not frames:
+            return pd.DataFrame(columns=[*cols, "weight", "share", "bod_score"])
+        out = pd.concat(frames, ignore_index=True)
+        out["region_zh"] = out["region_code"].map(self.dataset.units["name_zh"])
+        out["region_en"] = out["region_code"].map(self.dataset.units["name_en"])
+        return out[[*cols, "weight", "share", "bod_score"]]
+
     @cached_property
     def nodes(self) -> pd.DataFrame:
-        """One row per node: labels, level, parent, nominal and effective weights (latest year)."""
+        """One row per node: labels, level, parent, nominal and effective weights (latest year).
+
+        ``weight_basis`` says where a weight is not one common number (:func:`weight_basis`:
+        children of a BoD, robust-BoD or OWA group, and below them); their ``eff_weight`` is
+        NaN, since each unit has its own. ``weight`` stays the input the aggregator was given."""
         fw = self.framework
         w = self.weights[-1]
         eff = fw.effective_weights(w)
+        basis = weight_basis(self.config, fw)
         rows = []
         for k, c in enumerate(fw.codes):
             n = fw.node(c)
@@ -327,7 +387,8 @@ class Build:
                     "name_zh": n.name_zh,
                     "name_en": n.name_en,
                     "weight": w[k],
-                    "eff_weight": eff[k],
+                    "eff_weight": np.nan if c in basis else eff[k],
+                    "weight_basis": basis.get(c, ""),
                     "direction": float(ind.direction) if ind else np.nan,
                     "unit": ind.unit if ind else "",
                     "proxy": bool(ind.proxy) if ind else False,

@@ -103,6 +103,7 @@ class PublicationResult:
     profiles: list | None = None
     tracker: Tracker | None = None
     ahp: pd.DataFrame | None = None  # Saaty's consistency of the AHP matrices, if any
+    unit_weights: pd.DataFrame | None = None  # BoD: each unit's own weights (edition year)
 
 
 def input_files(raw: Path, fw_path: Path, overlays: list[Path] | None = None) -> dict[str, Path]:
@@ -317,6 +318,7 @@ def _run_publication(
         rank_bounds=bounds,
         profiles=profiles,
         ahp=b.ahp_consistency(),
+        unit_weights=b.unit_weights(year),
         tracker=(
             tracker.load(national_dir(raw), raw / "sources.csv")
             if national_dir(raw).is_dir()

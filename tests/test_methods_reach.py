@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_pipeline import FW, PLAIN, dataset
 from typer.testing import CliRunner
@@ -173,3 +174,84 @@ def test_method_sheet_and_report_carry_the_consistency_ratio():
     del result.ahp
     plain = pbuild._sheets(result, result.config, "t", 2024, None, None, None)[3]
     assert report.ahp_note(plain) == "" and not plain.frame["项目 Item"].str.startswith("AHP").any()
+
+
+# ---- benefit of the doubt: every unit's own weights in the outputs --------------------------------
+BOD_PILLARS = 'aggregation.by_level={"2": "bod"}'
+
+
+def _exact_bod_two_children(y: np.ndarray) -> np.ndarray:
+    """BoD of every unit with two children, without an LP: BoD_c = max over common weights
+    v = (t, 1 - t) of the scaled score v·y_c / max_k v·y_k. On each piece of t where one unit k
+    has the largest v·y_k the ratio is linear-fractional, hence monotone, so the maximum lies at
+    t = 0, 1 or where two units' v·y cross (t = (y_l2 - y_k2) / ((y_k1 - y_k2) - (y_l1 - y_l2)))."""
+    d = y[:, 0] - y[:, 1]
+    ts = {0.0, 1.0}
+    for k in range(len(y)):
+        for m in range(k + 1, len(y)):
+            if d[k] != d[m]:
+                t = (y[m, 1] - y[k, 1]) / (d[k] - d[m])
+                if 0.0 < t < 1.0:
+                    ts.add(float(t))
+    t = np.array(sorted(ts))
+    v = np.stack([t, 1 - t], axis=1)  # (candidates, 2)
+    s = y @ v.T  # (units, candidates)
+    return (s / s.max(axis=0)).max(axis=1)
+
+
+def test_unit_weights_reproduce_each_bod_score_and_beat_common_weights():
+    ds = dataset()
+    b = build(PLAIN.with_overrides([BOD_PILLARS]), ds, FW)
+    u = b.unit_weights()
+    assert set(u["parent"]) == {"p1", "p2"} and set(u["year"]) == set(b.years)
+    rng = np.random.default_rng(3)
+    worst_sum = worst_exact = 0.0
+    for (year, parent), g in u.groupby(["year", "parent"]):
+        kids = FW.children[parent]
+        y = b.stage("scores", year)[kids]
+        w = g.pivot(index="region_code", columns="child", values="weight").loc[y.index, kids]
+        score = b.stage("scores", year)[parent]
+        # the reported weights reproduce each unit's score: sum_j w_ij y_ij = BoD_i
+        worst_sum = max(worst_sum, float(np.abs((w * y).sum(axis=1) - score).max()))
+        # an LP-free exact BoD (two children) agrees
+        exact = _exact_bod_two_children(y.to_numpy())
+        worst_exact = max(worst_exact, float(np.abs(exact - score.to_numpy()).max()))
+        # every unit's BoD >= its score under the build's common weights and random ones
+        for v in [np.full(2, 0.5), *rng.dirichlet([1, 1], size=200)]:
+            common = y.to_numpy() @ v
+            assert (score.to_numpy() >= common / common.max() - 1e-12).all()
+    assert worst_sum < 1e-12 and worst_exact < 1e-12, (worst_sum, worst_exact)
+
+
+def test_effective_weights_stay_truthful_with_bod(tmp_path):
+    from index.publish import tables
+    from index.results import unit_weights_path, write_results
+
+    ds = dataset()
+    b = build(PLAIN.with_overrides([BOD_PILLARS]), ds, FW)
+    nodes = b.nodes.set_index("code")
+    assert nodes.loc[["a", "b", "c", "d"], "eff_weight"].isna().all()
+    assert nodes.loc[["p1", "p2"], "eff_weight"].tolist() == pytest.approx([0.25, 0.75])
+    assert nodes.loc["a", "weight_basis"].startswith("各地区自选 per unit (BoD")
+    own = b.unit_weights(b.years[-1])
+    sheet = tables.weights(b.nodes, own).frame.set_index("代码 Code")
+    assert sheet.loc[["a", "b", "c", "d"], "名义权重 Nominal weight"].isna().all()
+    lo, hi = own.loc[own["child"] == "a", "share"].agg(["min", "max"])
+    assert f"share of score {lo:.1%}–{hi:.1%}" in sheet.loc["a", tables.BASIS]
+    assert sheet.loc["p2", "名义权重 Nominal weight"] == pytest.approx(0.75)
+    bod = tables.unit_weights(own, b.nodes)
+    assert bod.name == "BoD权重 BoD weights" and len(bod.frame) == len(own)
+    assert {"自选权重 Own weight", "得分占比 Share of score", "BoD得分 BoD score"} <= set(bod.frame)
+    # above the BoD groups the weights are common, below an index-level BoD every one is per unit
+    top = build(PLAIN.with_overrides(['aggregation.by_level={"3": "bod"}', "weights.p2=1"]), ds, FW)
+    assert top.nodes.set_index("code")["eff_weight"].drop("idx").isna().all()
+    assert top.nodes.set_index("code").loc["a", "weight_basis"].startswith("随上级 via p1")
+    plain = build(PLAIN, ds, FW)
+    assert plain.unit_weights().empty and (plain.nodes["weight_basis"] == "").all()
+    assert tables.BASIS not in tables.weights(plain.nodes).frame
+    # the run's results: the per-unit weights beside the scores, and no stale file after
+    out = tmp_path / "results.parquet"
+    assert write_results(b, out) == [out, unit_weights_path(out)]
+    back = pd.read_parquet(unit_weights_path(out))
+    pd.testing.assert_frame_equal(back, b.unit_weights(), check_dtype=False)
+    assert write_results(plain, out) == [out] and not unit_weights_path(out).exists()

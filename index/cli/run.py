@@ -94,7 +94,7 @@ def run(
 
         raise InputError(Problem("--group", None, group, "only the --full table uses a group"))
     table = None if full is None else b.results(year, use=full, group=group)  # type: ignore[arg-type]
-    write_results(b, target)
+    written = write_results(b, target)
     from index.cli.tables import ahp_lines
 
     ahp = b.ahp_consistency()
@@ -109,7 +109,8 @@ def run(
             print_frame(table.head(top) if top else table, title, whole=whole)
         for line in ahp_lines(ahp):
             typer.echo(line)
-        typer.echo(f"wrote {target}")
+        for path in written:
+            typer.echo(f"wrote {path}")
     elif not ahp["consistent"].all():  # an allowed inconsistent matrix is said even when quiet
         for line in ahp_lines(ahp[~ahp["consistent"]]):
             typer.echo(line, err=True)

@@ -163,8 +163,10 @@ def assemble(
                 sheets[0] = claims.with_bounds(sheets[0], bounds, link=bool(profiles))
             flagged = tables.imputed(scores, nodes) if "imputed" in scores.columns else None
             plan = _plan(result)
+            own = getattr(result, "unit_weights", None)  # BoD: every unit's own weights
+            bod = [tables.unit_weights(own, nodes)] if own is not None and len(own) else []
             tables.write_xlsx(
-                [*sheets, *([flagged] if flagged is not None else []), *plan],
+                [*sheets, *bod, *([flagged] if flagged is not None else []), *plan],
                 target / "ranking.xlsx",
             )
             tables.write_csv(sheets[0].frame, target / "ranking.csv")
@@ -242,7 +244,7 @@ def _sheets(
     return [
         tables.ranking(scores, nodes, year=year, rank_intervals=intervals),
         tables.indicator_data(result.data, nodes, scores, year=year),
-        tables.weights(nodes),
+        tables.weights(nodes, getattr(result, "unit_weights", None)),
         tables.method(
             config,
             _facts(edition, year, scores, nodes, font)

@@ -181,9 +181,35 @@ def indicator_data(
     )
 
 
-def weights(nodes: pd.DataFrame) -> Sheet:
-    """Every node in tree order with its nominal weight (within parent) and effective weight (to root)."""
+BASIS = "权重说明 Weight basis"
+
+
+def weights(nodes: pd.DataFrame, unit_weights: pd.DataFrame | None = None) -> Sheet:
+    """Every node in tree order with its nominal weight (within parent) and effective weight (to root).
+
+    Where a node has no common weight (``nodes.weight_basis``: children of a benefit-of-the-doubt,
+    robust-BoD or OWA group, and below them) the weight cells are left empty and the basis column
+    says why; for BoD children it gives the range of the units' own shares of their score
+    (``unit_weights``, ``Build.unit_weights`` of the edition year)."""
     tree = views.tree_order(nodes)
+    basis = tree["weight_basis"] if "weight_basis" in tree else pd.Series("", index=tree.index)
+    basis = basis.fillna("").astype(str)
+    from index.pipeline import VIA
+
+    own = (basis != "") & ~basis.str.startswith(VIA)  # its own group has no common weights
+    if unit_weights is not None and len(unit_weights):
+        span = unit_weights.groupby("child")["share"].agg(["min", "max"])
+        basis = basis.where(
+            ~tree["code"].isin(span.index),
+            basis
+            + tree["code"].map(
+                lambda c: (
+                    f"; 得分占比 share of score {span.at[c, 'min']:.1%}–{span.at[c, 'max']:.1%}"
+                    if c in span.index
+                    else ""
+                )
+            ),
+        )
     df = pd.DataFrame(
         {
             "代码 Code": tree["code"],
@@ -191,19 +217,54 @@ def weights(nodes: pd.DataFrame) -> Sheet:
             "上级 Parent": tree["parent"],
             "名称 Name": tree["name_zh"],
             "Name (English)": tree["name_en"],
-            "名义权重 Nominal weight": tree["weight"],
+            "名义权重 Nominal weight": tree["weight"].where(~own),
             "有效权重 Effective weight": tree["eff_weight"],
+            BASIS: basis,
             "方向 Direction": tree["direction"].astype("Int64"),
             "单位 Unit": tree["unit"],
             "来源 Sources": tree["source_ids"],
         }
     )
+    if not basis.str.len().any():
+        df = df.drop(columns=BASIS)
     formats = {
         "名义权重 Nominal weight": F_WEIGHT,
         "有效权重 Effective weight": F_WEIGHT,
         "方向 Direction": "+0;-0",
     }
     return Sheet("权重 Weights", df, formats, freeze="B2")
+
+
+def unit_weights(table: pd.DataFrame, nodes: pd.DataFrame) -> Sheet:
+    """Benefit-of-the-doubt weights per unit (``Build.unit_weights`` of the edition year): for
+    every BoD group, region and child the weight $w_{ij}$ the unit chose, its share of the unit's
+    score $w_{ij} y_{ij}/BoD_i$ and the score ($\\sum_j w_{ij} y_{ij}$)."""
+    meta = nodes.set_index("code")
+    df = pd.DataFrame(
+        {
+            "年份 Year": table["year"].to_numpy(),
+            "上级 Group": table["parent"].to_numpy(),
+            "上级名称 Group name": (
+                table["parent"].map(meta["name_zh"]) + " " + table["parent"].map(meta["name_en"])
+            ).to_numpy(),
+            REGION_ZH: table["region_zh"].to_numpy(),
+            REGION_EN: table["region_en"].to_numpy(),
+            CODE: table["region_code"].to_numpy(),
+            "下级 Child": table["child"].to_numpy(),
+            "下级名称 Child name": (
+                table["child"].map(meta["name_zh"]) + " " + table["child"].map(meta["name_en"])
+            ).to_numpy(),
+            "自选权重 Own weight": table["weight"].to_numpy(),
+            "得分占比 Share of score": table["share"].to_numpy(),
+            "BoD得分 BoD score": table["bod_score"].to_numpy(),
+        }
+    )
+    formats = {
+        "自选权重 Own weight": "0.000000",
+        "得分占比 Share of score": "0.0%",
+        "BoD得分 BoD score": "0.0000",
+    }
+    return Sheet("BoD权重 BoD weights", df, formats, freeze="G2")
 
 
 def method(config: Mapping[str, Any], facts: Mapping[str, Any]) -> Sheet:
