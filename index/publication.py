@@ -80,6 +80,9 @@ class PublishSettings(BaseModel):
     alternatives_skipped: dict[str, str] = Field(
         default_factory=dict, description="alternatives that do not apply to this run, and why"
     )
+    analyses_skipped: dict[str, str] = Field(
+        default_factory=dict, description="analyses that do not apply to this run, and why"
+    )
     edition: str | None = None
     year: int | None = None
     run: Config = Config()
@@ -180,6 +183,40 @@ def _claims(b: Build, settings: PublishSettings, year: int) -> tuple[pd.DataFram
         return table, []
     ranked = [code for code in table["region_code"][table["rank"].notna()]]
     return table, [claims.profile(b, code, year, c) for code in ranked]
+
+
+def _analyses(
+    b: Build, settings: PublishSettings, year: int
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list, dict[str, str]]:
+    """Rank intervals, rank bounds and profiles, and the analyses left out (name → why).
+
+    A run with groups that have no common child weights (benefit of the doubt, robust BoD, OWA:
+    ``Build.nodes.weight_basis``) has no weights to bound, so bounds and profiles are left out;
+    its uncertainty analysis is left out when the spec varies weights those groups cannot take.
+    Both are named in the Method summary and by ``publish``, never dropped silently."""
+    from index.pipeline import VIA
+
+    n = b.nodes
+    per_unit = sorted(
+        set(n["parent"][(n["weight_basis"] != "") & ~n["weight_basis"].str.startswith(VIA)])
+    )
+    left_out: dict[str, str] = {}
+    intervals = None
+    if settings.uncertainty.runs:
+        try:
+            intervals = _rank_intervals(b, settings, year)
+        except InputError as exc:
+            if not per_unit:
+                raise
+            left_out["uncertainty"] = "; ".join(str(p) for p in exc.problems)
+    if not per_unit:
+        bounds, profiles = _claims(b, settings, year)
+        return intervals, bounds, profiles, left_out
+    left_out["rank bounds and profiles"] = (
+        f"the child weights of {', '.join(per_unit)} are per unit or by position (BoD, robust "
+        "BoD, OWA), not common weights that could be bounded"
+    )
+    return intervals, None, [], left_out
 
 
 def run_publication(
@@ -303,10 +340,11 @@ def _run_publication(
     )
     data = b.dataset.long
     data = data[data["indicator"].isin(b.framework.data_series)]
-    intervals = _rank_intervals(b, settings, year) if settings.uncertainty.runs else None
-    bounds, profiles = _claims(b, settings, year)
+    intervals, bounds, profiles, left_out = _analyses(b, settings, year)
     alternatives, skipped = _alternatives(b, settings, year)
-    settings = settings.model_copy(update={"alternatives_skipped": skipped})
+    settings = settings.model_copy(
+        update={"alternatives_skipped": skipped, "analyses_skipped": left_out}
+    )
     result = PublicationResult(
         scores=b.scores_long,
         nodes=b.nodes,

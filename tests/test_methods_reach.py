@@ -255,3 +255,14 @@ def test_effective_weights_stay_truthful_with_bod(tmp_path):
     back = pd.read_parquet(unit_weights_path(out))
     pd.testing.assert_frame_equal(back, b.unit_weights(), check_dtype=False)
     assert write_results(plain, out) == [out] and not unit_weights_path(out).exists()
+
+
+def test_publication_of_a_bod_run_names_the_analyses_it_leaves_out():
+    from index.publication import PublishSettings, _analyses
+
+    b = build(PLAIN.with_overrides([BOD_PILLARS]), dataset(), FW)
+    settings = PublishSettings(run=b.config, uncertainty={"runs": 0})
+    intervals, bounds, profiles, left_out = _analyses(b, settings, b.years[-1])
+    assert intervals is None and bounds is None and profiles == []
+    assert list(left_out) == ["rank bounds and profiles"]
+    assert "child weights of p1, p2 are per unit" in left_out["rank bounds and profiles"]

@@ -76,6 +76,8 @@ def publish(
         print_ranking(b, pub.manifest["year"])
         for label, why in pub.manifest["config"].get("alternatives_skipped", {}).items():
             typer.echo(f"note: alternative '{label}' left out: {why}")
+        for name, why in pub.manifest["config"].get("analyses_skipped", {}).items():
+            typer.echo(f"note: {name} left out: {why}")
         total = 0
         for rel, info in sorted(pub.files.items()):
             total += info["bytes"]

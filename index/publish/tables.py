@@ -198,18 +198,11 @@ def weights(nodes: pd.DataFrame, unit_weights: pd.DataFrame | None = None) -> Sh
 
     own = (basis != "") & ~basis.str.startswith(VIA)  # its own group has no common weights
     if unit_weights is not None and len(unit_weights):
-        span = unit_weights.groupby("child")["share"].agg(["min", "max"])
-        basis = basis.where(
-            ~tree["code"].isin(span.index),
-            basis
-            + tree["code"].map(
-                lambda c: (
-                    f"; 得分占比 share of score {span.at[c, 'min']:.1%}–{span.at[c, 'max']:.1%}"
-                    if c in span.index
-                    else ""
-                )
-            ),
-        )
+        span = unit_weights.groupby("child")["share"].agg(["min", "max"]).round(9) + 0.0  # no -0
+        text = {
+            c: f"; 得分占比 share of score {lo:.1%}–{hi:.1%}" for c, lo, hi in span.itertuples()
+        }
+        basis = basis + tree["code"].map(text).fillna("")
     df = pd.DataFrame(
         {
             "代码 Code": tree["code"],
