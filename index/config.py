@@ -643,6 +643,29 @@ def catalogue() -> list[dict[str, Any]]:
     return rows
 
 
+def outputs() -> list[dict[str, Any]]:
+    """The results a build reports beyond its scores (section ``outputs`` of ``compute-index
+    methods``): the Python entry point and what it gives (where it appears in the outputs)."""
+    entries = {
+        "Build.ahp_consistency()": "AHP 一致性 Saaty's CR = CI/RI per matrix, limit 0.1 (run "
+        "prints it; Method sheet, report)",
+        "Build.unit_weights(year)": "BoD 自选权重 each unit's own benefit-of-the-doubt weights "
+        "and shares (results.unit_weights.parquet; BoD weights sheet)",
+        "Build.nodes.weight_basis": "权重说明 where weights are per unit or by position (BoD, "
+        "robust BoD, OWA): no common effective weight",
+        "Build.plot_framework()": "框架图 COINr plot_framework: sunburst of the effective weights "
+        "(figures/framework)",
+        "SobolAnalysis.plot()": "敏感性图 Sobol' first-order and total indices per factor "
+        "(figures/sobol)",
+        "optimise_level_weights(xn, fw, w, level)": "COINr get_opt_weights(Level): one level "
+        "optimised jointly against the index (config: weighting=optimise)",
+    }
+    return [
+        {"section": "outputs", "method": name, "parameters": {}, "summary": what}
+        for name, what in entries.items()
+    ]
+
+
 def to_toml(config: Config) -> str:
     """The configuration as TOML (a file ``-c`` reads back to the same Config)."""
     import tomli_w

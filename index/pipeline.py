@@ -328,6 +328,18 @@ class Build:
             {g: pairwise[g] if isinstance(pairwise, dict) else pairwise for g in groups}
         )
 
+    def plot_framework(self, *, bilingual: bool | None = None):
+        """COINr ``plot_framework``: the framework as a sunburst of effective weights (latest
+        year), a matplotlib Figure drawn in the publication's style
+        (:func:`index.publish.sunburst.framework_sunburst`); ``bilingual`` defaults to whether a
+        CJK font is installed. An error when the weights are per unit (BoD, OWA) or negative."""
+        from index.publish import figures, sunburst
+
+        with figures.style() as font:
+            return sunburst.framework_sunburst(
+                self.nodes, bilingual=font is not None if bilingual is None else bilingual
+            )
+
     def weight_table(self) -> pd.DataFrame:
         """Within-group weights of every node, year by year (years × codes): data-driven weights
         are re-estimated each year."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -54,6 +54,12 @@ class UncertaintySettings(BaseModel):
     runs: int = Field(default=2000, ge=0)
     seed: int = 20231008
     spec: str = "default"
+    sobol: int = Field(
+        default=512,
+        ge=0,
+        description="base sample N of the Sobol' analysis of the same spec (N(d+2) runs, its "
+        "chart in the publication); 0, or runs = 0, skips it",
+    )
 
 
 class BoundsSettings(BaseModel):
@@ -107,6 +113,7 @@ class PublicationResult:
     tracker: Tracker | None = None
     ahp: pd.DataFrame | None = None  # Saaty's consistency of the AHP matrices, if any
     unit_weights: pd.DataFrame | None = None  # BoD: each unit's own weights (edition year)
+    sobol: pd.DataFrame | None = None  # Sobol' indices of the scalar output, one row per factor
 
 
 def input_files(raw: Path, fw_path: Path, overlays: list[Path] | None = None) -> dict[str, Path]:
@@ -187,8 +194,10 @@ def _claims(b: Build, settings: PublishSettings, year: int) -> tuple[pd.DataFram
 
 def _analyses(
     b: Build, settings: PublishSettings, year: int
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list, dict[str, str]]:
-    """Rank intervals, rank bounds and profiles, and the analyses left out (name → why).
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list, pd.DataFrame | None, dict[str, str]]:
+    """Rank intervals, rank bounds and profiles, Sobol' indices of the mean absolute rank change
+    (``Build.sensitivity(...).overall()``, one row per factor), and the analyses left out
+    (name → why).
 
     A run with groups that have no common child weights (benefit of the doubt, robust BoD, OWA:
     ``Build.nodes.weight_basis``) has no weights to bound, so bounds and profiles are left out;
@@ -201,22 +210,40 @@ def _analyses(
         set(n["parent"][(n["weight_basis"] != "") & ~n["weight_basis"].str.startswith(VIA)])
     )
     left_out: dict[str, str] = {}
-    intervals = None
-    if settings.uncertainty.runs:
+    u = settings.uncertainty
+
+    def attempt(name: str, run: Callable[[], pd.DataFrame]) -> pd.DataFrame | None:
         try:
-            intervals = _rank_intervals(b, settings, year)
+            return run()
         except InputError as exc:
             if not per_unit:
                 raise
-            left_out["uncertainty"] = "; ".join(str(p) for p in exc.problems)
+            left_out[name] = "; ".join(str(p) for p in exc.problems)
+            return None
+
+    intervals = (
+        attempt("uncertainty", lambda: _rank_intervals(b, settings, year)) if u.runs else None
+    )
+    sobol = (
+        attempt(
+            "sensitivity",
+            lambda: (
+                b.sensitivity(u.sobol, spec=u.spec, seed=u.seed, year=year, progress=False)
+                .overall()
+                .reset_index()
+            ),
+        )
+        if u.runs and u.sobol
+        else None
+    )
     if not per_unit:
         bounds, profiles = _claims(b, settings, year)
-        return intervals, bounds, profiles, left_out
+        return intervals, bounds, profiles, sobol, left_out
     left_out["rank bounds and profiles"] = (
         f"the child weights of {', '.join(per_unit)} are per unit or by position (BoD, robust "
         "BoD, OWA), not common weights that could be bounded"
     )
-    return intervals, None, [], left_out
+    return intervals, None, [], sobol, left_out
 
 
 def run_publication(
@@ -340,7 +367,7 @@ def _run_publication(
     )
     data = b.dataset.long
     data = data[data["indicator"].isin(b.framework.data_series)]
-    intervals, bounds, profiles, left_out = _analyses(b, settings, year)
+    intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, year)
     alternatives, skipped = _alternatives(b, settings, year)
     settings = settings.model_copy(
         update={"alternatives_skipped": skipped, "analyses_skipped": left_out}
@@ -357,6 +384,7 @@ def _run_publication(
         profiles=profiles,
         ahp=b.ahp_consistency(),
         unit_weights=b.unit_weights(year),
+        sobol=sobol,
         tracker=(
             tracker.load(national_dir(raw), raw / "sources.csv")
             if national_dir(raw).is_dir()

@@ -266,3 +266,15 @@ def test_publication_of_a_bod_run_names_the_analyses_it_leaves_out():
     assert intervals is None and bounds is None and profiles == []
     assert list(left_out) == ["rank bounds and profiles"]
     assert "child weights of p1, p2 are per unit" in left_out["rank bounds and profiles"]
+
+
+def test_methods_lists_the_joint_optimisation_and_the_outputs():
+    res = CliRunner().invoke(app, ["methods"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    for name in ("optimise", "level: int (≥1),", "Build.ahp_consistency()",
+                 "Build.unit_weights(year)", "Build.plot_framework()", "SobolAnalysis.plot()"):  # fmt: skip
+        assert name in res.output, name
+    res = CliRunner().invoke(app, ["methods", "outputs"])
+    assert res.exit_code == 0 and "SobolAnalysis.plot()" in res.output
+    assert "infomax" not in res.output
+    assert CliRunner().invoke(app, ["methods", "output"]).exit_code == 2

@@ -30,7 +30,7 @@ def published(tmp_path_factory):
     settings = PublishSettings(
         raw_dir=str(ROOT / "data" / "raw"),
         alternatives=[Alternative(label="等权 equal", overrides=["weighting=equal"])],
-        uncertainty=UncertaintySettings(runs=RUNS, seed=11),
+        uncertainty=UncertaintySettings(runs=RUNS, seed=11, sobol=16),
     )
     pub, b = run_publication(settings, work / "out", processed=work / "inputs.parquet")
     return pub, b
@@ -44,6 +44,8 @@ def test_publication_holds_the_build(published):
     manifest = json.loads((pub.folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["config"]["year"] == year and manifest["config"]["uncertainty"]["runs"] == RUNS
     assert {"scores.parquet", "ranking.csv", "report.html"} <= set(pub.files)
+    assert {"figures/framework.png", "figures/sobol.png"} <= set(pub.files)
+    assert manifest["config"]["uncertainty"]["sobol"] == 16
     scores = pd.read_parquet(pub.folder / "scores.parquet")
     mine = b.scores_long.set_index(["year", "region_code", "code"])
     theirs = scores.set_index(["year", "region_code", "code"]).loc[mine.index]

@@ -23,7 +23,7 @@ from index.publish import build, build_publication, folder, manifest, verify
 EXPECTED = {
     "ranking.xlsx", "ranking.csv", "scores.parquet", "report.html", "explorer.html", "manifest.json",
     *(f"figures/{s}.{e}" for s in ("composite", "map", "rank_intervals", "profiles", "alternatives",
-                                    "bump", "correlations") for e in ("png", "svg")),
+                                    "bump", "correlations", "framework") for e in ("png", "svg")),
 }  # fmt: skip
 
 
@@ -103,7 +103,7 @@ def test_report_is_self_contained_and_embeds_every_figure():
     assert "default-src 'none'" in page
     embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     pngs = sorted(pub.folder.glob("figures/*.png"))
-    assert len(embedded) == len(pngs) == 7
+    assert len(embedded) == len(pngs) == 8
     assert {base64.b64decode(e) for e in embedded} == {p.read_bytes() for p in pngs}
     for heading in (
         "要点",

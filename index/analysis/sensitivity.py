@@ -59,6 +59,17 @@ class SobolAnalysis:
         variable): S1, ST and their interval bounds when bootstrapped."""
         return self.scalar.to_frame(self.names).set_index("variable")
 
+    def plot(self, *, bilingual: bool | None = None):
+        """First-order and total indices of the scalar output per factor as a matplotlib Figure
+        in the publication's style (:func:`index.publish.sobol_chart.sobol_chart`); ``bilingual``
+        defaults to whether a CJK font is installed."""
+        from index.publish import figures, sobol_chart
+
+        with figures.style() as font:
+            return sobol_chart.sobol_chart(
+                self.overall(), bilingual=font is not None if bilingual is None else bilingual
+            )
+
     def regional_total(self) -> pd.DataFrame:
         """Total indices per region (rows) and factor (columns): which choice moves each rank."""
         return pd.DataFrame(

@@ -12,7 +12,7 @@ from index.cli.options import ConfigOpt, ExcludeOpt, FrameworkOpt, SetOpt, Weigh
 @guarded
 def methods(
     section: str | None = typer.Argument(
-        None, help="one section: impute, treat, normalise, weighting or aggregation"
+        None, help="one section: impute, treat, normalise, weighting, aggregation or outputs"
     ),
 ) -> None:
     """List every method with its parameters and defaults.
@@ -29,12 +29,11 @@ def methods(
     from index import config as cfgmod
     from index.errors import InputError, Problem
 
-    rows = cfgmod.catalogue()
+    rows = cfgmod.catalogue() + cfgmod.outputs()
+    sections = [*cfgmod.steps(), "outputs"]
     if section is not None:
-        if section not in cfgmod.steps():
-            raise InputError(
-                Problem("methods", None, section, f"choose from {list(cfgmod.steps())}")
-            )
+        if section not in sections:
+            raise InputError(Problem("methods", None, section, f"choose from {sections}"))
         rows = [r for r in rows if r["section"] == section]
     t = Table(title="方法 Methods (--set SECTION=METHOD, --set SECTION.PARAM=VALUE)")
     for col in ("section", "method", "parameters (type = default)", "what"):

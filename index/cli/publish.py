@@ -44,6 +44,9 @@ def publish(
     ] = None,
     runs: Annotated[int, typer.Option(help="uncertainty-analysis runs (0 = skip)")] = 2000,
     seed: Annotated[int, typer.Option(help="seed of the uncertainty analysis")] = 20231008,
+    sobol: Annotated[
+        int, typer.Option(help="base sample N of the Sobol' analysis (N(d+2) runs; 0 = skip)")
+    ] = 512,
     framework: FrameworkOpt = None,
     set_: SetOpt = None,
     weight: WeightOpt = None,
@@ -67,7 +70,7 @@ def publish(
         edition=edition,
         year=year,
         run=resolve_config(config, framework, set_, weight, exclude),
-        uncertainty=UncertaintySettings(runs=runs, seed=seed),
+        uncertainty=UncertaintySettings(runs=runs, seed=seed, sobol=sobol),
     )
     pub, b = run_publication(settings, out_dir or paths.publications())
     for note in pub.notes:  # even with --quiet: it says which edition was written

@@ -21,15 +21,27 @@ from matplotlib.figure import Figure
 
 import index
 from index.errors import InputError, Problem
-from index.publish import claims, explorer, figures, folder, manifest, report, tables, views
+from index.publish import (
+    claims,
+    explorer,
+    figures,
+    folder,
+    manifest,
+    report,
+    sobol_chart,
+    sunburst,
+    tables,
+    views,
+)
 from index.publish.fonts import FontChoice
 
 
 class ResultLike(Protocol):
     """What the publication reads from the pipeline (see RESULT.md); ``rank_intervals``,
     ``alternatives`` (scheme, region_code, rank), ``sources`` (source_id, source,
-    source_table), ``tracker`` (``index.tracker.Tracker``), ``ahp`` (``Build.ahp_consistency``)
-    and ``unit_weights`` (``Build.unit_weights``) are optional attributes."""
+    source_table), ``tracker`` (``index.tracker.Tracker``), ``ahp`` (``Build.ahp_consistency``),
+    ``unit_weights`` (``Build.unit_weights``) and ``sobol`` (``SobolAnalysis.overall()``, reset)
+    are optional attributes."""
 
     scores: pd.DataFrame
     nodes: pd.DataFrame
@@ -68,6 +80,7 @@ def _figure_plan(
 ) -> list[tuple[str, str, str, FigureMaker]]:
     """(stem, caption zh, caption en, maker) of every figure the data supports."""
     s, n, b = result.scores, result.nodes, bilingual
+    sobol = getattr(result, "sobol", None)
     plan: list[tuple[str, str, str, FigureMaker | None]] = [
         (
             "composite",
@@ -125,6 +138,21 @@ def _figure_plan(
             f"{year}年指标、分项与综合指数的相关系数",
             f"Correlations between indicators, pillars and the index, {year}",
             lambda: figures.correlation_heatmap(s, n, year=year, bilingual=b),
+        ),
+        (
+            "framework",
+            "指数框架与有效权重（COINr plot_framework）",
+            "The framework with effective weights (COINr plot_framework)",
+            (lambda: sunburst.framework_sunburst(n, bilingual=b)) if sunburst.drawable(n) else None,
+        ),
+        (
+            "sobol",
+            "Sobol' 敏感性指数：各不确定因素对平均绝对排名变化的一阶与总效应",
+            "Sobol' sensitivity indices: first-order and total effect of each uncertain factor on "
+            "the mean absolute rank change",
+            (lambda: sobol_chart.sobol_chart(sobol, bilingual=b))
+            if sobol is not None and len(sobol)
+            else None,
         ),
     ]
     return [(stem, zh, en, make) for stem, zh, en, make in plan if make is not None]
