@@ -171,3 +171,27 @@ def test_optimise_settings_that_would_mislead_are_errors(overrides, message):
 def test_optimise_registry_entry_refuses_one_group():
     with pytest.raises(InputError, match="whole level"):
         compute_weights(np.ones((3, 2)), "optimise", level=1)
+
+
+def test_cli_run_with_optimise_records_it_and_refuses_a_misspelling(bundled_inputs, tmp_path):
+    import json as jsonlib
+
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from index.cli import app
+
+    out = tmp_path / "results.parquet"
+    base = ["run", "--data", str(bundled_inputs), "--out", str(out), "--top", "1"]
+    res = CliRunner().invoke(
+        app, [*base, "--set", "weighting=optimise", "--set", "weighting.level=2"]
+    )
+    assert res.exit_code == 0, res.output
+    meta = pq.read_schema(out).metadata[b"config"].decode()
+    assert jsonlib.loads(meta)["weighting"] == {"method": "optimise", "level": 2, "levels": None}
+    out.unlink()
+    res = CliRunner().invoke(
+        app, [*base, "--set", "weighting=optimise", "--set", "weighting.levl=2"]
+    )
+    assert res.exit_code == 2 and "did you mean 'level'" in res.output
+    assert "Traceback" not in res.output and not out.exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Wedge
 
@@ -83,9 +84,9 @@ def framework_sunburst(nodes: pd.DataFrame, *, bilingual: bool = True) -> Figure
     for r in data.itertuples():
         inner = HOLE + (r.ring - 1) * RING
         theta1, theta2 = 90 - 360 * (r.start + r.width), 90 - 360 * r.start  # clockwise from 12
-        base = PILLAR_COLORS[pillars.index(pillar_of[r.code]) % len(PILLAR_COLORS)]
+        base = to_rgb(PILLAR_COLORS[pillars.index(pillar_of[r.code]) % len(PILLAR_COLORS)])
         shade = 0.55 ** (r.ring - 1)  # outer rings lighter
-        color = tuple(1 - (1 - c) * shade for c in base[:3])
+        color = tuple(1 - (1 - c) * shade for c in base)
         ax.add_patch(
             Wedge((0, 0), inner + RING, theta1, theta2, width=RING, facecolor=color,
                   edgecolor="white", linewidth=0.8)
