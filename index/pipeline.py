@@ -342,10 +342,14 @@ class Build:
 
     def weight_table(self) -> pd.DataFrame:
         """Within-group weights of every node, year by year (years × codes): data-driven weights
-        are re-estimated each year."""
-        return pd.DataFrame(
-            self.weights, index=pd.Index(self.years, name="year"), columns=self.framework.codes
-        )
+        are re-estimated each year. Children of a group without common weights (benefit of the
+        doubt, robust BoD, OWA: ``nodes.weight_basis``) are NaN; BoD's are ``unit_weights``."""
+        fw = self.framework
+        basis = weight_basis(self.config, fw)
+        own = [k for k, c in enumerate(fw.codes) if c in basis and not basis[c].startswith(VIA)]
+        w = self.weights.copy()
+        w[:, own] = np.nan
+        return pd.DataFrame(w, index=pd.Index(self.years, name="year"), columns=fw.codes)
 
     def unit_weights(self, year: int | None = None) -> pd.DataFrame:
         """The benefit-of-the-doubt weights every unit chose, for every group the run aggregates
