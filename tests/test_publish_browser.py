@@ -30,7 +30,7 @@ def test_screenshot_and_dom(tmp_path):
     assert pixels.shape[:2] == (3000, 1280)
     assert pixels[..., :3].std() > 0.05  # not a blank page
     dom = _chromium(tmp_path, "--dump-dom", report.as_uri()).stdout.decode("utf-8")
-    assert dom.count("<table>") == 5 and dom.count("<img ") == 7
+    assert dom.count("<table>") == 5 and dom.count("<img ") == 8
     assert "前三名 Top 3" in dom
 
 
@@ -58,7 +58,7 @@ def test_no_console_errors_no_network_and_images_decoded(tmp_path):
     finally:
         cdp.close()
     assert page["tables"] == 5 and page["rows"] > 31
-    assert len(page["images"]) == 7
+    assert len(page["images"]) == 8
     assert all(done and natural > 0 and shown > 0 for done, natural, shown in page["images"]), page[
         "images"
     ]

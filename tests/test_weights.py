@@ -362,6 +362,7 @@ def test_registry_unknown_names_and_bad_parameters():
         "pca",
         "balance",
         "infomax",
+        "optimise",
     }
 
 
