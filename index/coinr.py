@@ -1,8 +1,20 @@
 """Import COINr's iData/iMeta pair (the JRC's R package format) as a framework and a dataset.
 
 iMeta rows of Type ``Indicator`` and ``Aggregate`` become the hierarchy (Level, Parent, Weight,
-Direction, Target, Denominator, and the goalposts ``goalpost_lower`` / ``goalpost_upper``); ``Group`` rows name unit-group columns; ``Denominator`` rows name
-denominator series. iData holds one row per unit (and per ``Time`` for panels).
+Direction, Target, Denominator, and the goalposts ``goalpost_lower`` / ``goalpost_upper``);
+``Group`` rows name unit-group columns; ``Denominator`` rows name denominator series; ``Other``
+rows are passed over. iData holds one row per unit (and per numeric ``Time`` for panels);
+``uName`` and ``iName`` are optional (default: the code).
+
+Both tables are checked as COINr's ``check_iMeta`` / ``check_iData`` / ``new_coin`` check them,
+so what COINr refuses is refused here, with every problem located as ``file:row:column``
+(row = the CSV line): the required iMeta columns (Level, iCode, Parent, Direction, Type, Weight),
+Type one of the five, unique iCodes, Level 1 for indicators and a Parent exactly one level up,
+Direction ±1 and a numeric Weight for every indicator and aggregate, a numeric Target; in
+iData a uCode column, a whole-number Time, one row per uCode (per uCode and Time in a panel),
+a unit's groups the same in every year, a column for every indicator (a group or denominator
+column is needed only where it is used), and numbers in the indicator columns (COINr refuses text
+such as "n/a" rather than reading it as missing; blank and ``NA`` are missing).
 """
 
 from __future__ import annotations
@@ -18,7 +30,8 @@ from index.errors import InputError, Problem
 from index.etl.read import read_bytes
 from index.framework import Aggregate, Framework, Indicator, Root
 
-_META_COLS = {"Level", "iCode", "iName", "Direction", "Weight", "Parent", "Type"}
+_META_COLS = {"Level", "iCode", "Direction", "Weight", "Parent", "Type"}
+_TYPES = ("Indicator", "Aggregate", "Group", "Denominator", "Other")
 
 
 def _read(path: str | Path) -> pd.DataFrame:
@@ -42,6 +55,10 @@ def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framewor
     """Build a Framework from an iMeta table."""
     if missing := _META_COLS - set(imeta.columns):
         raise InputError(Problem(source, None, None, f"missing columns {sorted(missing)}"))
+    imeta = imeta.copy()
+    if "iName" not in imeta.columns:  # COINr: names default to the codes
+        imeta["iName"] = imeta["iCode"]
+    _check_imeta(imeta, source)
     rows = imeta[imeta["Type"].isin(["Indicator", "Aggregate"])]
     top = rows["Level"].max()
     roots = rows[rows["Level"] == top]
@@ -73,6 +90,66 @@ def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framewor
             )
     _same_for_all(rows[rows["Type"] == "Indicator"], source)
     return Framework.from_nodes(root, aggs, inds, source)
+
+
+def _line(i: object) -> int:
+    """The CSV line of a 0-based data row (line 1 is the header)."""
+    return int(i) + 2  # type: ignore[call-overload]
+
+
+def _numeric(col: pd.Series) -> pd.Series:
+    """``col`` as numbers; text that is not a number becomes NaN (callers report it)."""
+    return pd.to_numeric(col, errors="coerce")
+
+
+def _check_imeta(imeta: pd.DataFrame, source: str) -> None:
+    """COINr's ``check_iMeta`` rules (module docstring); every violation is a located Problem."""
+    out: list[Problem] = []
+    typ = imeta["Type"]
+    for i in imeta.index[~typ.isin(_TYPES)]:
+        out.append(Problem(source, _line(i), "Type", f"{typ[i]!r} is not one of {list(_TYPES)}"))
+    code = imeta["iCode"]
+    for i in imeta.index[code.isna()]:
+        out.append(Problem(source, _line(i), "iCode", "missing code"))
+    for i in imeta.index[code.duplicated() & code.notna()]:
+        out.append(Problem(source, _line(i), "iCode", f"duplicate code {code[i]!r}"))
+    tree = typ.isin(["Indicator", "Aggregate"])
+    for col in ("Level", "Direction", "Weight", "Target"):
+        if col not in imeta.columns:
+            continue
+        num = _numeric(imeta[col])
+        for i in imeta.index[imeta[col].notna() & num.isna()]:
+            out.append(Problem(source, _line(i), col, f"not a number: {imeta[col][i]!r}"))
+        if col in ("Level", "Direction", "Weight"):
+            for i in imeta.index[tree & imeta[col].isna()]:
+                out.append(Problem(source, _line(i), col, f"missing for {typ[i]} {code[i]!r}"))
+    level = _numeric(imeta["Level"])
+    direction = _numeric(imeta["Direction"])
+    for i in imeta.index[direction.notna() & ~direction.isin([1, -1])]:
+        out.append(Problem(source, _line(i), "Direction", f"must be 1 or -1, got {direction[i]:g}"))
+    for i in imeta.index[(typ == "Indicator") & level.notna() & (level != 1)]:
+        out.append(Problem(source, _line(i), "Level", f"indicator {code[i]!r} must be at Level 1"))
+    level_of = dict(zip(code, level, strict=True))
+    top = level[tree].max()
+    for i in imeta.index[tree & level.notna()]:
+        parent = imeta["Parent"][i]
+        if level[i] == top or pd.isna(parent) or parent not in level_of:
+            continue  # the root; a missing or unknown parent is the framework's error
+        if level_of[parent] != level[i] + 1:
+            out.append(
+                Problem(
+                    source,
+                    _line(i),
+                    "Parent",
+                    f"{code[i]!r} (Level {level[i]:g}) has parent {parent!r} at Level "
+                    f"{level_of[parent]:g}; a parent must be exactly one level up",
+                )
+            )
+    if "iName" in imeta.columns:
+        for i in imeta.index[imeta["iName"].isna()]:
+            out.append(Problem(source, _line(i), "iName", "missing name (or leave the column out)"))
+    if out:
+        raise InputError(out)
 
 
 def _goalposts(row: pd.Series, source: str) -> tuple[float, float] | None:
@@ -120,6 +197,8 @@ def dataset_from_idata(idata: pd.DataFrame, imeta: pd.DataFrame, source: str = "
     data = idata.copy()
     if "Time" not in data.columns:
         data["Time"] = 0
+    _check_idata(data, imeta, source)
+    data["Time"] = _numeric(data["Time"]).astype(int)
     present = [s for s in series if s in data.columns]
     long = data.melt(id_vars=["uCode", "Time"], value_vars=present, var_name="indicator")
     long = long.rename(columns={"uCode": "unit", "Time": "year"})
@@ -148,6 +227,40 @@ def dataset_from_idata(idata: pd.DataFrame, imeta: pd.DataFrame, source: str = "
             vals, ds.years, ds.unit_codes, tuple(present), units, ds.series_meta, ds.long, source
         )
     return ds
+
+
+def _check_idata(data: pd.DataFrame, imeta: pd.DataFrame, source: str) -> None:
+    """COINr's ``check_iData`` / ``new_coin`` rules on iData (module docstring), located."""
+    out: list[Problem] = []
+    time = _numeric(data["Time"])
+    for i in data.index[time.isna() | (time != time.round())]:
+        out.append(Problem(source, _line(i), "Time", f"not a whole number: {data['Time'][i]!r}"))
+    unit = data["uCode"]
+    for i in data.index[unit.isna()]:
+        out.append(Problem(source, _line(i), "uCode", "missing unit code"))
+    panel = time.nunique() > 1
+    dup = data.duplicated(["uCode", "Time"] if panel else ["uCode"]) & unit.notna()
+    for i in data.index[dup]:
+        what = f"{unit[i]!r} in Time {data['Time'][i]}" if panel else repr(unit[i])
+        out.append(Problem(source, _line(i), "uCode", f"duplicate row for unit {what}"))
+    if panel:  # one set of groups per unit: they cannot change between years here
+        for g in imeta.loc[imeta["Type"] == "Group", "iCode"]:
+            if g in data.columns:
+                varies = data.groupby("uCode")[g].nunique(dropna=False) > 1
+                for u in varies.index[varies]:
+                    out.append(Problem(source, None, str(g), f"unit {u!r} changes group over Time"))
+    needed = imeta.loc[imeta["Type"] == "Indicator", "iCode"].dropna()
+    for c in needed[~needed.isin(data.columns)]:
+        out.append(Problem(source, 1, str(c), "an iMeta indicator with no iData column"))
+    for c in imeta.loc[imeta["Type"].isin(["Indicator", "Denominator"]), "iCode"]:
+        if c not in data.columns:
+            continue
+        col = data[c]
+        bad = col.notna() & _numeric(col).isna()
+        for i in data.index[bad][:5]:
+            out.append(Problem(source, _line(i), str(c), f"not a number: {col[i]!r}"))
+    if out:
+        raise InputError(out)
 
 
 def load_coinr(idata_path: str | Path, imeta_path: str | Path) -> tuple[Framework, Dataset]:
