@@ -115,3 +115,60 @@ def test_effective_weights(asem, oracle_dir):
     ref = read(oracle_dir / "weights_effective_original.csv").set_index("iCode")
     ours = b.nodes.set_index("code").loc[ref.index, "eff_weight"]
     np.testing.assert_allclose(ours.to_numpy(), ref["EffWeight"].to_numpy(), rtol=1e-12)
+
+
+def test_per_level_dat_thresh(asem, oracle_dir):
+    """``dat_thresh`` per level: 0.8 at every level is COINr's ``dat_thresh = 0.8``; 0.8 at the
+    pillars only leaves the levels above to COINr's plain mean over the pillars present."""
+    fw, ds = asem
+    ref = read(oracle_dir / "datthresh_0.8_A1_scores.csv").set_index("uCode")
+    every = {"method": "amean", "dat_thresh": {"2": 0.8, "3": 0.8, "4": 0.8}}
+    norm = {"method": "minmax", "l": 0, "u": 100}
+    b = build(config(normalise=norm, aggregation=every), ds, fw)
+    assert_frame_close(b.stage("scores"), ref)
+    mixed = {"method": "amean", "dat_thresh": {"2": 0.8, "3": 1.0}}
+    got = build(config(normalise=norm, aggregation=mixed), ds, fw).stage("scores")
+    pillars = [c for c in ref.columns if fw.level.get(c) == 2]
+    assert_frame_close(got[pillars], ref[pillars])
+    for sub in ("Conn", "Sust"):  # level 3 at 1.0: NaN unless every pillar is present
+        kids = ref[fw.children[sub]]
+        expected = kids.mean(axis=1).where(kids.notna().all(axis=1))
+        assert_frame_close(got[[sub]], expected.to_frame(sub))
+    assert got["Conn"].isna().any() and ref["Conn"].notna().all()  # so the two levels differ
+
+
+def test_per_indicator_normalisation_is_coinr_indiv_specs(asem, oracle_dir):
+    """COINr ``Normalise(indiv_specs = ...)``: each indicator named gets its own method; every
+    column equals COINr's normalisation of the treated data with that method."""
+    imeta = read(oracle_dir / "input_iMeta.csv")
+    fw, ds = (
+        framework_from_imeta(imeta),
+        dataset_from_idata(read(oracle_dir / "input_iData.csv"), imeta),
+    )
+    own = {
+        "LPI": ({"method": "zscore", "m": 0, "s": 1}, "norm_n_zscore_0_1.csv"),
+        "Flights": ({"method": "rank"}, "norm_n_rank.csv"),
+        "Ship": ({"method": "dist2targ"}, "norm_n_dist2targ_iMetaTarget.csv"),
+        "Goods": ({"method": "zscore", "m": 10, "s": 2}, "norm_n_zscore_10_2.csv"),
+    }
+    cfg = config(  # the data of COINr's norm_*.csv: Denominate, i_mean_grp by EurAsia, Treat()
+        denominate=True,
+        impute={"method": "mean_grp", "group": "EurAsia_group"},
+        treat={"method": "winsorise", "winmax": 5},
+        normalise={
+            "method": "minmax",
+            "l": 0,
+            "u": 100,
+            "per_indicator": {c: spec for c, (spec, _) in own.items()},
+        },
+    )
+    b = build(cfg, ds, fw)
+    got = b.stage("normalised")
+    for code, (_, name) in own.items():
+        ref = read(oracle_dir / name).set_index("uCode")
+        assert_frame_close(got[[code]], ref[[code]])
+    rest = [c for c in fw.indicator_codes if c not in own]
+    base = read(oracle_dir / "norm_n_minmax_0_100.csv").set_index("uCode")
+    assert_frame_close(got[rest], base[rest])
+    kids = fw.children["Physical"]
+    np.testing.assert_allclose(b.stage("scores")["Physical"], got[kids].mean(axis=1), rtol=1e-12)
