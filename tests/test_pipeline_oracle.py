@@ -172,3 +172,34 @@ def test_per_indicator_normalisation_is_coinr_indiv_specs(asem, oracle_dir):
     assert_frame_close(got[rest], base[rest])
     kids = fw.children["Physical"]
     np.testing.assert_allclose(b.stage("scores")["Physical"], got[kids].mean(axis=1), rtol=1e-12)
+
+
+def test_negative_pca_weights_in_a_framework(oracle_dir):
+    """COINr's PCA weights (raw PC1 loadings; Forest's is negative) written into a framework with
+    ``allow_negative_weights``: each pillar is $\\sum_j w_j x_j / \\sum_j w_j$ of COINr's normalised
+    data with the weights as they are (COINr ``a_amean``, oracle README semantics 7)."""
+    from index import framework as fwmod
+
+    imeta = read(oracle_dir / "input_iMeta.csv")
+    data = fwmod.from_dict(framework_from_imeta(imeta).to_dict()).to_dict()
+    pca = read(oracle_dir / "pca_L1_bygroups_Normalised_weights.csv").set_index("iCode")["Weight"]
+    assert pca["Forest"] < 0  # in Environ
+    data["index"]["allow_negative_weights"] = True
+    groups = ("Environ", "Physical", "SusEcFin")  # their loadings sum to > 0 (others are refused)
+    for ind in data["indicator"]:
+        if ind["parent"] in groups:
+            ind["weight"] = float(pca[ind["code"]])
+    fw = fwmod.from_dict(data)
+    ds = dataset_from_idata(read(oracle_dir / "input_iData.csv"), imeta)
+    cfg = config(
+        denominate=True,
+        impute={"method": "mean_grp", "group": "EurAsia_group"},
+        treat={"method": "winsorise", "winmax": 5},
+        normalise={"method": "minmax", "l": 0, "u": 100},
+    )
+    scores = build(cfg, ds, fw).stage("scores")
+    x = read(oracle_dir / "norm_n_minmax_0_100.csv").set_index("uCode").loc[scores.index]
+    for pillar in groups:
+        kids = fw.children[pillar]
+        w = pca[kids].to_numpy()
+        np.testing.assert_allclose(scores[pillar], x[kids].to_numpy() @ w / w.sum(), rtol=1e-12)
