@@ -992,7 +992,15 @@ def denominated(
     return out
 
 
-IMPUTE_FLAGS = {"": "observed", "missing": "still missing", "derived": "derived (fill_from)"}
+CLIPPED = "iterative, clipped at 0"
+"""Flag of a cell whose iterative imputation fell below 0 (observed values all >= 0)."""
+
+IMPUTE_FLAGS = {
+    "": "observed",
+    "missing": "still missing",
+    "derived": "derived (fill_from)",
+    CLIPPED: "imputed below 0 by iterative, clipped at 0",
+}
 """Flag values of ``Build.stages["flags"]`` other than the imputation method names."""
 
 
@@ -1007,19 +1015,46 @@ def _impute(
     data, :attr:`Dataset.whole`) with ``x`` in place of the built years, then the built years
     are cut: a year's values do not depend on which other years the build covers."""
     step = config.impute
-    how = np.where(np.isnan(x), "missing", "").astype("<U16")
+    how = np.where(np.isnan(x), "missing", "").astype("<U32")
     source = np.full(x.shape, np.nan)
     for name, params in ((step.method, step.params), (step.fallback, {})):
         if name is None or name == "none":
             continue
-        if name in imp.TEMPORAL:
-            filled, src = _impute_over_panel(name, params, x, config, fw, ds)
-            source = np.where(np.isnan(x) & ~np.isnan(filled), src, source)
-        else:
-            filled = imp.impute(x, name, **_impute_params(name, params, config, fw, ds))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", imp.ImputationClipWarning)
+            if name in imp.TEMPORAL:
+                filled, src = _impute_over_panel(name, params, x, config, fw, ds)
+                source = np.where(np.isnan(x) & ~np.isnan(filled), src, source)
+            else:
+                filled = imp.impute(x, name, **_impute_params(name, params, config, fw, ds))
         how = np.where(np.isnan(x) & ~np.isnan(filled), name, how)
+        for w in caught:
+            if isinstance(w.message, imp.ImputationClipWarning):
+                how = np.where(w.message.cells, CLIPPED, how)
+                cells = w.message.cells
+                warnings.warn(
+                    imp.ImputationClipWarning(_clip_message(cells, fw, ds), cells), stacklevel=2
+                )
+            else:  # not ours: pass it on unchanged
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         x = filled
     return x, how, source
+
+
+def _clip_message(cells: np.ndarray, fw: fwmod.Framework, ds: Dataset) -> str:
+    """Which indicator values imputation clipped at 0, by name, unit and year."""
+    years, units, inds = np.nonzero(cells)
+    names = ds.units["name_zh"] if "name_zh" in ds.units.columns else pd.Series(dtype=str)
+    where = [
+        f"{fw.indicator_codes[j]} ({names.get(ds.unit_codes[u], ds.unit_codes[u])}, {ds.years[t]})"
+        for t, u, j in zip(years, units, inds, strict=True)
+    ]
+    shown = ", ".join(where[:10]) + (f" and {len(where) - 10} more" if len(where) > 10 else "")
+    return (
+        f"impute: iterative imputation gave {len(where)} negative value(s) for indicators observed "
+        f">= 0, clipped at 0 (flagged '{CLIPPED}'; impute.negative=\"refuse\" stops instead): "
+        + shown
+    )
 
 
 def _impute_over_panel(

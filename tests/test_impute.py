@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from index.errors import InputError
+from index.methods import IndicatorError
 from index.methods import impute as im
 
 
@@ -209,3 +210,32 @@ def test_permutation_and_batch_properties(x, rnd):
         if "groups" in params:
             params["groups"] = params["groups"][perm]
         np.testing.assert_allclose(im.impute(x[:, perm], method, **params), batch[:, perm])
+
+
+def test_iterative_never_imputes_below_zero_in_a_nonnegative_column():
+    """b = 2a - 5 is observed only where it is >= 3; the regression extrapolates b(a=1) = -3 and
+    b(a=2) = -1 (scikit-learn's own output, below): clipped at 0 with a warning carrying the
+    cells, or refused; a column with observed negatives (signed) is left as imputed."""
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+
+    a = np.arange(1.0, 11.0)
+    x = np.column_stack([a, 2 * a - 5])
+    x[[0, 1], 1] = np.nan
+    raw = IterativeImputer(random_state=0, keep_empty_features=True).fit_transform(x)
+    np.testing.assert_allclose(raw[[0, 1], 1], [-3.0, -1.0], atol=0.01)
+    with pytest.warns(
+        im.ImputationClipWarning, match=r"2 negative value\(s\) in column\(s\) \[1\]"
+    ) as rec:
+        got = im.iterative(x)
+    np.testing.assert_array_equal(got[[0, 1], 1], [0.0, 0.0])
+    np.testing.assert_array_equal(got[2:], x[2:])
+    cells = rec[0].message.cells
+    assert cells.sum() == 2 and cells[0, 1] and cells[1, 1]
+    with pytest.raises(IndicatorError, match="negative value") as err:
+        im.iterative(x, negative="refuse")
+    assert err.value.columns == (1,)
+    signed = x.copy()
+    signed[5, 1] = -0.5  # an observed negative: the column may be negative
+    out = im.iterative(signed)
+    assert (out[[0, 1], 1] < 0).all()

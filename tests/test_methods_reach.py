@@ -281,3 +281,25 @@ def test_methods_lists_the_joint_optimisation_and_the_outputs():
     assert res.exit_code == 0 and "SobolAnalysis.plot()" in res.output
     assert "infomax" not in res.output
     assert CliRunner().invoke(app, ["methods", "output"]).exit_code == 2
+
+
+def test_iterative_imputation_respects_the_sign_in_a_build(bundled_inputs):
+    """The bundled panel: IterativeImputer extrapolates 西藏's IT-service revenue below 0; the
+    build clips it at 0, flags the cells and names them, or refuses with impute.negative."""
+    import index
+    from index.methods.impute import ImputationClipWarning
+    from index.pipeline import CLIPPED
+
+    with pytest.warns(ImputationClipWarning, match=r"it_service_revenue \(西藏") as rec:
+        b = index.build(data=bundled_inputs, overrides=['impute={"method": "iterative"}'])
+    clipped = b.flags == CLIPPED
+    assert clipped.sum() == rec[-1].message.cells.sum() > 0
+    assert (b.stages["imputed"][clipped] == 0).all()
+    observed = ~np.isnan(b.stages["denominated"])
+    nonneg = np.nanmin(np.where(observed, b.stages["denominated"], np.nan), axis=1) >= 0
+    assert (b.stages["imputed"][:, :, nonneg.all(axis=0)] >= 0).all()
+    with pytest.raises(InputError, match="it_service_revenue:impute: iterative imputation gave"):
+        index.build(
+            data=bundled_inputs,
+            overrides=['impute={"method": "iterative", "negative": "refuse"}'],
+        )

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import Field
 
 from index.errors import InputError
-from index.methods import dispatch
+from index.methods import IndicatorError, dispatch
 
 
 def _f(x) -> np.ndarray:
@@ -161,13 +161,17 @@ def iterative(
     random_state: int | None = 0,
     max_iter: Annotated[int, Field(ge=1)] = 10,
     sample_posterior: bool = False,
+    negative: Literal["clip", "refuse"] = "clip",
 ):
     """Multivariate imputation by chained equations (scikit-learn ``IterativeImputer``,
     BayesianRidge per column, round-robin); deterministic for a fixed ``random_state``.
 
-    A regression can extrapolate below zero; an indicator whose observed values are all
-    non-negative (counts, revenues, shares) gets its imputed values clipped at 0, with an
-    :class:`ImputationClipWarning` naming the columns (the range is the data's own).
+    A regression can extrapolate below zero. An indicator whose observed values are all
+    non-negative (every count, amount and share of the catalogue: only ``signed`` indicators may
+    be negative, and the ETL refuses negatives elsewhere) must not get a negative imputed value:
+    ``negative="clip"`` sets such values to 0 and warns (:class:`ImputationClipWarning`, which
+    carries the cells; a build flags them "iterative, clipped at 0"), ``"refuse"`` raises an
+    error naming the columns.
     """
     from sklearn.experimental import enable_iterative_imputer  # noqa: F401 - enables the next
     from sklearn.impute import IterativeImputer
@@ -181,28 +185,44 @@ def iterative(
         )
         return imp.fit_transform(m)
 
-    return _clip_to_sign(_f(x), _per_item(_f(x), fit))
+    x = _f(x)
+    filled = _per_item(x, fit)
+    below = below_sign(x, filled)
+    if not below.any():
+        return filled
+    cols = np.nonzero(below.reshape(-1, below.shape[-1]).any(axis=0))[0].tolist()
+    if negative == "refuse":
+        raise IndicatorError(
+            cols,
+            f"iterative imputation gave {int(below.sum())} negative value(s) where every observed "
+            'value is >= 0 (impute.negative = "clip" sets them to 0)',
+        )
+    warnings.warn(
+        ImputationClipWarning(
+            f"iterative imputation gave {int(below.sum())} negative value(s) in column(s) "
+            f"{cols}, whose observed values are all >= 0: clipped at 0",
+            below,
+        ),
+        stacklevel=3,
+    )
+    return np.where(below, 0.0, filled)
 
 
 class ImputationClipWarning(UserWarning):
-    """Imputed values fell outside the sign of the observed values and were clipped."""
+    """Imputed values fell below 0 in columns observed non-negative and were clipped at 0;
+    ``cells`` is the boolean mask of those cells (the shape of ``x``)."""
+
+    def __init__(self, message: str, cells: np.ndarray):
+        super().__init__(message)
+        self.cells = cells
 
 
-def _clip_to_sign(x: np.ndarray, filled: np.ndarray) -> np.ndarray:
-    """Clip imputed cells of columns whose observed values are all ≥ 0 at 0 (and warn)."""
+def below_sign(x: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """Cells imputed (NaN in ``x``) below 0 in columns whose observed values are all >= 0."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         nonneg = np.nanmin(x, axis=-2, keepdims=True) >= 0
-    below = np.isnan(x) & nonneg & (filled < 0)
-    if below.any():
-        cols = np.nonzero(below.reshape(-1, below.shape[-1]).any(axis=0))[0].tolist()
-        warnings.warn(
-            f"iterative imputation gave {int(below.sum())} negative value(s) in column(s) {cols}, "
-            "whose observed values are all >= 0: clipped at 0",
-            ImputationClipWarning,
-            stacklevel=3,
-        )
-    return np.where(below, 0.0, filled)
+    return np.isnan(x) & nonneg & (filled < 0)
 
 
 def _time_neighbours(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
