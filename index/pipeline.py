@@ -588,6 +588,30 @@ class Build:
 
         return audit_build(self, year, stage=stage, **options)
 
+    def trends(
+        self, metric: str = "CAGR", *, stage: str = "raw", use_latest: int | None = None
+    ) -> pd.DataFrame:
+        """Growth of every unit's series over the build's years (COINr ``get_trends``):
+        ``metric`` "CAGR" or "prc_change" of each indicator of ``stage`` (default the published
+        values, before imputation; times the indicator's direction), or of every indicator and
+        aggregate score with ``stage="scores"``,
+        ``use_latest`` = the last n years only (:func:`index.analysis.trends.trends`)."""
+        from index.analysis.trends import trends
+
+        if stage in ("scores", "ranks"):
+            panel, codes, d = self.scores, self.framework.codes, None
+        elif stage in self.stages:
+            panel, codes, d = (
+                self.stages[stage],
+                self.framework.indicator_codes,
+                self.framework.directions,
+            )
+        else:
+            raise InputError(f"unknown stage '{stage}'; choose from {[*STAGES, 'scores']}")
+        out = trends(panel, self.years, self.dataset.unit_codes, codes, metric=metric,
+                     directions=d, use_latest=use_latest)  # fmt: skip
+        return out.rename(columns={"unit": "region_code"})
+
     def uncertainty(
         self,
         n: int | None = None,

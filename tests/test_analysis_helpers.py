@@ -168,3 +168,53 @@ def test_insignificant_correlations_are_blanked_as_in_coinr_get_corr():
             assert out.loc[u, v] == pytest.approx(df[u].corr(df[v]))
     assert p[("a", "b")] < 0.05 and np.isnan(out.values).any()
     np.testing.assert_allclose(significant_correlations(df, pval=0), df.corr())
+
+
+def test_cagr_from_zero_is_infinite_without_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cagr([0.0, 5.0], [2020, 2022]) == np.inf
+
+
+# ---------------------------------------------------------------- reached from a build
+
+
+def test_build_trends_and_audit_sheets(bundled_inputs):
+    """Build.trends and the audit's p-value, denominator and trend sheets, each against its
+    definition recomputed here from the build's own stages (scipy, pandas, the CAGR formula)."""
+    import index
+
+    b = index.build(data=bundled_inputs)
+    fw, raw = b.framework, b.stages["raw"]
+    t = b.trends().set_index(["region_code", "code"])
+    j = fw.indicator_codes.index("web_pages")
+    u = b.dataset.unit_codes.index("44")
+    y = raw[:, u, j]
+    ok = ~np.isnan(y)
+    years = np.array(b.years)[ok]
+    expected = (y[ok][-1] / y[ok][0]) ** (1 / (years[-1] - years[0])) - 1
+    assert t.loc[("44", "web_pages"), "CAGR"] == pytest.approx(expected, rel=1e-12)
+    pc = b.trends("prc_change", stage="scores").set_index(["region_code", "code"])
+    root = fw.root.code
+    s = b.scores[:, u, fw.codes.index(root)]
+    fit = stats.linregress(np.array(b.years, float), s)
+    assert pc.loc[("44", root), "prc_change"] == pytest.approx(
+        fit.slope / (fit.intercept + fit.slope * b.years[0]) * 100, rel=1e-9
+    )
+    a = b.audit()
+    scores = b.stage("scores")
+    c1, c2 = fw.indicator_codes[:2]
+    pair = scores[[c1, c2]].dropna()
+    assert a.pvalues["pearson"].loc[c1, c2] == pytest.approx(
+        stats.pearsonr(pair[c1], pair[c2]).pvalue, rel=1e-9
+    )
+    den = a.denominator_corr
+    assert {"gdp", "population_year_end"} <= set(den["denominator"])
+    row = den.iloc[0]
+    gdp = b.dataset.select([row["denominator"]])[b.dataset.years.index(b.years[-1]), :, 0]
+    r = pd.Series(b.stage("raw")[row["indicator"]].to_numpy()).corr(pd.Series(gdp))
+    assert row["r"] == pytest.approx(r, rel=1e-12) and abs(r) > 0.6
+    sheets = a.sheets()
+    assert {"pvalue_pearson", "denominator_corr", "trends"} <= set(sheets)

@@ -9,7 +9,7 @@ children and ancestors come from it). Correlations and covariances are pairwise-
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -312,6 +312,9 @@ class Audit:
     flags: pd.DataFrame  # + column 'method'
     cronbach: pd.DataFrame
     pca: pd.DataFrame
+    pvalues: dict[str, pd.DataFrame] = field(default_factory=dict)  # method -> codes × codes
+    denominator_corr: pd.DataFrame | None = None  # COINr get_denom_corr (audit_build)
+    trends: pd.DataFrame | None = None  # COINr get_trends over the build's years (audit_build)
 
     def sheets(self) -> dict[str, pd.DataFrame]:
         """Every table by sheet name, flat for spreadsheets (eigenvalues as text)."""
@@ -327,6 +330,11 @@ class Audit:
         }
         for method, corr in self.correlations.items():
             out[f"corr_{method}"] = corr.rename_axis("code").reset_index()
+        for method, p in self.pvalues.items():
+            out[f"pvalue_{method}"] = p.rename_axis("code").reset_index()
+        for name in ("denominator_corr", "trends"):
+            if (table := getattr(self, name)) is not None:
+                out[name] = table
         return out
 
     def to_excel(self, path: str | Path) -> Path:
@@ -349,6 +357,8 @@ def audit(
     unknown = [c for c in values.columns if c not in fw.level]
     if unknown:
         raise InputError(f"codes not in the framework: {unknown}")
+    from index.analysis.significance import correlation_pvalues  # it imports this module
+
     methods = list(methods)
     for m in methods:
         _check_method(m)
@@ -374,7 +384,13 @@ def audit(
         flags=pd.concat(flags, ignore_index=True),
         cronbach=cronbach_by_group(values, fw),
         pca=pca_by_group(values, fw),
+        pvalues={m: correlation_pvalues(values, m) for m in methods},
     )
+
+
+SIZE_SERIES = ("gdp", "population_year_end")
+"""Size series of the bundled catalogue that ``audit_build`` correlates with the raw indicators
+(COINr ``get_denom_corr``), besides the framework's own denominators."""
 
 
 def audit_build(
@@ -394,6 +410,8 @@ def audit_build(
     before treatment). The statistics, Cronbach and PCA tables get ``name_zh``/``name_en`` of the
     code or group beside it; the units of ``availability`` are region codes.
     """
+    from index.analysis.significance import denominator_correlations
+
     fw = b.framework
     a = audit(b.stage(stage, year), fw, methods=methods, collinear=collinear, negative=negative)
     zh = {c: fw.node(c).name_zh for c in fw.codes}
@@ -406,6 +424,20 @@ def audit_build(
         return out
 
     stats = a.stats.reset_index()
+    dens = [
+        s
+        for s in dict.fromkeys([*(i.denominator for i in fw.indicators), *SIZE_SERIES])
+        if s is not None and s in b.dataset.series
+    ]
+    yi = b.years.index(b.years[-1] if year is None else year)
+    raw = b.stage("raw", year)
+    den_values = pd.DataFrame(
+        b.dataset.select(dens)[b.dataset.years.index(b.years[yi])]
+        if dens
+        else np.empty((len(raw), 0)),
+        index=raw.index,
+        columns=dens,
+    )
     return Audit(
         stats=named(stats, stats["code"]).set_index("code"),
         availability=a.availability,
@@ -415,4 +447,7 @@ def audit_build(
         flags=a.flags,
         cronbach=named(a.cronbach, a.cronbach["group"]),
         pca=named(a.pca, a.pca["group"]),
+        pvalues=a.pvalues,
+        denominator_corr=denominator_correlations(raw, den_values) if dens else None,
+        trends=b.trends() if len(b.years) > 1 else None,
     )

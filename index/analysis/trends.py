@@ -28,13 +28,15 @@ def _observed(y, t) -> tuple[np.ndarray, np.ndarray]:
 
 def cagr(y, t) -> float:
     """Compound annual growth rate $(y_{last}/y_{first})^{1/(t_{last} - t_{first})} - 1$ between
-    the first and the latest observation; 0 when they are equal (COINr: also when both are 0)."""
+    the first and the latest observation; 0 when they are equal (COINr: also when both are 0);
+    $+\\infty$ from a first value of 0 (as R computes it)."""
     y, t = _observed(y, t)
     if y.size < 2:
         return float("nan")
     if y[-1] == y[0]:
         return 0.0
-    return float((y[-1] / y[0]) ** (1.0 / (t[-1] - t[0])) - 1.0)
+    with np.errstate(divide="ignore"):
+        return float((y[-1] / y[0]) ** (1.0 / (t[-1] - t[0])) - 1.0)
 
 
 def prc_change(y, t, per: float = 1.0) -> float:
