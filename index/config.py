@@ -202,7 +202,8 @@ class Normalise(Step):
         description="fit the normalisation per year, on all years pooled, or on one reference year",
     )
     per_indicator: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="indicator code → its own {method, parameters}"
+        default_factory=dict,
+        description="indicator code → its own {method, parameters} (COINr indiv_specs)",
     )
 
     @classmethod
@@ -331,7 +332,11 @@ class Aggregation(Step):
 
     KIND: ClassVar[str] = "aggregation"
     method: str = "amean"
-    dat_thresh: float | dict[int, float] | None = None
+    dat_thresh: float | dict[int, float] | None = Field(
+        default=None,
+        description="least share of children with data, one number or per parent level "
+        '({"2": 0.8}); below it the parent is missing (COINr dat_thresh)',
+    )
     by_level: dict[int, str] = Field(default_factory=dict, description="method per parent level")
 
     @field_validator("dat_thresh")
@@ -388,11 +393,21 @@ class Screen(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    unit_screen: Literal["none", "byNA", "byzeros", "byNAandzeros"] = "none"
-    dset: Literal["raw", "denominated", "imputed"] = "raw"
-    dat_thresh: float = Field(default=2 / 3, ge=0.0, le=1.0)
-    nonzero_thresh: float = Field(default=0.05, ge=0.0, le=1.0)
-    force: dict[str, bool] = Field(default_factory=dict, description="unit code → keep")
+    unit_screen: Literal["none", "byNA", "byzeros", "byNAandzeros"] = Field(
+        default="none", description="COINr Screen rule: by missing data, by zeros, or both"
+    )
+    dset: Literal["raw", "denominated", "imputed"] = Field(
+        default="raw", description="the stage whose values are screened"
+    )
+    dat_thresh: float = Field(
+        default=2 / 3, ge=0.0, le=1.0, description="least share of indicators with data (byNA)"
+    )
+    nonzero_thresh: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="least share of non-zero values (byzeros)"
+    )
+    force: dict[str, bool] = Field(
+        default_factory=dict, description="unit code → keep (true) or drop (false) regardless"
+    )
 
     @model_validator(mode="after")
     def _used(self) -> Screen:
@@ -664,6 +679,39 @@ def outputs() -> list[dict[str, Any]]:
         {"section": "outputs", "method": name, "parameters": {}, "summary": what}
         for name, what in entries.items()
     ]
+
+
+def settings_catalogue() -> list[dict[str, str]]:
+    """Every setting of a run configuration that is not a method's own parameter (screening,
+    per-level thresholds, per-indicator methods, fallbacks, years …): section, setting, type and
+    default, and what it does — the second table of ``compute-index methods``."""
+    rows = []
+    for section, f in Config.model_fields.items():
+        model = f.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for name, field in model.model_fields.items():
+            if name == "method" and issubclass(model, Step):
+                continue  # the methods table lists them
+            default = "{}" if field.default_factory is dict else repr(field.default)
+            rows.append(
+                {
+                    "section": section,
+                    "setting": name,
+                    "type": f"{_type_text(field.annotation)} = {default}",
+                    "what": field.description or "",
+                }
+            )
+    return rows
+
+
+def _type_text(annotation: object) -> str:
+    """A readable type: ``float | dict[int, float] | None``, ``Literal['a', 'b']``."""
+    import typing
+
+    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
 
 
 def to_toml(config: Config) -> str:

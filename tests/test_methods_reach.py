@@ -303,3 +303,31 @@ def test_iterative_imputation_respects_the_sign_in_a_build(bundled_inputs):
             data=bundled_inputs,
             overrides=['impute={"method": "iterative", "negative": "refuse"}'],
         )
+
+
+ISSUE_12 = {
+    # every method / setting / helper of issue 12 and the name `compute-index methods` shows
+    "screen": ["unit_screen", "byNAandzeros", "nonzero_thresh", "force"],
+    "impute": ["max_gap", "negative:", "'refuse']"],
+    "treat": ["log_CT_plus", "log_GII", "per_indicator"],
+    "normalise": ["per_indicator", "indiv_specs", "goalposts"],
+    "weighting": ["infomax", "list[list[list]]", "allow_inconsistent"],
+    "aggregation": ["bod", "rbod", "mean_min", "owa", "dat_thresh", "by_level"],
+    "analysis": ["get_str_weak", "get_trends", "get_pvals", "get_denom_corr", "get_data_avail",
+                 "Screen", "geometric", "--coinr"],
+}  # fmt: skip
+
+
+def test_compute_index_methods_lists_every_issue_12_item():
+    res = CliRunner().invoke(app, ["methods"])
+    assert res.exit_code == 0, res.output
+    words = set(res.output.split())  # table cells wrap between words, never inside one
+    for names in ISSUE_12.values():
+        for name in names:
+            assert name in words or any(name in w for w in words), name
+    for section, names in ISSUE_12.items():
+        one = CliRunner().invoke(app, ["methods", section])
+        assert one.exit_code == 0, one.output
+        assert names[0] in one.output, (section, names[0])
+    bad = CliRunner().invoke(app, ["methods", "analyses"])
+    assert bad.exit_code == 2 and "choose from" in bad.output
