@@ -239,3 +239,31 @@ def test_iterative_never_imputes_below_zero_in_a_nonnegative_column():
     signed[5, 1] = -0.5  # an observed negative: the column may be negative
     out = im.iterative(signed)
     assert (out[[0, 1], 1] < 0).all()
+
+
+@pytest.mark.parametrize("gap", [1, 4])
+def test_coinr_panel_latest_max_gap(panel, oracle_dir, gap):
+    """COINr ``max_time``: a value is carried at most ``gap`` years. From COINr's own ``latest``
+    output and its source years (DataT): keep a cell iff Time - DataT <= gap (the blanked panel
+    has gaps of one year, so every gap here keeps all of COINr's cells)."""
+    codes, x, years = panel
+    full = panel_cube(read(oracle_dir, "panel_impute_A_latest.csv"), codes)[0]
+    src = panel_cube(read(oracle_dir, "panel_impute_A_latest_DataT.csv"), codes)[0]
+    t = np.asarray(years, float).reshape(-1, 1, 1)
+    expected = np.where(t - src <= gap, full, np.nan)
+    assert_close(im.impute(x, "latest", backfill=False, max_gap=gap), expected)
+
+
+def test_latest_max_gap_by_hand():
+    """Years 0..4, one series 5, ·, ·, ·, 9 and one ·, ·, 3, ·, · (· = missing)."""
+    x = np.array([[5.0, np.nan], [np.nan, np.nan], [np.nan, 3.0], [np.nan, np.nan], [9.0, np.nan]])
+    x = x[:, None, :]  # (years, one unit, two indicators)
+    nan = np.nan
+    np.testing.assert_array_equal(im.latest(x, max_gap=1)[:, 0, 0], [5, 5, nan, nan, 9])
+    np.testing.assert_array_equal(im.latest(x, max_gap=2)[:, 0, 0], [5, 5, 5, nan, 9])
+    np.testing.assert_array_equal(im.latest(x)[:, 0, 0], [5, 5, 5, 5, 9])
+    np.testing.assert_array_equal(im.latest(x, max_gap=1)[:, 0, 1], [nan, 3, 3, 3, nan])
+    np.testing.assert_array_equal(
+        im.latest(x, max_gap=1, backfill=False)[:, 0, 1], [nan, nan, 3, 3, nan]
+    )
+    np.testing.assert_array_equal(im.latest_source(x, max_gap=2)[:, 0, 1], [2, 2, 2, 2, 2])
