@@ -218,3 +218,12 @@ def test_build_trends_and_audit_sheets(bundled_inputs):
     assert row["r"] == pytest.approx(r, rel=1e-12) and abs(r) > 0.6
     sheets = a.sheets()
     assert {"pvalue_pearson", "denominator_corr", "trends"} <= set(sheets)
+
+
+def test_denominator_correlations_keep_strong_negative_ones():
+    """|r| > threshold, either sign: area against a density (r = -1) is a pair, noise is not."""
+    area = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0])
+    inds = pd.DataFrame({"density": 10 - 2 * area, "noise": [1.0, -1.0, 0.0, 1.0, -1.0]})
+    out = denominator_correlations(inds, pd.DataFrame({"area": area}), threshold=0.6)
+    assert out[["indicator", "denominator"]].values.tolist() == [["density", "area"]]
+    assert out["r"].iloc[0] == pytest.approx(-1.0)
