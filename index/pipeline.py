@@ -269,6 +269,8 @@ class Build:
     scores: np.ndarray  # (years, units, nodes); level-1 columns = normalised indicators
     treat_log: pd.DataFrame = field(default_factory=pd.DataFrame)
     base_framework: fwmod.Framework | None = None  # before the config's what-ifs (for rebuilds)
+    screening: pd.DataFrame | None = None  # per unit, COINr Screen's table (screen step only)
+    input_dataset: Dataset | None = None  # as given, before years and screening (for rebuilds)
 
     @cached_property
     def ranks(self) -> np.ndarray:
@@ -578,7 +580,7 @@ class Build:
                 Problem("rebuild", None, "framework", "a rebuild keeps the framework; build the "
                         f"other one anew: index.build(framework={cfg.framework!r})")
             )  # fmt: skip
-        return build(cfg, self.dataset, self.base_framework or self.framework)
+        return build(cfg, self.input_dataset or self.dataset, self.base_framework or self.framework)
 
     # ---- analysis: thin delegations to index.analysis and index.compare ----------------------
     def audit(self, year: int | None = None, *, stage: str = "scores", **options: Any) -> Audit:
@@ -921,8 +923,9 @@ def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = 
     """Run the whole pipeline for every year of the dataset."""
     base = framework or resolve_framework(config)
     config, fw = prepare(config, base)
+    given = dataset
     dataset = dataset.subset_years(config.years or covered_years(fw, dataset, config.denominate))
-    dataset = screened(config, dataset, fw)
+    dataset, screening = screened(config, dataset, fw)
     stages, log = upstream(config, dataset, fw)
     start = joint_weights(config, fw, stages["normalised"], nominal_weights(config, fw))
     scores, used = aggregate_tree(
@@ -933,21 +936,43 @@ def build(config: Config, dataset: Dataset, framework: fwmod.Framework | None = 
         **aggregation_options(config),
     )
     weights = normalise_within_groups(fw, used)
-    return Build(config, fw, dataset, stages, weights, scores, log, base_framework=base)
+    return Build(
+        config,
+        fw,
+        dataset,
+        stages,
+        weights,
+        scores,
+        log,
+        base_framework=base,
+        screening=screening,
+        input_dataset=given,
+    )
 
 
-def screened(config: Config, dataset: Dataset, fw: fwmod.Framework) -> Dataset:
-    """The dataset without the units the config's screening drops (COINr ``Screen``)."""
+def screened(
+    config: Config, dataset: Dataset, fw: fwmod.Framework
+) -> tuple[Dataset, pd.DataFrame | None]:
+    """The dataset without the units the config's screening drops (COINr ``Screen``), and the
+    screening table: per unit (region_code) COINr's ``N_missing``, ``N_zero``, ``Dat_Avail``,
+    ``Non_Zero`` (over the years built: the most missing and zeros, the lowest shares),
+    ``LowData``, ``LowNonZero`` (in any year), ``Forced`` and ``Included``."""
     from index.methods import screen as scr
 
     s = config.screen
     if s.unit_screen == "none":
-        return dataset
+        return dataset, None
     codes = list(dataset.unit_codes)
     if bad := [u for u in s.force if u not in codes]:
         raise InputError(Problem("config", None, "screen.force", f"unknown unit(s) {bad}"))
-    stage = {"raw": "raw", "denominated": "denominated", "imputed": "imputed"}[s.dset]
-    x = upstream(config, dataset, fw)[0][stage]
+    fw.check_data(dataset.series, denominators=config.denominate)
+    x = dataset.select([i.data_series for i in fw.indicators])  # only the stages screened:
+    if s.dset != "raw":  # treatment and normalisation belong to the screened units
+        with _named(fw, "denominate", dataset):
+            x = denominated(x, fw, dataset, divide=config.denominate)
+    if s.dset == "imputed":
+        with _named(fw, "impute", dataset):
+            x = _impute(x, config, fw, dataset)[0]
     res = scr.screen(
         x,
         unit_screen=s.unit_screen,
@@ -955,10 +980,27 @@ def screened(config: Config, dataset: Dataset, fw: fwmod.Framework) -> Dataset:
         nonzero_thresh=s.nonzero_thresh,
         force={codes.index(u): keep for u, keep in s.force.items()},
     )
-    keep = [u for k, u in enumerate(codes) if res.keep[..., k].all()]
-    if not keep:
+    included = res.keep.reshape(-1, len(codes)).all(axis=0)
+    if not included.any():
         raise InputError(Problem("config", None, "screen", "screening removes every unit"))
-    return dataset.subset_units(keep)
+
+    def worst(a: np.ndarray, fn: Callable) -> np.ndarray:
+        return fn(a.reshape(-1, len(codes)), axis=0)
+
+    table = pd.DataFrame(
+        {
+            "region_code": codes,
+            "N_missing": worst(res.n_missing, np.max),
+            "N_zero": worst(res.n_zero, np.max),
+            "Dat_Avail": worst(res.dat_avail, np.min),
+            "Non_Zero": worst(res.non_zero, np.min),
+            "LowData": worst(res.low_data, np.any),
+            "LowNonZero": worst(res.low_nonzero, np.any),
+            "Forced": [s.force.get(u) for u in codes],
+            "Included": included,
+        }
+    )
+    return dataset.subset_units([u for u, k in zip(codes, included, strict=True) if k]), table
 
 
 @contextlib.contextmanager

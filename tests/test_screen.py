@@ -133,3 +133,33 @@ def test_screen_step_in_a_build_drops_units_with_too_little_data():
         build(Config(screen={"unit_screen": "byNA", "force": {"zz": True}}), ds, fw)
     with pytest.raises(ValueError, match="screen settings need screen.unit_screen"):
         Config(screen={"force": {"y": True}})
+
+
+def test_screening_table_rebuild_and_cli(bundled_inputs):
+    """The build keeps COINr's screening table; a rebuild without screening restores the units
+    (it starts from the data as given); ``run`` names the units screened out."""
+    from typer.testing import CliRunner
+
+    import index
+    from index.cli import app
+
+    b = index.build(data=bundled_inputs, screen={"unit_screen": "byzeros", "nonzero_thresh": 0.84})
+    t = b.screening.set_index("region_code")
+    gone = list(t.index[~t["Included"]])
+    assert gone and not set(gone) & set(b.dataset.unit_codes)
+    assert (t.loc[gone, "Non_Zero"] < 0.84).all() and (t.loc[gone, "LowNonZero"]).all()
+    x = b.input_dataset.subset_years(list(b.years)).select(
+        [i.data_series for i in b.framework.indicators]
+    )
+    k = list(b.input_dataset.unit_codes).index(gone[0])
+    zeros = (x[:, k] == 0).sum(axis=-1)
+    assert t.loc[gone[0], "N_zero"] == zeros.max()
+    back = b.rebuild(screen={"unit_screen": "none"})
+    assert back.screening is None and set(gone) <= set(back.dataset.unit_codes)
+    res = CliRunner().invoke(
+        app,
+        ["run", "--data", str(bundled_inputs), "--out", str(bundled_inputs.parent / "s.parquet"),
+         "--set", "screen.unit_screen=byzeros", "--set", "screen.nonzero_thresh=0.84"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "screened out (byzeros): " + gone[0] in res.output

@@ -107,6 +107,11 @@ def run(
             whole = {"Rank"} if full == "scores" else set(table.columns)  # ranks: integers
             title = f"{full} — {year or b.years[-1]}"
             print_frame(table.head(top) if top else table, title, whole=whole)
+        if b.screening is not None and not b.screening["Included"].all():
+            units = (b.input_dataset or b.dataset).units
+            gone = b.screening.loc[~b.screening["Included"], "region_code"]
+            names = [f"{u} {units['name_zh'].get(u, '')}".strip() for u in gone]
+            typer.echo(f"筛除 screened out ({b.config.screen.unit_screen}): {', '.join(names)}")
         for line in ahp_lines(ahp):
             typer.echo(line)
         for path in written:
