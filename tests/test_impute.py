@@ -255,12 +255,17 @@ def test_coinr_panel_latest_max_gap(panel, oracle_dir, gap):
 
 
 def test_latest_max_gap_by_hand():
-    """Years 0..4, one series 5, ·, ·, ·, 9 and one ·, ·, 3, ·, · (· = missing)."""
+    """Years 0..4, one series 5, ·, ·, ·, 9 and one ·, ·, 3, ·, · (· = missing). With
+    ``backfill`` a cell farther than ``max_gap`` after the last observation takes the next one
+    within ``max_gap`` (the edition's policy); without, it stays missing (COINr)."""
     x = np.array([[5.0, np.nan], [np.nan, np.nan], [np.nan, 3.0], [np.nan, np.nan], [9.0, np.nan]])
     x = x[:, None, :]  # (years, one unit, two indicators)
     nan = np.nan
-    np.testing.assert_array_equal(im.latest(x, max_gap=1)[:, 0, 0], [5, 5, nan, nan, 9])
-    np.testing.assert_array_equal(im.latest(x, max_gap=2)[:, 0, 0], [5, 5, 5, nan, 9])
+    np.testing.assert_array_equal(im.latest(x, max_gap=1)[:, 0, 0], [5, 5, nan, 9, 9])
+    np.testing.assert_array_equal(im.latest(x, max_gap=2)[:, 0, 0], [5, 5, 5, 9, 9])
+    np.testing.assert_array_equal(
+        im.latest(x, max_gap=1, backfill=False)[:, 0, 0], [5, 5, nan, nan, 9]
+    )  # COINr looks back only
     np.testing.assert_array_equal(im.latest(x)[:, 0, 0], [5, 5, 5, 5, 9])
     np.testing.assert_array_equal(im.latest(x, max_gap=1)[:, 0, 1], [nan, 3, 3, 3, nan])
     np.testing.assert_array_equal(

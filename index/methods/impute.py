@@ -255,21 +255,21 @@ def latest_source(
     ``max_gap`` (COINr ``max_time``): a value is carried at most that many years, $|t - t_s| \\le$
     ``max_gap`` with $t$ the ``times`` (default the positions 0, 1, …, COINr's time points), so
     a year absent from the panel still counts; cells farther from every observation stay missing.
-    ``backfill`` fills only the years before a series' first observation (from it, within
-    ``max_gap``): a gap after an observation is never filled from a later year, which would carry
-    the future back (COINr looks back only)."""
+    ``backfill``: a cell with no observation within ``max_gap`` before it (in particular the years
+    before a series' first observation) takes the first observation after it, within ``max_gap``
+    (the edition's policy: "else the first observed after it, at most two years later"); COINr
+    looks back only (``backfill=False``)."""
     x = _f(x)
     prev, nxt = _time_neighbours(x)
     n = x.shape[-3]
     t = _times(times, n)
-    leading = prev < 0  # before the first observation
     if max_gap is not None:
         tt = t.reshape(-1, 1, 1)
         prev = np.where((prev >= 0) & (tt - t[np.maximum(prev, 0)] <= max_gap), prev, -1)
         nxt = np.where((nxt < n) & (t[np.minimum(nxt, n - 1)] - tt <= max_gap), nxt, n)
     if not backfill:
         return prev
-    return np.where(prev >= 0, prev, np.where(leading & (nxt < n), nxt, -1))
+    return np.where(prev >= 0, prev, np.where(nxt < n, nxt, -1))
 
 
 def latest(
