@@ -954,9 +954,10 @@ def screened(
     config: Config, dataset: Dataset, fw: fwmod.Framework
 ) -> tuple[Dataset, pd.DataFrame | None]:
     """The dataset without the units the config's screening drops (COINr ``Screen``), and the
-    screening table: per unit (region_code) COINr's ``N_missing``, ``N_zero``, ``Dat_Avail``,
-    ``Non_Zero`` (over the years built: the most missing and zeros, the lowest shares),
-    ``LowData``, ``LowNonZero`` (in any year), ``Forced`` and ``Included``."""
+    screening table: per unit (region_code) the columns of COINr's ``DataSummary`` —
+    ``N_missing``, ``N_zero``, ``N_miss_or_zero``, ``Dat_Avail``, ``Non_Zero`` (over the years
+    built: the most missing and zeros, the lowest shares), ``LowData``, ``LowNonZero``,
+    ``LowDatOrZeroFlag`` (in any year) —, ``Forced`` and ``Included``."""
     from index.methods import screen as scr
 
     s = config.screen
@@ -992,10 +993,12 @@ def screened(
             "region_code": codes,
             "N_missing": worst(res.n_missing, np.max),
             "N_zero": worst(res.n_zero, np.max),
+            "N_miss_or_zero": worst(res.n_missing + res.n_zero, np.max),
             "Dat_Avail": worst(res.dat_avail, np.min),
             "Non_Zero": worst(res.non_zero, np.min),
             "LowData": worst(res.low_data, np.any),
             "LowNonZero": worst(res.low_nonzero, np.any),
+            "LowDatOrZeroFlag": worst(res.low_data | res.low_nonzero, np.any),
             "Forced": [s.force.get(u) for u in codes],
             "Included": included,
         }

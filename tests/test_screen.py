@@ -163,3 +163,36 @@ def test_screening_table_rebuild_and_cli(bundled_inputs):
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "screened out (byzeros): " + gone[0] in res.output
+
+
+def test_screening_table_is_coinr_data_summary_on_asem(oracle_dir):
+    """One year of COINr's raw ASEM data through a build's screen step: the table is COINr
+    Screen's DataSummary recomputed from its definition (get_data_avail) with pandas."""
+    from index.coinr import dataset_from_idata, framework_from_imeta
+    from index.config import Config
+    from index.pipeline import build
+
+    imeta = pd.read_csv(oracle_dir / "input_iMeta.csv", keep_default_na=False, na_values=[""])
+    raw = pd.read_csv(
+        oracle_dir / "input_raw_dset_sorted.csv", keep_default_na=False, na_values=[""]
+    )
+    fw, ds = framework_from_imeta(imeta), dataset_from_idata(raw, imeta)
+    cfg = Config.model_validate(
+        {
+            "denominate": False,
+            "treat": {"method": "none"},
+            "screen": {"unit_screen": "byNAandzeros", "dat_thresh": 0.9, "nonzero_thresh": 0.9},
+        }
+    )
+    t = build(cfg, ds, fw).screening.set_index("region_code")
+    x = raw.set_index("uCode")
+    na, zero = x.isna().sum(axis=1), (x == 0).sum(axis=1)
+    avail, nonzero = 1 - na / x.shape[1], 1 - zero / (x.shape[1] - na)
+    np.testing.assert_array_equal(t["N_missing"], na[t.index])
+    np.testing.assert_array_equal(t["N_miss_or_zero"], (na + zero)[t.index])
+    np.testing.assert_allclose(t["Dat_Avail"], avail[t.index], rtol=1e-15)
+    np.testing.assert_allclose(t["Non_Zero"], nonzero[t.index], rtol=1e-15)
+    flag = (avail < 0.9) | (nonzero < 0.9)
+    np.testing.assert_array_equal(t["LowDatOrZeroFlag"], flag[t.index])
+    np.testing.assert_array_equal(t["Included"], ~flag[t.index])
+    assert 0 < flag.sum() < len(flag)
