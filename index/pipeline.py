@@ -591,17 +591,24 @@ class Build:
         return audit_build(self, year, stage=stage, **options)
 
     def trends(
-        self, metric: str = "CAGR", *, stage: str = "raw", use_latest: int | None = None
+        self,
+        metric: str = "CAGR",
+        *,
+        stage: str = "raw",
+        use_latest: int | None = None,
+        adjust_directions: bool = False,
     ) -> pd.DataFrame:
         """Growth of every unit's series over the build's years (COINr ``get_trends``):
         ``metric`` "CAGR" or "prc_change" of each indicator of ``stage`` (default the published
-        values, before imputation; times the indicator's direction), or of every indicator and
-        aggregate score with ``stage="scores"``,
-        ``use_latest`` = the last n years only (:func:`index.analysis.trends.trends`)."""
+        values, before imputation), or of every indicator and aggregate score with
+        ``stage="scores"``; ``use_latest`` = the last n years only; ``adjust_directions``
+        multiplies by the indicator's direction (COINr's default: no;
+        :func:`index.analysis.trends.trends`)."""
         from index.analysis.trends import trends
 
         if stage in ("scores", "ranks"):
-            panel, codes, d = self.scores, self.framework.codes, None
+            panel, codes = self.scores, self.framework.codes
+            d = [getattr(self.framework.node(c), "direction", 1) for c in codes]
         elif stage in self.stages:
             panel, codes, d = (
                 self.stages[stage],
@@ -611,7 +618,7 @@ class Build:
         else:
             raise InputError(f"unknown stage '{stage}'; choose from {[*STAGES, 'scores']}")
         out = trends(panel, self.years, self.dataset.unit_codes, codes, metric=metric,
-                     directions=d, use_latest=use_latest)  # fmt: skip
+                     directions=d if adjust_directions else None, use_latest=use_latest)  # fmt: skip
         return out.rename(columns={"unit": "region_code"})
 
     def uncertainty(

@@ -227,3 +227,25 @@ def test_denominator_correlations_keep_strong_negative_ones():
     out = denominator_correlations(inds, pd.DataFrame({"area": area}), threshold=0.6)
     assert out[["indicator", "denominator"]].values.tolist() == [["density", "area"]]
     assert out["r"].iloc[0] == pytest.approx(-1.0)
+
+
+def test_build_trends_adjust_directions_as_coinr(oracle_dir):
+    """COINr get_trends(adjust_directions = FALSE) by default; TRUE multiplies by the direction
+    (the ASEM panel: 14 indicators have direction -1)."""
+    from index.coinr import load_coinr
+    from index.config import Config
+    from index.pipeline import build
+
+    fw, ds = load_coinr(oracle_dir / "input_iData_panel.csv", oracle_dir / "input_iMeta.csv")
+    b = build(Config(denominate=False, treat={"method": "none"}), ds, fw)
+    plain = b.trends().set_index(["region_code", "code"])["CAGR"]
+    adj = b.trends(adjust_directions=True).set_index(["region_code", "code"])["CAGR"]
+    d = {i.code: i.direction for i in fw.indicators}
+    sign = np.array([d[c] for c in plain.index.get_level_values("code")], float)
+    np.testing.assert_array_equal(adj.to_numpy(), plain.to_numpy() * sign)
+    assert (sign < 0).any() and np.isfinite(plain).sum() > 1000
+    raw = b.stage("raw", b.years[-1])["LPI"] / b.stage("raw", b.years[0])["LPI"]
+    span = b.years[-1] - b.years[0]
+    expected = raw ** (1 / span) - 1  # every unit has LPI in the first and last year
+    got = plain.xs("LPI", level="code").loc[expected.index]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

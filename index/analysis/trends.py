@@ -29,13 +29,14 @@ def _observed(y, t) -> tuple[np.ndarray, np.ndarray]:
 def cagr(y, t) -> float:
     """Compound annual growth rate $(y_{last}/y_{first})^{1/(t_{last} - t_{first})} - 1$ between
     the first and the latest observation; 0 when they are equal (COINr: also when both are 0);
-    $+\\infty$ from a first value of 0 (as R computes it)."""
+    $+\\infty$ from a first value of 0 and NaN when the two values differ in sign (as R computes
+    them)."""
     y, t = _observed(y, t)
     if y.size < 2:
         return float("nan")
     if y[-1] == y[0]:
         return 0.0
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         return float((y[-1] / y[0]) ** (1.0 / (t[-1] - t[0])) - 1.0)
 
 
