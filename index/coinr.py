@@ -10,7 +10,8 @@ Both tables are checked as COINr's ``check_iMeta`` / ``check_iData`` / ``new_coi
 so what COINr refuses is refused here, with every problem located as ``file:row:column``
 (row = the CSV line): the required iMeta columns (Level, iCode, Parent, Direction, Type, Weight),
 Type one of the five, unique iCodes, Level 1 for indicators and a Parent exactly one level up,
-Direction ±1 and a numeric Weight for every indicator and aggregate, a numeric Target; in
+a Direction of ±1 for every indicator (an aggregate's, which nothing here uses, may be blank;
+COINr requires it) and a numeric Weight for every indicator and aggregate, a numeric Target; in
 iData a uCode column, a whole-number Time, one row per uCode (per uCode and Time in a panel),
 a unit's groups the same in every year, a column for every indicator (a group or denominator
 column is needed only where it is used), and numbers in the indicator columns (COINr refuses text
@@ -121,7 +122,8 @@ def _check_imeta(imeta: pd.DataFrame, source: str) -> None:
         for i in imeta.index[imeta[col].notna() & num.isna()]:
             out.append(Problem(source, _line(i), col, f"not a number: {imeta[col][i]!r}"))
         if col in ("Level", "Direction", "Weight"):
-            for i in imeta.index[tree & imeta[col].isna()]:
+            need = (typ == "Indicator") if col == "Direction" else tree  # unused for aggregates
+            for i in imeta.index[need & imeta[col].isna()]:
                 out.append(Problem(source, _line(i), col, f"missing for {typ[i]} {code[i]!r}"))
     level = _numeric(imeta["Level"])
     direction = _numeric(imeta["Direction"])
