@@ -608,7 +608,7 @@ class Build:
 
         if stage in ("scores", "ranks"):
             panel, codes = self.scores, self.framework.codes
-            d = [getattr(self.framework.node(c), "direction", 1) for c in codes]
+            d = np.array([getattr(self.framework.node(c), "direction", 1) for c in codes])
         elif stage in self.stages:
             panel, codes, d = (
                 self.stages[stage],
@@ -988,7 +988,7 @@ def screened(
         nonzero_thresh=s.nonzero_thresh,
         force={codes.index(u): keep for u, keep in s.force.items()},
     )
-    included = res.keep.reshape(-1, len(codes)).all(axis=0)
+    included: np.ndarray = np.asarray(res.keep.reshape(-1, len(codes)).all(axis=0))
     if not included.any():
         raise InputError(Problem("config", None, "screen", "screening removes every unit"))
 
@@ -1010,7 +1010,9 @@ def screened(
             "Included": included,
         }
     )
-    return dataset.subset_units([u for u, k in zip(codes, included, strict=True) if k]), table
+    return dataset.subset_units(
+        [u for u, k in zip(codes, included.tolist(), strict=True) if k]
+    ), table
 
 
 @contextlib.contextmanager

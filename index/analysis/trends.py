@@ -69,7 +69,7 @@ def trends(
     codes: Sequence[str],
     *,
     metric: str = "CAGR",
-    directions: Sequence[float] | None = None,
+    directions: Sequence[float] | np.ndarray | None = None,
     use_latest: int | None = None,
 ) -> pd.DataFrame:
     """COINr ``get_trends``: ``metric`` of every (unit, code) series of ``panel (years, units, codes)``.
