@@ -17,6 +17,8 @@ panel, per_indicator, dat_thresh) but not the old method's parameters (:func:`sw
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -509,11 +511,10 @@ def _apply(data: dict, item: str, given: set[str]) -> None:
                 f"unknown setting '{top}'{suggest(top, names)}; settings are {names}",
             )  # fmt: skip
         )
-    defaults = Config().model_dump()
     target = data
     for depth, part in enumerate(path[:-1]):
         if part not in target:  # an unset section starts from its defaults
-            seed = defaults.get(part) if depth == 0 else None
+            seed = _default(part) if depth == 0 else None
             target[part] = dict(seed) if isinstance(seed, dict) else {}
         if not isinstance(target[part], dict):
             raise InputError(Problem("--set", None, key, f"'{part}' is a value, not a section"))
@@ -523,7 +524,7 @@ def _apply(data: dict, item: str, given: set[str]) -> None:
         path, leaf, target = [top], top, data
     if len(path) == 1 and top in _STEPS:
         new = value if isinstance(value, dict) else {"method": value}
-        old = target.get(leaf) or defaults[leaf]
+        old = target.get(leaf) or _default(leaf)
         target[leaf] = switch(leaf, old, new)
         if lost := sorted(
             f"{leaf}.{k}" for k in old if k not in target[leaf] and f"{leaf}.{k}" in given
@@ -538,6 +539,17 @@ def _apply(data: dict, item: str, given: set[str]) -> None:
 
 
 _STEPS = ("impute", "treat", "normalise", "weighting", "aggregation")
+
+
+def _default(section: str) -> Any:
+    """A fresh copy (overrides edit it in place) of one section of ``Config().model_dump()``,
+    taken from one dump instead of validating a default Config per override."""
+    return copy.deepcopy(_defaults().get(section))
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    return Config().model_dump()
 
 
 def switch(section: str, step: Mapping[str, Any], new: Mapping[str, Any]) -> dict:

@@ -7,6 +7,7 @@ DataFrame; units are regions for the Chinese index, but any unit code works (COI
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -76,10 +77,15 @@ class Dataset:
         )
         return cls(arr, years, codes, series, units, meta, df.reset_index(drop=True), source)
 
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        """Series name → its position along the last axis (looked up once per dataset)."""
+        return {s: k for k, s in enumerate(self.series)}
+
     def select(self, series: list[str]) -> np.ndarray:
         """The (years, units, len(series)) sub-array for the named series."""
-        idx = pd.Index(self.series).get_indexer(series)
-        if (idx < 0).any():
+        idx = [self._position.get(s, -1) for s in series]
+        if min(idx, default=0) < 0:
             missing = [s for s, i in zip(series, idx, strict=True) if i < 0]
             raise InputError(Problem(self.source, None, None, f"series not in data: {missing}"))
         return self.values[..., idx]
@@ -90,6 +96,8 @@ class Dataset:
         missing = sorted(set(years) - set(self.years))
         if missing:
             raise InputError(Problem(self.source, None, "year", f"years not in data: {missing}"))
+        if tuple(years) == self.years:  # frozen: the same panel
+            return self
         idx = [self.years.index(y) for y in years]
         long = self.long[self.long["year"].isin(years)] if "year" in self.long else self.long
         return replace(
@@ -112,10 +120,20 @@ class Dataset:
         )
 
     def group_codes(self, column: str) -> np.ndarray:
-        """The group label of every unit for a unit-group column (missing labels stay missing)."""
-        if column not in self.units.columns:
-            raise InputError(Problem(self.source, None, column, f"no unit group column '{column}'"))
-        return self.units[column].to_numpy(dtype=object)
+        """The group label of every unit for a unit-group column (missing labels stay missing);
+        read-only, read from the table once per column (the panel is frozen)."""
+        if column not in self._groups:
+            if column not in self.units.columns:
+                problem = f"no unit group column '{column}'"
+                raise InputError(Problem(self.source, None, column, problem))
+            codes = self.units[column].to_numpy(dtype=object)
+            codes.flags.writeable = False
+            self._groups[column] = codes
+        return self._groups[column]
+
+    @cached_property
+    def _groups(self) -> dict[str, np.ndarray]:
+        return {}
 
 
 def _labels_from_long(df: pd.DataFrame, unit_col: str, codes: tuple[str, ...]) -> pd.DataFrame:

@@ -740,9 +740,16 @@ def configure(
 
 
 def upstream(
-    config: Config, dataset: Dataset, fw: fwmod.Framework, cache: dict | None = None
-) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """The weight-independent stages (raw → normalised), each (years, units, indicators).
+    config: Config,
+    dataset: Dataset,
+    fw: fwmod.Framework,
+    cache: dict | None = None,
+    *,
+    log: bool = True,
+) -> tuple[dict[str, np.ndarray], pd.DataFrame | None]:
+    """The weight-independent stages (raw → normalised), each (years, units, indicators), the
+    imputation ``flags`` and the treatment log; with ``log=False`` (callers that only score)
+    neither the flags nor the log are made (the log is None).
 
     ``cache`` (a dict kept by the caller, one per dataset and framework) stores every stage under
     the settings that feed it, so configs sharing a prefix of choices (same imputation and
@@ -757,36 +764,47 @@ def upstream(
                 cache[key] = compute()
         return cache[key]
 
-    def select() -> np.ndarray:
-        fw.check_data(dataset.series, denominators=config.denominate)
-        return dataset.select([i.data_series for i in fw.indicators])
-
-    raw = stage("raw", (config.denominate,), select)
-    stages = {"raw": raw}
+    raw, x = _series(fw, dataset, config.denominate, cache)
+    stages = {"raw": raw, "denominated": x}
     keys: tuple = (config.denominate,)
-    x = stage("denominate", keys, lambda: denominated(raw, fw, dataset, divide=config.denominate))
-    stages["denominated"] = x
     keys += (config.impute.model_dump_json(),)
     x, how, source = stage("impute", keys, lambda: _impute(x, config, fw, dataset))
     stages["imputed"] = x
     stages["imputed_from"] = source
-    stages["flags"] = np.where(np.isnan(raw) & ~np.isnan(stages["denominated"]), "derived", how)
+    if log:  # per cell, how it was obtained (not kept in the cache: a string per cell)
+        stages["flags"] = np.where(np.isnan(raw) & ~np.isnan(stages["denominated"]), "derived", how)
     keys += (config.treat.model_dump_json(),)
-    x, log, stages["treat_flags"] = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
+    x, treated, stages["treat_flags"] = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
     stages["treated"] = x
     keys += (config.normalise.model_dump_json(),)
     stages["normalised"] = stage("normalise", keys, lambda: _normalise(x, config, fw, dataset))
-    return stages, log
+    return stages, _treat_log(treated, fw, dataset) if log else None
 
 
-def covered_years(fw: fwmod.Framework, dataset: Dataset, denominate: bool = True) -> list[int]:
+def _series(
+    fw: fwmod.Framework, dataset: Dataset, denominate: bool, cache: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stages ``raw`` (the indicators' series) and ``denominate`` of :func:`upstream`, from
+    ``cache`` (one per dataset and framework) or computed into it."""
+    key = ("raw", denominate)
+    if key not in cache:
+        fw.check_data(dataset.series, denominators=denominate)
+        cache[key] = dataset.select([i.data_series for i in fw.indicators])
+    raw = cache[key]
+    if ("denominate", denominate) not in cache:
+        cache["denominate", denominate] = denominated(raw, fw, dataset, divide=denominate)
+    return raw, cache["denominate", denominate]
+
+
+def covered_years(
+    fw: fwmod.Framework, dataset: Dataset, denominate: bool = True, cache: dict | None = None
+) -> list[int]:
     """Years in which every indicator of the framework has data that tells units apart (at least
     two different values): a year in which an indicator is absent, or the same for every unit
     (e.g. a designation before the first one was made), cannot be scored on that indicator.
-    Explicit ``years`` in a config bypass this rule (and then fail where a method needs spread)."""
-    fw.check_data(dataset.series, denominators=denominate)
-    raw = dataset.select([i.data_series for i in fw.indicators])
-    x = denominated(raw, fw, dataset, divide=denominate)
+    Explicit ``years`` in a config bypass this rule (and then fail where a method needs spread).
+    ``cache``: :func:`upstream`'s stage cache of ``dataset``, which keeps the values read here."""
+    _, x = _series(fw, dataset, denominate, {} if cache is None else cache)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: not covered
         spread = np.nanmax(x, axis=-2) > np.nanmin(x, axis=-2)
@@ -1176,28 +1194,39 @@ def _impute_params(
 
 def _treat(
     x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
-) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-    """Treated values, the treatment log (all years) and the per-point flags (as ``x``)."""
+) -> tuple[np.ndarray, list[dict[str, object]], np.ndarray]:
+    """Treated values, each year's treatment log columns (a table only when read:
+    :func:`_treat_log`; an uncertainty analysis never reads it) and the per-point flags (as
+    ``x``)."""
     step = config.treat
     params = step.params
     flags = np.full(x.shape, "", dtype="<U11")
     if step.method == "none" and not step.per_indicator:
-        return x, pd.DataFrame(), flags
+        return x, [], flags
     if step.per_indicator:  # the config names indicators; the method takes positions
         params["per_indicator"] = _by_position(fw, step.per_indicator, "treat.per_indicator")
     out = np.empty_like(x)
-    logs = []
+    results = []
     for yi in range(len(ds.years)):  # treatment is a cross-sectional decision, year by year
         try:
             res = trt.treat(x[yi], method=step.method, **params)
         except IndicatorError as exc:
             raise type(exc)(exc.columns, exc.reason, leading=[yi]) from None
         out[yi], flags[yi] = res.x, res.flags
-        logs.append(res.details)
-    log = pd.concat(logs, ignore_index=True)  # labelled once: pandas calls cost more than treating
+        results.append(res.columns)
+    return out, results, flags
+
+
+def _treat_log(results: list[dict[str, object]], fw: fwmod.Framework, ds: Dataset) -> pd.DataFrame:
+    """The treatment log of every year (year, indicator, then the method's details), labelled
+    once: pandas calls cost more than treating."""
+    if not results:
+        return pd.DataFrame()
+    logs = [pd.DataFrame(columns) for columns in results]
+    log = pd.concat(logs, ignore_index=True)
     log.insert(0, "indicator", [c for d in logs for c in fw.indicator_codes[: len(d)]])
     log.insert(0, "year", np.repeat(ds.years, [len(d) for d in logs]))
-    return out, log, flags
+    return log
 
 
 def _by_position(fw: fwmod.Framework, table: dict, field: str) -> dict[int, object]:

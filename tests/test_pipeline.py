@@ -269,3 +269,22 @@ def test_weight_table_per_year():
     np.testing.assert_allclose(t[["a", "b"]].sum(axis=1), 1.0)
     assert t.loc[2022, "a"] != t.loc[2023, "a"]  # re-estimated each year
     assert t.loc[2023, "a"] == b.nodes.set_index("code").loc["a", "weight"]
+
+
+def test_upstream_for_scoring_only_skips_the_labels():
+    """``upstream(log=False)`` (the uncertainty evaluator's call) gives the same stages as a
+    build, without the imputation flags and the treatment log; a shared cache gives the same
+    arrays and the log, labelled, whenever asked for."""
+    from index.pipeline import upstream
+
+    ds, cfg = dataset(), Config.model_validate({"treat": {"method": "winsorise", "winmax": 2}})
+    full, log = upstream(cfg, ds, FW)
+    cache: dict = {}
+    lean, none = upstream(cfg, ds, FW, cache, log=False)
+    assert none is None and "flags" not in lean and "flags" in full
+    for name, values in lean.items():
+        np.testing.assert_array_equal(values, full[name])
+    again, log2 = upstream(cfg, ds, FW, cache)
+    pd.testing.assert_frame_equal(log2, log)
+    assert list(log.columns[:4]) == ["year", "indicator", "column", "treatment"] and len(log) == 8
+    np.testing.assert_array_equal(again["flags"], full["flags"])

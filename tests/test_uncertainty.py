@@ -352,3 +352,57 @@ def test_linear_variants_are_one_product_equal_to_node_by_node(design, ds, fw):
         assert _linear_kind(dataclasses.replace(v, options=options), fw) is None
     assert _linear_kind(v, fw) == "amean"  # every child present: a threshold changes nothing
     assert _linear_kind(dataclasses.replace(v, options={**v.options, "dat_thresh": 1.0}), fw)
+
+
+def test_variant_configs_equal_the_overrides_applied_together(design, ds, fw):
+    """A variant's config is composed from its factors' alternatives validated one by one; it is
+    the config ``with_overrides`` gives for the whole combination (fields, given fields, record
+    of overrides), and factors writing one section fall back to that combination."""
+    import itertools
+
+    shared = sp.Design(
+        (
+            sp.config_factor("u", "normalise.u", [50, 100], BASE),
+            sp.config_factor("l", "normalise.l", [0, 1], BASE),
+            sp.config_factor("agg", "aggregation.method", ["amean", "gmean"], BASE),
+        )
+    )
+    for d in (design, shared):
+        ev = Evaluator(BASE, ds, fw, d)
+        factors = [d.factors[k] for k in ev._cfg_cols]
+        assert (ev._sections is None) == (d is shared)
+        for key in itertools.product(*(range(f.n_alt) for f in factors)):
+            got = ev._config_of(key)
+            want = BASE.with_overrides([f.overrides[a] for f, a in zip(factors, key, strict=True)])
+            assert got == want and got.overrides == want.overrides
+            assert got.model_dump(exclude_unset=True) == want.model_dump(exclude_unset=True)
+
+
+def test_effective_weights_table_gives_the_per_run_scores(ds, fw):
+    """Runs sharing few weight choices read their effective weights from one table per variant;
+    the scores are bit for bit those of the per-chunk product (and of the node-by-node pass to
+    1e-12)."""
+    import dataclasses
+
+    from index.analysis.uncertainty import _weight_choices
+
+    complete = BASE.with_overrides(["impute=mean", "normalise.l=1"])  # complete, positive
+    rng = np.random.default_rng(5)
+    sets = fw.nominal_weights() * rng.uniform(0.5, 1.5, size=(4, len(fw.codes)))
+    design = sp.Design(
+        (
+            sp.config_factor("agg", "aggregation.method", ["amean", "gmean"], complete),
+            sp.weight_sets("w", fw, sets),
+        )
+    )
+    ev = Evaluator(complete, ds, fw, design)
+    alts = design.alternatives(design.uniform(200, seed=2))
+    assert _weight_choices(alts, [1], design.n_alts) is not None
+    out = ev.run(alts, keep_scores=True, progress=False)
+    for key, runs in _groups(alts[:, ev._cfg_cols], design.n_alts[ev._cfg_cols]):
+        v = ev.variant(key)
+        assert v.linear is not None
+        m = ev.multipliers(alts[runs])
+        np.testing.assert_array_equal(out.scores[runs], ev.scores(m, v))
+        slow = ev.scores(m, dataclasses.replace(v, linear=None))
+        np.testing.assert_allclose(out.scores[runs], slow, rtol=1e-12)

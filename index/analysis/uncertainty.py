@@ -53,6 +53,7 @@ PANEL_SECTIONS = frozenset({"impute", "normalise"})  # the settings :func:`_need
 MEMORY = 32 * 2**20  # bytes of working memory per chunk of runs (a target, not a hard limit)
 MAX_CHUNK = 1024  # runs aggregated in one batch (more gains nothing once the batch is in cache)
 POOL = 2**20  # scores (runs × units) pooled before ranking them into the rank counts
+MAX_CHOICES = 2**15  # distinct weight choices kept as one effective-weights table (16 MB at 60)
 KEEP_SCORES = 2**22  # keep per-run scores (exact score quantiles) up to this many runs × units
 
 
@@ -73,9 +74,11 @@ class ScoreMoments:
         """Add a (runs, units) chunk."""
         ok = ~np.isnan(x)
         nb = ok.sum(axis=0).astype(float)
+        full = bool(ok.all())  # no NaN: the same sums without masking
         with np.errstate(invalid="ignore", divide="ignore"):
-            mb = np.where(ok, x, 0.0).sum(axis=0) / nb
-            m2b = np.where(ok, (x - mb) ** 2, 0.0).sum(axis=0)
+            mb = (x if full else np.where(ok, x, 0.0)).sum(axis=0) / nb
+            dev2 = (x - mb) ** 2
+            m2b = (dev2 if full else np.where(ok, dev2, 0.0)).sum(axis=0)
         self._combine(nb, mb, m2b, np.fmin.reduce(x, axis=0), np.fmax.reduce(x, axis=0))
 
     def merge(self, other: ScoreMoments) -> ScoreMoments:
@@ -115,7 +118,7 @@ class Outcome:
     """
 
     year: int
-    units: pd.DataFrame  # index = unit code; name_zh, name_en
+    data: Dataset  # the evaluated panel (its units: ``units``)
     design: specmod.Design
     alternatives: np.ndarray  # (runs, factors)
     nominal_scores: np.ndarray
@@ -129,6 +132,11 @@ class Outcome:
     @property
     def n_runs(self) -> int:
         return len(self.y)
+
+    @cached_property
+    def units(self) -> pd.DataFrame:
+        """index = unit code; name_zh, name_en (labelled when first read)."""
+        return _unit_names(self.data)
 
     @cached_property
     def rank_stats(self) -> RankStats:
@@ -206,7 +214,8 @@ class Evaluator:
         memory: int = MEMORY,
     ):
         self.config, self.fw, self.design = config, fw, design
-        years = list(config.years or covered_years(fw, dataset, config.denominate))
+        cache: dict = {}  # the stage cache of ``dataset``
+        years = list(config.years or covered_years(fw, dataset, config.denominate, cache))
         self.year = years[-1] if year is None else int(year)
         if self.year not in years:
             raise InputError(
@@ -216,16 +225,18 @@ class Evaluator:
         self._tables = [  # (column, weight multiplier table) of every weight factor
             (k, f.multipliers) for k, f in enumerate(design.factors) if f.multipliers is not None
         ]
+        self._sections = _sections(design, self._cfg_cols)
+        self._alone: dict[tuple[int, int], Config] = {}  # (factor, alternative) → its config
         alternatives = [  # only these sections can make a variant read the whole panel
-            config.with_overrides([o])
-            for k in self._cfg_cols
-            for o in design.factors[k].overrides
-            if o.partition("=")[0].split(".")[0].strip() in PANEL_SECTIONS
+            self._one(j, a)
+            for j, k in enumerate(self._cfg_cols)
+            for a, o in enumerate(design.factors[k].overrides)
+            if _section(o) in PANEL_SECTIONS
         ]
         panel = any(_needs_panel(c) for c in (config, *alternatives))
         self.data = dataset.subset_years(years if panel else [self.year])
         self._yi = self.data.years.index(self.year)
-        self._cache: dict = {}
+        self._cache = cache if self.data is dataset else {}
         self._variants: dict[tuple[int, ...], _Variant] = {}
         n_units = len(self.data.unit_codes)
         n_aggs = len(fw.codes) - fw.n_indicators
@@ -241,13 +252,13 @@ class Evaluator:
 
     @cached_property
     def units(self) -> pd.DataFrame:
-        return self.data.units.loc[list(self.data.unit_codes), ["name_zh", "name_en"]]
+        return _unit_names(self.data)
 
     # -- building blocks --
     def _prepare(self, config: Config, label: str) -> _Variant:
         """Upstream stages of one variant (from the shared stage cache)."""
         with self._named(label):
-            stages, _ = upstream(config, self.data, self.fw, self._cache)
+            stages, _ = upstream(config, self.data, self.fw, self._cache, log=False)
             xn = stages["normalised"][self._yi]
             weights = joint_weights(config, self.fw, xn, nominal_weights(config, self.fw))
         opts = aggregation_options(config)
@@ -279,11 +290,36 @@ class Evaluator:
         """The variant for the alternatives ``key`` of the config factors (built once)."""
         if key not in self._variants:
             factors = [self.design.factors[k] for k in self._cfg_cols]
-            overrides = [f.overrides[a] for f, a in zip(factors, key, strict=True)]
             label = ", ".join(f"{f.name}={f.labels[a]}" for f, a in zip(factors, key, strict=True))
-            cfg = self.config.with_overrides(overrides) if overrides else self.config
-            self._variants[key] = self._prepare(cfg, label or "nominal")
+            self._variants[key] = self._prepare(self._config_of(key), label or "nominal")
         return self._variants[key]
+
+    def _one(self, j: int, a: int) -> Config:
+        """The nominal config with alternative ``a`` of config factor ``j`` alone (validated
+        once per alternative, not once per combination)."""
+        if (j, a) not in self._alone:
+            item = self.design.factors[self._cfg_cols[j]].overrides[a]
+            self._alone[j, a] = self.config.with_overrides([item])
+        return self._alone[j, a]
+
+    def _config_of(self, key: tuple[int, ...]) -> Config:
+        """The config of a combination of alternatives: ``config.with_overrides`` of the chosen
+        overrides, in factor order. When the factors set distinct top-level sections, that is
+        the nominal config with each factor's section taken from its alternative validated alone
+        (a Config has no rule across sections, an override writes only its own section, and the
+        set of given fields is the same), so a combination costs a copy, not a validation."""
+        factors = [self.design.factors[k] for k in self._cfg_cols]
+        overrides = [f.overrides[a] for f, a in zip(factors, key, strict=True)]
+        if not overrides:
+            return self.config
+        if self._sections is None:  # two factors share a section: the overrides interact
+            return self.config.with_overrides(overrides)
+        update: dict[str, object] = {
+            name: getattr(self._one(j, a), name)
+            for j, (name, a) in enumerate(zip(self._sections, key, strict=True))
+        }
+        update["overrides"] = [*self.config.overrides, *overrides]
+        return self.config.model_copy(update=update)
 
     def multipliers(self, alts: np.ndarray) -> np.ndarray:
         """Weight multipliers (runs, nodes): the product of each weight factor's chosen row."""
@@ -298,11 +334,9 @@ class Evaluator:
         is linear (:func:`_linear_kind`), else one batched pass of ``aggregate_nodes``."""
         v = self.nominal if variant is None else variant
         if v.linear is not None:
-            w = v.weights * multipliers
-            eff = self._paths(w) if np.isfinite(w).all() else None
+            eff = self._effective(v.weights * multipliers)
             if eff is not None:  # one product; else the node-by-node pass names the problem
-                s = eff @ v.linear.T
-                return np.exp(s) if v.log else s
+                return _product(eff, v)
         with self._named(v.label):
             aggs, _ = aggregate_nodes(
                 v.xn,
@@ -312,6 +346,11 @@ class Evaluator:
                 **v.options,
             )
         return aggs[..., -1]
+
+    def _effective(self, w: np.ndarray) -> np.ndarray | None:
+        """Effective indicator weights of node weights (runs, nodes), or None when some are not
+        finite or some group's weights sum to 0 (the node-by-node pass handles and names those)."""
+        return self._paths(w) if np.isfinite(w).all() else None
 
     # -- the whole design --
     def run(
@@ -357,7 +396,7 @@ class Evaluator:
                 bar.update(len(alts))
         return Outcome(
             self.year,
-            self.units,
+            self.data,
             self.design,
             alts,
             self.nominal_scores,
@@ -373,10 +412,21 @@ class Evaluator:
         """Score the chunks ``tasks`` ((variant, run indices[, their rows in the sink])) into a
         new sink of ``shape``."""
         sink = _Sink(*shape)
+        choices = _weight_choices(alts, [k for k, _ in self._tables], self.design.n_alts)
+        tables: dict[bytes, np.ndarray | None] = {}  # variant weights → effective weights table
         # small matrix products: BLAS threads only add overhead (measured: 10× on 2 cores)
         with _blas().limit(limits=1, user_api="blas"):
             for v, idx, *rows in tasks:
-                scores = self.scores(self.multipliers(alts[idx]), v)
+                eff = None
+                if v.linear is not None and choices is not None:
+                    first, which = choices
+                    key = v.weights.tobytes()
+                    if key not in tables:
+                        tables[key] = self._effective(v.weights * self.multipliers(alts[first]))
+                    eff = None if tables[key] is None else tables[key][which[idx]]
+                scores = (
+                    self.scores(self.multipliers(alts[idx]), v) if eff is None else _product(eff, v)
+                )
                 sink.add(rows[0] if rows else idx, scores, self.pool)
                 if bar is not None:
                     bar.update(len(idx))
@@ -471,6 +521,28 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+def _section(override: str) -> str:
+    """The top-level config section a ``key=value`` override writes (``treat.winmax=2`` → treat)."""
+    return override.partition("=")[0].split(".")[0].strip()
+
+
+def _sections(design: specmod.Design, cols: list[int]) -> list[str] | None:
+    """The section each config factor (columns ``cols``) writes, or None when some factor writes
+    several or two factors write the same one (then only the whole combination says the config)."""
+    names = []
+    for k in cols:
+        written = {_section(o) for o in design.factors[k].overrides}
+        if len(written) != 1:
+            return None
+        names.append(written.pop())
+    return names if len(set(names)) == len(names) else None
+
+
+def _unit_names(data: Dataset) -> pd.DataFrame:
+    """The units of a panel in its order: index = unit code; name_zh, name_en."""
+    return data.units.loc[list(data.unit_codes), ["name_zh", "name_en"]]
+
+
 def _needs_panel(config: Config) -> bool:
     return config.normalise.panel != "per_year" or config.impute.method in TEMPORAL_IMPUTERS
 
@@ -489,6 +561,36 @@ def _groups(cols: np.ndarray, n_alts: np.ndarray) -> list[tuple[tuple[int, ...],
         (tuple(int(a) for a in row), runs)
         for row, runs in zip(rows, np.split(order, np.cumsum(counts)[:-1]), strict=True)
     ]
+
+
+def _product(eff: np.ndarray, v: _Variant) -> np.ndarray:
+    """Index scores of a linear variant: $\\sum_i \\tilde w_i x_{ui}$, or its exp in logs."""
+    s = eff @ v.linear.T
+    return np.exp(s) if v.log else s
+
+
+def _weight_choices(
+    alts: np.ndarray, cols: list[int], n_alts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct weight choices of the runs (rows of the weight factors' columns ``cols``):
+    the first run holding each and, per run, which choice it holds; None unless there are at
+    most half as many choices as runs and at most ``MAX_CHOICES`` (and at most 4 possible per
+    run, so that counting them costs one ``bincount``). A run's effective weights are
+    then read from a table of its variant's choices (computed once per distinct weight vector)
+    instead of recomputed per run: the same row computation, so the same bits."""
+    size = int(np.prod([int(n) for n in n_alts[cols]], dtype=object)) if cols else 1
+    if size > 4 * len(alts) or len(alts) < 2:  # choices mostly distinct: not worth a table
+        return None
+    codes = (
+        np.ravel_multi_index(tuple(alts[:, cols].T), tuple(n_alts[cols]))
+        if cols
+        else np.zeros(len(alts), dtype=np.intp)
+    )
+    k = np.count_nonzero(np.bincount(codes, minlength=size))  # counted before any sort
+    if 2 * k > len(alts) or k > MAX_CHOICES:
+        return None
+    _, first, which = np.unique(codes, return_index=True, return_inverse=True)
+    return first, which
 
 
 class _RootWeights:

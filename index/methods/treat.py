@@ -25,6 +25,7 @@ import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -223,13 +224,18 @@ class _Path:
             (v, zero, zero, np.zeros(len(v), dtype=np.int64), sk, kt)
         ]
         self.thresh, self.force = (skew_thresh, kurt_thresh), force_win
+        self._can: list[np.ndarray] = []  # per state: rows failing (or forced), not constant
+        self._stacked: tuple[np.ndarray, ...] | None = None  # values, top, bottom, nwin per state
 
     def _moving(self, t: int, limit: float | np.ndarray) -> np.ndarray:
         """Rows that take a step from state ``t`` under ``limit``: failing (or forced), below
         it, and not constant (a NaN skewness: nothing left to Winsorise)."""
-        _, _, _, nwin, sk, kt = self.steps[t]
-        passing = (np.abs(sk) < self.thresh[0]) | (kt < self.thresh[1])
-        return ~np.isnan(sk) & (self.force | ~passing) & (nwin < limit)
+        t = t % len(self.steps)
+        while len(self._can) <= t:  # the limit-free part, once per state
+            _, _, _, _, sk, kt = self.steps[len(self._can)]
+            passing = (np.abs(sk) < self.thresh[0]) | (kt < self.thresh[1])
+            self._can.append(~np.isnan(sk) & (self.force | ~passing))
+        return self._can[t] & (self.steps[t][3] < limit)
 
     def _extend(self, limit: float) -> None:
         while (moving := self._moving(-1, limit)).any():
@@ -255,11 +261,17 @@ class _Path:
         stop = np.full(len(self.steps[0][0]), len(self.steps) - 1)
         for t in range(len(self.steps) - 2, -1, -1):  # the first state where a row stops
             stop[~self._moving(t, limit)] = t
+        stacked = self._stacked
+        if stacked is None or len(stacked[0]) != len(self.steps):
+            stacked = tuple(np.stack([s[k] for s in self.steps]) for k in range(4))
+            # kept for the next limit only when small: a large panel's walk is not doubled
+            self._stacked = stacked if sum(a.nbytes for a in stacked) <= _STACK_KEPT else None
         rows = np.arange(len(stop))
-        v, high, low, nwin = (np.stack([s[k] for s in self.steps])[stop, rows] for k in range(4))
+        v, high, low, nwin = (a[stop, rows] for a in stacked)
         return _Walk(v, nwin, high, low)
 
 
+_STACK_KEPT = 2**20  # bytes: a walk's stacked states are kept up to this size
 _PATHS: OrderedDict[tuple, _Path] = OrderedDict()  # the last few walks, by data and thresholds
 _PATHS_KEPT = 8
 
@@ -405,8 +417,12 @@ class TreatResult:
     """Treated data, one log row per (batch item, indicator), and a flag per point ("" = untouched)."""
 
     x: np.ndarray
-    details: pd.DataFrame
+    columns: dict[str, object]  # the log's columns: ``details`` makes the table when first read
     flags: np.ndarray
+
+    @cached_property
+    def details(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns)
 
 
 def _transform(name: str, rows: np.ndarray, lmbda: float) -> np.ndarray:
@@ -594,9 +610,8 @@ def treat(
     logged = log.frame()
     empty = np.full(len(rows), np.nan)
     details |= {name: logged.get(name, empty) for name in DETAIL_COLUMNS}
-    frame = pd.DataFrame(details)
     back = lambda a: np.moveaxis(a.reshape(*lead, k, n), -1, -2)  # noqa: E731
-    return TreatResult(back(out), frame, back(flags))
+    return TreatResult(back(out), details, back(flags))
 
 
 TREAT_DEFAULTS: dict[str, object] = {
