@@ -423,7 +423,8 @@ class Evaluator:
                     key = v.weights.tobytes()
                     if key not in tables:
                         tables[key] = self._effective(v.weights * self.multipliers(alts[first]))
-                    eff = None if tables[key] is None else tables[key][which[idx]]
+                    table = tables[key]
+                    eff = None if table is None else table[which[idx]]
                 scores = (
                     self.scores(self.multipliers(alts[idx]), v) if eff is None else _product(eff, v)
                 )
@@ -565,6 +566,7 @@ def _groups(cols: np.ndarray, n_alts: np.ndarray) -> list[tuple[tuple[int, ...],
 
 def _product(eff: np.ndarray, v: _Variant) -> np.ndarray:
     """Index scores of a linear variant: $\\sum_i \\tilde w_i x_{ui}$, or its exp in logs."""
+    assert v.linear is not None  # only linear variants are scored by one product
     s = eff @ v.linear.T
     return np.exp(s) if v.log else s
 
