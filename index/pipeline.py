@@ -1175,9 +1175,11 @@ def _impute_params(
 
 
 def _treat(
-    x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
+    x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset, *, log: bool = True
 ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-    """Treated values, the treatment log (all years) and the per-point flags (as ``x``)."""
+    """Treated values, the treatment log (all years) and the per-point flags (as ``x``); the log
+    is empty with ``log=False`` (the same values and flags, for callers re-running the pipeline
+    many times: building it costs more than treating, see ``treat(details=...)``)."""
     step = config.treat
     params = step.params
     flags = np.full(x.shape, "", dtype="<U11")
@@ -1189,15 +1191,19 @@ def _treat(
     logs = []
     for yi in range(len(ds.years)):  # treatment is a cross-sectional decision, year by year
         try:
-            res = trt.treat(x[yi], method=step.method, **params)
+            res = trt.treat(x[yi], method=step.method, details=log, **params)
         except IndicatorError as exc:
             raise type(exc)(exc.columns, exc.reason, leading=[yi]) from None
         out[yi], flags[yi] = res.x, res.flags
         logs.append(res.details)
-    log = pd.concat(logs, ignore_index=True)  # labelled once: pandas calls cost more than treating
-    log.insert(0, "indicator", [c for d in logs for c in fw.indicator_codes[: len(d)]])
-    log.insert(0, "year", np.repeat(ds.years, [len(d) for d in logs]))
-    return out, log, flags
+    if not log:
+        return out, pd.DataFrame(), flags
+    frame = pd.concat(
+        logs, ignore_index=True
+    )  # labelled once: pandas calls cost more than treating
+    frame.insert(0, "indicator", [c for d in logs for c in fw.indicator_codes[: len(d)]])
+    frame.insert(0, "year", np.repeat(ds.years, [len(d) for d in logs]))
+    return out, frame, flags
 
 
 def _by_position(fw: fwmod.Framework, table: dict, field: str) -> dict[int, object]:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 INJECTED: dict[str, frozenset[str]] = {
     "imputation": frozenset({"groups", "ind_groups", "directions", "times"}),
-    "treatment": frozenset(),
+    "treatment": frozenset({"details"}),
     "normalisation": frozenset({"fit_on", "directions"}),
     "weighting": frozenset(),
     "aggregation": frozenset({"w"}),

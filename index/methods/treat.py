@@ -549,6 +549,7 @@ def treat(
     force_win: bool = False,
     per_indicator: dict[int, dict] | None = None,
     f1: FirstStage = "winsorise",
+    details: bool = True,
 ) -> TreatResult:
     """Treat every indicator column of ``x`` (..., n_units, n_ind); see the module docstring.
 
@@ -557,6 +558,8 @@ def treat(
     ``method``/``f1``/``f2`` (:func:`used_options`) and differs from its default is an error.
     ``per_indicator`` maps a column index to overrides of any keyword here (e.g.
     ``{3: {"method": "none"}, 7: {"winmax": 2, "force_win": True}}``). ``winmax=None`` = no limit.
+    ``details=False`` leaves the log table empty (same values and flags): building it costs more
+    than treating a small panel, and a caller re-running the pipeline many times reads no log.
     """
     x = np.asarray(x, dtype=float)
     if x.ndim < 2:
@@ -587,21 +590,22 @@ def treat(
             out[at], flags[at] = _treat_rows(rows[at], specs[cols[0]], log, at)
         except IndicatorError as exc:  # positions among these rows → indicator columns
             raise IndicatorError(column[at[list(exc.columns)]], exc.reason) from None
-    details: dict[str, object] = {}
+    back = lambda a: np.moveaxis(a.reshape(*lead, k, n), -1, -2)  # noqa: E731
+    if not details:
+        return TreatResult(back(out), pd.DataFrame(), back(flags))
+    table: dict[str, object] = {}
     if x.ndim > 2:
-        details["batch"] = [item for item in np.ndindex(lead) for _ in range(k)]
-    details["column"] = column
+        table["batch"] = [item for item in np.ndindex(lead) for _ in range(k)]
+    table["column"] = column
     logged = log.frame()
     empty = np.full(len(rows), np.nan)
-    details |= {name: logged.get(name, empty) for name in DETAIL_COLUMNS}
-    frame = pd.DataFrame(details)
-    back = lambda a: np.moveaxis(a.reshape(*lead, k, n), -1, -2)  # noqa: E731
-    return TreatResult(back(out), frame, back(flags))
+    table |= {name: logged.get(name, empty) for name in DETAIL_COLUMNS}
+    return TreatResult(back(out), pd.DataFrame(table), back(flags))
 
 
 TREAT_DEFAULTS: dict[str, object] = {
     k: p.default
     for k, p in inspect.signature(treat).parameters.items()
-    if p.kind is inspect.Parameter.KEYWORD_ONLY and k != "per_indicator"
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in ("per_indicator", "details")
 }
 """Every option of :func:`treat` with its default (what "changed from the default" compares to)."""

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import PathCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
+from matplotlib.textpath import TextPath
+from matplotlib.transforms import Affine2D
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -423,17 +428,11 @@ def correlation_heatmap(
     ax.set_yticks(range(n), names)
     ax.spines[:].set_visible(False)
     if n <= 25:
-        for i, j in np.ndindex(n, n):
-            if np.isfinite(corr[i, j]):
-                ax.text(
-                    j,
-                    i,
-                    f"{corr[i, j]:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=6,
-                    color="white" if abs(corr[i, j]) > 0.6 else "black",
-                )
+        i, j = np.nonzero(np.isfinite(corr))
+        values = corr[i, j]
+        dark = np.abs(values) > 0.6
+        colors = np.where(dark[:, None], [[1.0, 1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0, 1.0]])
+        _cell_labels(ax, [f"{v:.2f}" for v in values], j, i, colors, fontsize=6)
     bounds = np.cumsum(ind.groupby("_g", sort=False).size().to_numpy())
     for b in bounds:
         ax.axhline(b - 0.5, color="black", linewidth=0.8)
@@ -446,3 +445,44 @@ def correlation_heatmap(
     )
     ax.set_title(_title(f"{year}年指标相关性", f"Correlations, {year}", bilingual))
     return fig
+
+
+def _cell_labels(
+    ax: Axes,
+    labels: Sequence[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    colors: np.ndarray,
+    fontsize: float,
+) -> None:
+    """Labels centred on the data points (x, y), drawn as glyph outlines, one collection per
+    distinct label.
+
+    What a reader sees is the text of ``ax.text(x, y, label, ha="center", va="center")`` (the
+    SVG draws text as outlines anyway, ``svg.fonttype = path``), centred on its ink; but a few
+    dozen artists instead of hundreds: each ``Text`` is laid out and drawn on its own, which for a
+    heatmap's cells costs more than the rest of the figure. Each distinct label is converted to
+    an outline once (in points) and stamped at its data points (the SVG defines it once).
+    """
+    prop = FontProperties(size=fontsize)
+    points = Affine2D().scale(1 / 72) + ax.figure.dpi_scale_trans
+    at: dict[str, list[int]] = {}
+    for k, label in enumerate(labels):
+        at.setdefault(label, []).append(k)
+    for label, where in at.items():  # first-appearance order: the same file every time
+        path = TextPath((0, 0), label, prop=prop)
+        box = path.get_extents()
+        centred = path.transformed(
+            Affine2D().translate(-(box.x0 + box.x1) / 2, -(box.y0 + box.y1) / 2)
+        )
+        stamps = PathCollection(
+            [centred],
+            offsets=np.column_stack([x[where], y[where]]),
+            offset_transform=ax.transData,
+            transform=points,
+            facecolors=colors[where],
+            edgecolors="none",
+            linewidths=0,
+        )
+        stamps.set_in_layout(False)
+        ax.add_collection(stamps, autolim=False)
