@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib import image as mimage
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PathCollection
-from matplotlib.colors import Normalize
+from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 from matplotlib.textpath import TextPath
-from matplotlib.transforms import Affine2D
+from matplotlib.transforms import Affine2D, Bbox
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -72,27 +73,51 @@ def style() -> Iterator[fonts.FontChoice | None]:
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg`` atomically, without dates or software versions.
 
-    The layout (constrained layout, text extents) and the tight bounding box (+ 0.15 in) are
-    computed once, by one draw without rendering, and both formats are printed from them: each
-    ``savefig(bbox_inches="tight")`` on a constrained figure would otherwise lay it out again.
+    One draw at ``DPI`` lays the figure out (constrained layout) and paints the PNG's pixels;
+    the tight bounding box (+ ``PAD`` inches) is measured with that renderer's text extents and
+    the PNG is that box cut from the pixels (white where it reaches past the figure's edge: the
+    picture ``savefig(bbox_inches=box)`` draws, up to a sub-pixel shift, without laying the text
+    out again). The SVG is printed from the same layout and box.
     """
-    paths = []
-    meta = {"png": {"Software": None}, "svg": {"Date": None, "Creator": "compute-index"}}
     with mpl.rc_context({"svg.hashsalt": HASH_SALT, "svg.fonttype": "path"}):
-        canvas = FigureCanvasAgg(fig)  # the PNG's renderer measures the text for both formats
-        fig.draw_without_rendering()
+        fig.set_dpi(DPI)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
         bbox = fig.get_tightbbox(canvas.get_renderer()).padded(PAD)
         engine = fig.get_layout_engine()
-        fig.set_layout_engine("none")  # laid out above: keep those positions for both formats
+        fig.set_layout_engine("none")  # laid out above: keep those positions for the SVG
         try:
-            for fmt, metadata in meta.items():
-                target = Path(f"{stem}.{fmt}")
-                with atomic_path(target) as tmp:
-                    fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata, bbox_inches=bbox)
-                paths.append(target)
+            png, svg = Path(f"{stem}.png"), Path(f"{stem}.svg")
+            with atomic_path(png) as tmp:
+                mimage.imsave(
+                    tmp, _cut(canvas, bbox), format="png", dpi=DPI, metadata={"Software": None}
+                )
+            with atomic_path(svg) as tmp:
+                fig.savefig(
+                    tmp, format="svg", dpi=DPI, bbox_inches=bbox,
+                    metadata={"Date": None, "Creator": "compute-index"},
+                )  # fmt: skip
         finally:
             fig.set_layout_engine(engine)
-    return paths
+    return [png, svg]
+
+
+def _cut(canvas: FigureCanvasAgg, box: Bbox) -> np.ndarray:
+    """The pixels (RGBA) of ``box`` (inches, origin bottom left) of a drawn figure, as many as
+    ``savefig(bbox_inches=box)`` makes (``int`` of the box size in pixels), the figure's face
+    colour where the box reaches past its edge."""
+    pixels = np.asarray(canvas.buffer_rgba())
+    height, width = pixels.shape[:2]
+    dpi = canvas.figure.dpi
+    rows_out, cols_out = int(box.height * dpi), int(box.width * dpi)
+    # the box's bottom-left at the output's bottom-left; rows counted from the top
+    x0, y0 = round(box.x0 * dpi), round(height - rows_out - box.y0 * dpi)
+    out = np.empty((rows_out, cols_out, 4), dtype=np.uint8)
+    out[:] = np.round(np.array(to_rgba(canvas.figure.get_facecolor())) * 255)
+    rows = slice(max(y0, 0), min(y0 + out.shape[0], height))
+    cols = slice(max(x0, 0), min(x0 + out.shape[1], width))
+    out[rows.start - y0 : rows.stop - y0, cols.start - x0 : cols.stop - x0] = pixels[rows, cols]
+    return out
 
 
 def _title(zh: str, en: str, bilingual: bool) -> str:
