@@ -263,12 +263,14 @@ def run_publication(
     source: str | Path | None = None,
     overlay_sources: list[Path] | None = None,
     jobs: int | None = None,
+    atomic: bool = True,
 ) -> tuple[Publication, Build]:
     """Ingest, build every year, compare alternatives, and write ``<out_dir>/<edition>/``
     (default: the project's ``publications/``).
 
     ``jobs``: processes for the profiles and the figures (None = one per core); it is not part
-    of the settings, as the files are the same bytes whatever it is.
+    of the settings, as the files are the same bytes whatever it is. ``atomic=False``: written
+    in place into a folder that must not exist yet (``verify``'s private rebuild).
 
     ``processed`` is where the ingested panel goes: by default the project's
     ``data/processed/inputs.parquet`` when the raw folder is the project's own ``data/raw``,
@@ -286,12 +288,12 @@ def run_publication(
         if raw.resolve() == paths.raw_dir().resolve() and not overlays:
             return run_publication(
                 settings, out_dir, processed=paths.inputs(), source=source,
-                overlay_sources=overlay_sources, jobs=jobs,
+                overlay_sources=overlay_sources, jobs=jobs, atomic=atomic,
             )  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
             return run_publication(
                 settings, out_dir, processed=Path(work) / "inputs.parquet", source=source,
-                overlay_sources=overlay_sources, jobs=jobs,
+                overlay_sources=overlay_sources, jobs=jobs, atomic=atomic,
             )  # fmt: skip
     out_dir = paths.publications() if out_dir is None else Path(out_dir)
     _check_writable(out_dir)
@@ -304,6 +306,7 @@ def run_publication(
         return _run_publication(
             settings, out_dir, raw, overlays,
             processed=processed, source=source, overlay_sources=overlay_sources, jobs=jobs,
+            atomic=atomic,
         )  # fmt: skip
 
 
@@ -352,6 +355,7 @@ def _run_publication(
     source: str | Path | None,
     overlay_sources: list[Path] | None,
     jobs: int | None = None,
+    atomic: bool = True,
 ) -> tuple[Publication, Build]:
     ingest([raw, *overlays], processed)
     ds = load_inputs(processed)
@@ -413,6 +417,7 @@ def _run_publication(
         year=year,
         seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
         jobs=jobs,
+        atomic=atomic,
     )
     return (replace(pub, notes=(note,)) if note else pub), b
 
@@ -475,6 +480,7 @@ def verify_publication(
                 source=source,
                 overlay_sources=layers,
                 jobs=jobs,
+                atomic=False,  # a private scratch folder: no staging and swap
             )
         return pub.folder
 

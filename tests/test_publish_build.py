@@ -196,8 +196,8 @@ def _bytes(root: Path) -> dict[str, bytes]:
 
 def test_one_and_two_processes_publish_the_same_bytes(tmp_path, monkeypatch):
     """The figures rendered by two forked workers are the bytes one process renders (the verify
-    guarantee does not depend on the number of cores); three figures keep the test short, the
-    heatmap's stamped labels among them."""
+    guarantee does not depend on the number of cores), and verify's in-place build (no staging)
+    writes the same files; three figures keep the test short, the heatmap's labels among them."""
     keep = {"map", "bump", "correlations"}
     monkeypatch.setattr(build, "FIGURES", tuple(e for e in build.FIGURES if e.stem in keep))
     src = tmp_path / "inputs.csv"
@@ -205,7 +205,7 @@ def test_one_and_two_processes_publish_the_same_bytes(tmp_path, monkeypatch):
     folders = {
         jobs: build_publication(
             make_result(), tmp_path / f"j{jobs}", edition="2024-test", inputs={"inputs.csv": src},
-            jobs=jobs,
+            jobs=jobs, atomic=jobs == 1,
         ).folder
         for jobs in (1, 2)
     }  # fmt: skip

@@ -355,6 +355,7 @@ def build_publication(
     sources: pd.DataFrame | None = None,
     seeds: Mapping[str, Any] | None = None,
     jobs: int | None = None,
+    atomic: bool = True,
 ) -> Publication:
     """Build ``<out_dir>/<edition>/`` atomically: the previous folder survives any failure.
 
@@ -364,6 +365,8 @@ def build_publication(
     ``alternatives`` / ``sources``: default to the same-named attributes of ``result``.
     ``seeds``: default = every config entry whose key contains "seed".
     ``jobs``: processes rendering the figures (None = one per core; same bytes whatever it is).
+    ``atomic=False`` writes straight into ``<out_dir>/<edition>/``, which must not exist (a
+    private scratch folder, as ``verify``'s rebuild: no staging folder, swap or permissions).
     """
     if not _EDITION.match(edition):
         raise InputError(
@@ -375,17 +378,13 @@ def build_publication(
             )
         )
     target = Path(out_dir) / edition
+    write = functools.partial(
+        assemble, result, edition=edition, inputs=inputs, config=config, year=year,
+        alternatives=alternatives, sources=sources, seeds=seeds, jobs=jobs,
+    )  # fmt: skip
+    if not atomic:
+        target.mkdir(parents=True)
+        return Publication(target, write(target))
     with folder.staging(target) as tmp:
-        record = assemble(
-            result,
-            tmp,
-            edition=edition,
-            inputs=inputs,
-            config=config,
-            year=year,
-            alternatives=alternatives,
-            sources=sources,
-            seeds=seeds,
-            jobs=jobs,
-        )
+        record = write(tmp)
     return Publication(target, record)
