@@ -88,10 +88,9 @@ def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
         fig.set_layout_engine("none")  # laid out above: keep those positions for the SVG
         try:
             png, svg = Path(f"{stem}.png"), Path(f"{stem}.svg")
+            unsigned: dict[str, Any] = {"Software": None}  # None drops the entry
             with atomic_path(png) as tmp:
-                mimage.imsave(
-                    tmp, _cut(canvas, bbox), format="png", dpi=DPI, metadata={"Software": None}
-                )
+                mimage.imsave(tmp, _cut(canvas, bbox), format="png", dpi=DPI, metadata=unsigned)
             with atomic_path(svg) as tmp:
                 fig.savefig(
                     tmp, format="svg", dpi=DPI, bbox_inches=bbox,
