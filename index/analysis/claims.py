@@ -36,6 +36,7 @@ from index.pipeline import (
     aggregate_tree,
     aggregation_options,
     config_weigher,
+    denominated,
     nominal_weights,
 )
 
@@ -393,16 +394,17 @@ class Rescorer:
     with the configured weigher) for one year, on the year alone unless a choice reads the panel.
 
     Treatment is decided year by year, and so are per-year normalisation and the aggregation, so
-    when only the imputation reads other years (``latest``, ``linear``) the panel is imputed and
-    the rest runs on the year's slice alone: the same numbers as the whole panel, at a fraction of
-    the cost (what it takes re-runs the pipeline ~60 times per unit)."""
+    when only the imputation reads other years (``latest``, ``linear``) the whole panel of the
+    data is imputed (as the build does, :func:`~index.pipeline._impute`) and the rest runs on
+    the year's slice alone: the same numbers, at a fraction of the cost (what it takes re-runs
+    the pipeline ~60 times per unit)."""
 
     b: Build
     yi: int
 
     @cached_property
     def panel(self) -> bool:
-        """The rest of the pipeline needs every year (normalisation over the panel)."""
+        """The rest of the pipeline needs every built year (normalisation over the panel)."""
         return self.b.config.normalise.panel != "per_year"
 
     @cached_property
@@ -413,13 +415,26 @@ class Rescorer:
 
     @cached_property
     def base(self) -> np.ndarray:
+        """The denominated values a trial modifies: the year's, the whole panel's (temporal
+        imputation, the built years as the build has them) or the build's (panel normalisation)."""
         den = self.b.stages["denominated"]
-        return den.copy() if self.imputes_panel else den[[self.yi]].copy()
+        if self.panel:
+            return den.copy()
+        if not self.imputes_panel:
+            return den[[self.yi]].copy()
+        ds, fw = self.b.dataset, self.b.framework
+        whole = ds.whole
+        raw = whole.select([i.data_series for i in fw.indicators])
+        out = denominated(raw, fw, whole, divide=self.b.config.denominate)
+        out[[whole.years.index(y) for y in ds.years]] = den
+        return out
 
     @cached_property
     def data(self):
-        ds = self.b.dataset
-        return ds if self.imputes_panel else self.year_data
+        """The dataset the imputation reads (matching :attr:`base`)."""
+        if self.panel:
+            return self.b.dataset
+        return self.b.dataset.whole if self.imputes_panel else self.year_data
 
     @cached_property
     def year_data(self):
@@ -445,7 +460,12 @@ class Rescorer:
         return s[self.yi if self.panel else 0, :, -1]
 
     def row(self) -> int:
-        return self.yi if self.imputes_panel else 0
+        """The year's row in :attr:`base`."""
+        if self.panel:
+            return self.yi
+        if not self.imputes_panel:
+            return 0
+        return self.data.years.index(self.b.years[self.yi])
 
 
 def _moves_up(s: np.ndarray, u: int, rank: float) -> bool:
