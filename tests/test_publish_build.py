@@ -217,11 +217,11 @@ def test_one_and_two_processes_publish_the_same_bytes(tmp_path, monkeypatch):
 
 def test_figure_registry_entries_are_drawn_in_order_and_skipped_without_data(tmp_path):
     """Every registered figure whose data are present is in the report, in registry order; a
-    figure whose table is absent (no rank bounds here) is left out."""
+    figure whose table is absent (no rank bounds, no Sobol' indices here) is left out."""
     res = make_result()
     data = build.FigureData(res, 2024, True, res.rank_intervals, res.alternatives, None)
     stems = [e.stem for e in build.FIGURES if e.shown(data)]
-    assert stems == [e.stem for e in build.FIGURES if e.stem != "rank_bounds"]
+    assert stems == [e.stem for e in build.FIGURES if e.stem not in ("rank_bounds", "sobol")]
     page = (published().folder / "report.html").read_text(encoding="utf-8")
     where = [
         page.index(f"{e.caption_en.format(year=2024)}") for e in build.FIGURES if e.stem in stems
