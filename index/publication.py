@@ -7,6 +7,7 @@ so ``verify`` can rebuild a publication from its manifest alone and compare ever
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from index.dataset import Dataset, load_inputs
 from index.errors import InputError, Problem
 from index.etl.ingest import ingest
 from index.pipeline import Build, build
-from index.publish import Publication, Verification, build_publication, manifest, verify
+from index.publish import Publication, Verification, build_publication, manifest, parallel, verify
 from index.publish import folder as publish_folder
 from index.tracker import Tracker
 
@@ -179,8 +180,14 @@ def _rank_intervals(b: Build, settings: PublishSettings, year: int) -> pd.DataFr
     return publication_intervals(b, settings.uncertainty, year)
 
 
-def _claims(b: Build, settings: PublishSettings, year: int) -> tuple[pd.DataFrame, list]:
-    """The rank-bounds table of the edition year and, if asked, every ranked region's profile."""
+def _claims(
+    b: Build, settings: PublishSettings, year: int, jobs: int | None = None
+) -> tuple[pd.DataFrame, list]:
+    """The rank-bounds table of the edition year and, if asked, every ranked region's profile.
+
+    The bounds are computed once, here, and every profile reads them; the profiles (what it
+    takes re-runs the pipeline ~60 times per region) are computed by ``jobs`` forked processes
+    (None = one per core), in the table's order whatever their number."""
     from index.analysis import claims
 
     s = settings.bounds
@@ -189,11 +196,13 @@ def _claims(b: Build, settings: PublishSettings, year: int) -> tuple[pd.DataFram
     if not s.profiles:
         return table, []
     ranked = [code for code in table["region_code"][table["rank"].notna()]]
-    return table, [claims.profile(b, code, year, c) for code in ranked]
+    return table, parallel.run(
+        [functools.partial(claims.profile, b, code, year, c) for code in ranked], jobs
+    )
 
 
 def _analyses(
-    b: Build, settings: PublishSettings, year: int
+    b: Build, settings: PublishSettings, year: int, jobs: int | None = None
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list, pd.DataFrame | None, dict[str, str]]:
     """Rank intervals, rank bounds and profiles, Sobol' indices of the mean absolute rank change
     (``Build.sensitivity(...).overall()``, one row per factor), and the analyses left out
@@ -237,7 +246,7 @@ def _analyses(
         else None
     )
     if not per_unit:
-        bounds, profiles = _claims(b, settings, year)
+        bounds, profiles = _claims(b, settings, year, jobs)
         return intervals, bounds, profiles, sobol, left_out
     left_out["rank bounds and profiles"] = (
         f"the child weights of {', '.join(per_unit)} are per unit or by position (BoD, robust "
@@ -253,9 +262,15 @@ def run_publication(
     processed: str | Path | None = None,
     source: str | Path | None = None,
     overlay_sources: list[Path] | None = None,
+    jobs: int | None = None,
+    atomic: bool = True,
 ) -> tuple[Publication, Build]:
     """Ingest, build every year, compare alternatives, and write ``<out_dir>/<edition>/``
     (default: the project's ``publications/``).
+
+    ``jobs``: processes for the profiles and the figures (None = one per core); it is not part
+    of the settings, as the files are the same bytes whatever it is. ``atomic=False``: written
+    in place into a folder that must not exist yet (``verify``'s private rebuild).
 
     ``processed`` is where the ingested panel goes: by default the project's
     ``data/processed/inputs.parquet`` when the raw folder is the project's own ``data/raw``,
@@ -273,12 +288,12 @@ def run_publication(
         if raw.resolve() == paths.raw_dir().resolve() and not overlays:
             return run_publication(
                 settings, out_dir, processed=paths.inputs(), source=source,
-                overlay_sources=overlay_sources,
+                overlay_sources=overlay_sources, jobs=jobs, atomic=atomic,
             )  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
             return run_publication(
                 settings, out_dir, processed=Path(work) / "inputs.parquet", source=source,
-                overlay_sources=overlay_sources,
+                overlay_sources=overlay_sources, jobs=jobs, atomic=atomic,
             )  # fmt: skip
     out_dir = paths.publications() if out_dir is None else Path(out_dir)
     _check_writable(out_dir)
@@ -290,7 +305,8 @@ def run_publication(
     with lock:
         return _run_publication(
             settings, out_dir, raw, overlays,
-            processed=processed, source=source, overlay_sources=overlay_sources,
+            processed=processed, source=source, overlay_sources=overlay_sources, jobs=jobs,
+            atomic=atomic,
         )  # fmt: skip
 
 
@@ -338,6 +354,8 @@ def _run_publication(
     processed: str | Path,
     source: str | Path | None,
     overlay_sources: list[Path] | None,
+    jobs: int | None = None,
+    atomic: bool = True,
 ) -> tuple[Publication, Build]:
     ingest([raw, *overlays], processed)
     ds = load_inputs(processed)
@@ -367,7 +385,7 @@ def _run_publication(
     )
     data = b.dataset.long
     data = data[data["indicator"].isin(b.framework.data_series)]
-    intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, year)
+    intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, year, jobs)
     alternatives, skipped = _alternatives(b, settings, year)
     settings = settings.model_copy(
         update={"alternatives_skipped": skipped, "analyses_skipped": left_out}
@@ -398,6 +416,8 @@ def _run_publication(
         inputs=input_files(raw, fw_path, overlays),
         year=year,
         seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
+        jobs=jobs,
+        atomic=atomic,
     )
     return (replace(pub, notes=(note,)) if note else pub), b
 
@@ -406,8 +426,11 @@ def verify_publication(
     folder: str | Path,
     raw_dir: str | Path | None = None,
     overlays: Sequence[str | Path] | None = None,
+    *,
+    jobs: int | None = None,
 ) -> Verification:
-    """Rebuild a publication from its manifest and compare every output byte for byte.
+    """Rebuild a publication from its manifest and compare every output byte for byte
+    (``jobs``: processes of the rebuild, as for :func:`run_publication`).
 
     The raw inputs are read from ``raw_dir`` if given, else from where the manifest says
     (relative to the publication folder, so a checkout moved whole still verifies), else from the
@@ -456,6 +479,8 @@ def verify_publication(
                 processed=Path(work) / "inputs.parquet",
                 source=source,
                 overlay_sources=layers,
+                jobs=jobs,
+                atomic=False,  # a private scratch folder: no staging and swap
             )
         return pub.folder
 

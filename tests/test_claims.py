@@ -115,6 +115,34 @@ def test_what_it_takes_applied_to_the_raw_data_moves_the_unit_up(default_build):
     assert n_checked >= 3
 
 
+@pytest.mark.parametrize("imputation", ["latest", "mean"])
+def test_rescorer_on_the_year_alone_equals_the_whole_pipeline(default_build, imputation):
+    """The re-runs of what it takes score the edition year on its own slice after imputing the
+    panel: the scores of a full build with the same change. A value removed from the edition
+    year makes ``latest`` read the year before (on the year alone, the fallback would fill it)."""
+    b = default_build
+    yi = len(b.years) - 1
+    k, other = _plain_indicators(b)[:2]
+    series = [b.dataset.series.index(b.framework.indicators[j].data_series) for j in (k, other)]
+    observed = ~np.isnan(b.dataset.values[:, :, series[1]]).any(axis=0)
+    gone, u = (int(j) for j in np.nonzero(observed)[0][:2])
+    values = b.dataset.values.copy()
+    values[yi, gone, series[1]] = np.nan
+    b = build(
+        b.config.with_overrides([f"impute={imputation}"]),
+        dataclasses.replace(b.dataset, values=values),
+        b.framework,
+    )
+    rs = cl.Rescorer(b, yi)
+    assert rs.imputes_panel == (imputation == "latest") and not rs.panel
+    np.testing.assert_array_equal(rs.scores(rs.base.copy()), b.scores[yi, :, -1])
+    values[yi, u, series[0]] *= 1.5
+    full = build(b.config, dataclasses.replace(b.dataset, values=values), b.framework)
+    d = rs.base.copy()
+    d[rs.row(), u, k] = full.stages["denominated"][yi, u, k]
+    np.testing.assert_allclose(rs.scores(d), full.scores[yi, :, -1], rtol=0, atol=1e-12)
+
+
 def test_what_it_takes_pillar_rows_and_rank_one(default_build):
     b = default_build
     yi = len(b.years) - 1

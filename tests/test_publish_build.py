@@ -132,7 +132,7 @@ def test_failed_build_leaves_previous_publication_intact(tmp_path, monkeypatch):
         raise RuntimeError("killed mid-build")
 
     monkeypatch.setattr(build.tables, "write_xlsx", boom)  # after figures, before the report
-    monkeypatch.setattr(build, "_figure_plan", lambda *a: [])  # keep the test fast
+    monkeypatch.setattr(build, "FIGURES", ())  # keep the test fast
     with pytest.raises(RuntimeError, match="mid-build"):
         build_publication(make_result(), tmp_path, edition="2024")
     assert _files(previous) == {"report.html"}
@@ -190,15 +190,40 @@ def test_recover_restores_a_folder_left_aside(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024"]
 
 
-def test_figures_rendered_in_this_process_are_the_same_bytes(monkeypatch):
-    """The forked workers render exactly what one process renders (the verify guarantee does
-    not depend on the number of cores)."""
-    pub = published()
-    monkeypatch.setattr(build.os, "cpu_count", lambda: 1)  # no workers: render in-process
-    src = pub.folder.parent / "inputs.csv"
-    root = pub.folder.parent / "serial"
-    serial = build_publication(make_result(), root, edition="2024-test", inputs={"inputs.csv": src})
-    try:
-        assert serial.manifest["outputs"] == pub.manifest["outputs"]
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def _bytes(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_one_and_two_processes_publish_the_same_bytes(tmp_path, monkeypatch):
+    """The figures rendered by two forked workers are the bytes one process renders (the verify
+    guarantee does not depend on the number of cores), and verify's in-place build (no staging)
+    writes the same files; three figures keep the test short, the heatmap's labels among them."""
+    keep = {"map", "bump", "correlations"}
+    monkeypatch.setattr(build, "FIGURES", tuple(e for e in build.FIGURES if e.stem in keep))
+    src = tmp_path / "inputs.csv"
+    src.write_text("year,region_code,indicator,value\n2024,11,gdp,1.0\n", encoding="utf-8")
+    folders = {
+        jobs: build_publication(
+            make_result(), tmp_path / f"j{jobs}", edition="2024-test", inputs={"inputs.csv": src},
+            jobs=jobs, atomic=jobs == 1,
+        ).folder
+        for jobs in (1, 2)
+    }  # fmt: skip
+    one, two = (_bytes(folders[j]) for j in (1, 2))
+    assert {f"figures/{s}.{e}" for s in keep for e in ("png", "svg")} <= set(one)
+    assert one.keys() == two.keys()
+    assert [k for k in one if one[k] != two[k]] == []
+
+
+def test_figure_registry_entries_are_drawn_in_order_and_skipped_without_data(tmp_path):
+    """Every registered figure whose data are present is in the report, in registry order; a
+    figure whose table is absent (no rank bounds, no Sobol' indices here) is left out."""
+    res = make_result()
+    data = build.FigureData(res, 2024, True, res.rank_intervals, res.alternatives, None)
+    stems = [e.stem for e in build.FIGURES if e.shown(data)]
+    assert stems == [e.stem for e in build.FIGURES if e.stem not in ("rank_bounds", "sobol")]
+    page = (published().folder / "report.html").read_text(encoding="utf-8")
+    where = [
+        page.index(f"{e.caption_en.format(year=2024)}") for e in build.FIGURES if e.stem in stems
+    ]
+    assert where == sorted(where)

@@ -106,3 +106,43 @@ def test_composite_stack_sums_to_arithmetic_composite(result):
         ends[y] = max(ends.get(y, 0.0), patch.get_x() + patch.get_width())
     composite = ax.collections[0].get_offsets()[:, 0]
     np.testing.assert_allclose([ends[k] for k in sorted(ends)], composite, rtol=1e-12)
+
+
+@pytest.mark.parametrize("draw", ["composite_bars", "tile_map", "correlation_heatmap"])
+def test_png_is_the_tight_box_savefig_draws(result, tmp_path, draw):
+    """The PNG cut from the one draw is the picture ``savefig(bbox_inches=box)`` paints from the
+    same layout: same size, margins white, and no shift by a pixel matches it better."""
+    from PIL import Image
+
+    make = getattr(figures, draw)
+    with figures.style():
+        figures.save_figure(make(result.scores, result.nodes), tmp_path / "cut")
+        fig = make(result.scores, result.nodes)
+        fig.draw_without_rendering()
+        box = fig.get_tightbbox().padded(figures.PAD)
+        fig.set_layout_engine("none")
+        fig.savefig(tmp_path / "ref.png", dpi=figures.DPI, bbox_inches=box)
+    cut, ref = (
+        np.asarray(Image.open(tmp_path / f"{n}.png").convert("L"), dtype=float)
+        for n in ("cut", "ref")
+    )
+    assert cut.shape == ref.shape
+    assert (cut[:5] == 255).all() and (cut[:, :5] == 255).all()  # the white margin
+    here = np.abs(cut - ref).mean()
+    shifted = [np.abs(np.roll(cut, s, axis) - ref).mean() for s in (-1, 1) for axis in (0, 1)]
+    assert here < min(shifted), (here, shifted)
+
+
+def test_heatmap_cell_labels_are_the_values(result):
+    """The heatmap's stamped labels: one outline per distinct value, at the cells that show it."""
+    with figures.style():
+        fig = figures.correlation_heatmap(result.scores, result.nodes)
+    ax = fig.axes[0]
+    corr = ax.images[0].get_array()
+    stamps = [c for c in ax.collections if len(c.get_paths()) == 1 and len(c.get_offsets())]
+    shown = sum(len(c.get_offsets()) for c in stamps)
+    assert shown == np.isfinite(np.asarray(corr)).sum()
+    assert len(stamps) == len({f"{v:.2f}" for v in np.asarray(corr)[np.isfinite(corr)]})
+    for c in stamps:
+        j, i = np.asarray(c.get_offsets()).T.astype(int)
+        assert len({f"{v:.2f}" for v in np.asarray(corr)[i, j]}) == 1

@@ -163,7 +163,7 @@ def test_target_series_must_name_an_amount_target(national):
 def test_sheet_and_report_section(tmp_path, monkeypatch):
     res = make_result()
     res.tracker = tracker.load(NATIONAL, SOURCES)
-    monkeypatch.setattr(build, "_figure_plan", lambda *a: [])  # keep the test fast
+    monkeypatch.setattr(build, "FIGURES", ())  # keep the test fast
     pub = build_publication(res, tmp_path, edition="plan")
     wb = openpyxl.load_workbook(pub.folder / "ranking.xlsx")
     assert (

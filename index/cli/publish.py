@@ -21,6 +21,17 @@ from index.cli.options import (
 )
 from index.cli.tables import print_ranking
 
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        help="processes for the profiles and figures (default: one per core); the files are "
+        "the same bytes whatever it is",
+    ),
+]
+
 
 @app.command()
 @guarded
@@ -52,6 +63,7 @@ def publish(
     weight: WeightOpt = None,
     exclude: ExcludeOpt = None,
     config: ConfigOpt = None,
+    jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Full publication run: ingest, every year, alternatives, uncertainty, tables, figures, report.
@@ -72,7 +84,7 @@ def publish(
         run=resolve_config(config, framework, set_, weight, exclude),
         uncertainty=UncertaintySettings(runs=runs, seed=seed, sobol=sobol),
     )
-    pub, b = run_publication(settings, out_dir or paths.publications())
+    pub, b = run_publication(settings, out_dir or paths.publications(), jobs=jobs)
     for note in pub.notes:  # even with --quiet: it says which edition was written
         typer.echo(f"note: {note}", err=True)
     if not quiet:
@@ -101,6 +113,7 @@ def verify_cmd(
             "records, relative to the publication)"
         ),
     ] = None,
+    jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Re-run a publication from its manifest and confirm every output is byte-identical.
@@ -116,9 +129,9 @@ def verify_cmd(
     from index.publication import verify_publication
 
     result = (
-        verify_publication(folder, raw_dir[0], raw_dir[1:] or None)
+        verify_publication(folder, raw_dir[0], raw_dir[1:] or None, jobs=jobs)
         if raw_dir
-        else verify_publication(folder)
+        else verify_publication(folder, jobs=jobs)
     )
     for line in result.lines():
         typer.echo(line, err=not result.ok)

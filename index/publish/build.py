@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
-import multiprocessing as mp
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +25,7 @@ from index.publish import (
     figures,
     folder,
     manifest,
+    parallel,
     report,
     sobol_chart,
     sunburst,
@@ -67,95 +66,131 @@ class Publication:
 
 _EDITION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-FigureMaker = Callable[[], Figure]
+
+@dataclass(frozen=True)
+class FigureData:
+    """What a figure draws on: the result, the edition year, whether labels are bilingual (a
+    CJK font is installed) and the optional tables ``assemble`` resolved."""
+
+    result: ResultLike
+    year: int
+    bilingual: bool
+    intervals: pd.DataFrame | None = None
+    alternatives: pd.DataFrame | None = None
+    bounds: pd.DataFrame | None = None
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        return self.result.scores
+
+    @property
+    def nodes(self) -> pd.DataFrame:
+        return self.result.nodes
+
+    @property
+    def sobol(self) -> pd.DataFrame | None:
+        """Sobol' indices of the publication (``result.sobol``, optional)."""
+        return getattr(self.result, "sobol", None)
 
 
-def _figure_plan(
-    result: ResultLike,
-    year: int,
-    bilingual: bool,
-    intervals: pd.DataFrame | None,
-    alternatives: pd.DataFrame | None,
-    bounds: pd.DataFrame | None = None,
-) -> list[tuple[str, str, str, FigureMaker]]:
-    """(stem, caption zh, caption en, maker) of every figure the data supports."""
-    s, n, b = result.scores, result.nodes, bilingual
-    sobol = getattr(result, "sobol", None)
-    plan: list[tuple[str, str, str, FigureMaker | None]] = [
-        (
-            "composite",
-            f"{year}年综合得分（按分项贡献堆叠）",
-            f"Composite score by pillar contribution, {year}",
-            lambda: figures.composite_bars(s, n, year=year, bilingual=b),
+def _given(table: pd.DataFrame | None) -> bool:
+    return table is not None and len(table) > 0
+
+
+@dataclass(frozen=True)
+class FigureEntry:
+    """One figure of the publication: file stem, captions (``{year}`` is filled in), the
+    function drawing it and the test whether the data support it."""
+
+    stem: str
+    caption_zh: str
+    caption_en: str
+    make: Callable[[FigureData], Figure]
+    shown: Callable[[FigureData], bool] = lambda d: True
+
+
+#: Every figure of the publication, in report order. Adding a figure = one entry here (its drawing
+#: function in :mod:`index.publish.figures`): it is rendered by a worker process like the others.
+FIGURES: tuple[FigureEntry, ...] = (
+    FigureEntry(
+        "composite",
+        "{year}年综合得分（按分项贡献堆叠）",
+        "Composite score by pillar contribution, {year}",
+        lambda d: figures.composite_bars(d.scores, d.nodes, year=d.year, bilingual=d.bilingual),
+    ),
+    FigureEntry(
+        "map",
+        "{year}年各省综合得分瓦片地图（数字为排名）",
+        "Tile-grid map of the composite score, {year} (number = rank)",
+        lambda d: figures.tile_map(d.scores, d.nodes, year=d.year, bilingual=d.bilingual),
+    ),
+    FigureEntry(
+        "rank_intervals",
+        "排名不确定性区间（Q5–Q95）",
+        "Rank intervals (Q5–Q95) from the uncertainty analysis",
+        lambda d: figures.rank_intervals(d.intervals, d.scores, bilingual=d.bilingual),
+        lambda d: _given(d.intervals),
+    ),
+    FigureEntry(
+        "rank_bounds",
+        "名义排名、权重在名义值±范围内变动时的精确排名界限，及不确定性分析的蒙特卡洛区间"
+        "（后者也改变方法选择，故可超出界限）",
+        "Nominal rank, exact rank bounds over the admissible weights, and the Monte Carlo "
+        "interval of the uncertainty analysis (which also varies the methods, so it may leave "
+        "the bounds)",
+        lambda d: claims.bounds_figure(d.bounds, d.intervals, bilingual=d.bilingual),
+        lambda d: _given(d.bounds),
+    ),
+    FigureEntry(
+        "profiles",
+        "前10名分项得分",
+        "Pillar profiles of the top 10",
+        lambda d: figures.pillar_profiles(d.scores, d.nodes, year=d.year, bilingual=d.bilingual),
+    ),
+    FigureEntry(
+        "alternatives",
+        "不同权重方案下的排名",
+        "Rankings under alternate weightings",
+        lambda d: figures.alternate_rankings(d.alternatives, d.scores, bilingual=d.bilingual),
+        lambda d: _given(d.alternatives),
+    ),
+    FigureEntry(
+        "bump",
+        "历年排名变化",
+        "Ranks over the years",
+        lambda d: figures.bump_chart(d.scores, d.nodes, bilingual=d.bilingual),
+        lambda d: d.scores["year"].nunique() > 1,
+    ),
+    FigureEntry(
+        "correlations",
+        "{year}年指标、分项与综合指数的相关系数",
+        "Correlations between indicators, pillars and the index, {year}",
+        lambda d: figures.correlation_heatmap(
+            d.scores, d.nodes, year=d.year, bilingual=d.bilingual
         ),
-        (
-            "map",
-            f"{year}年各省综合得分瓦片地图（数字为排名）",
-            f"Tile-grid map of the composite score, {year} (number = rank)",
-            lambda: figures.tile_map(s, n, year=year, bilingual=b),
-        ),
-        (
-            "rank_intervals",
-            "排名不确定性区间（Q5–Q95）",
-            "Rank intervals (Q5–Q95) from the uncertainty analysis",
-            (lambda: figures.rank_intervals(intervals, s, bilingual=b))
-            if intervals is not None and len(intervals)
-            else None,
-        ),
-        (
-            "rank_bounds",
-            "名义排名、权重在名义值±范围内变动时的精确排名界限，及不确定性分析的蒙特卡洛区间"
-            "（后者也改变方法选择，故可超出界限）",
-            "Nominal rank, exact rank bounds over the admissible weights, and the Monte Carlo "
-            "interval of the uncertainty analysis (which also varies the methods, so it may leave "
-            "the bounds)",
-            (lambda: claims.bounds_figure(bounds, intervals, bilingual=b))
-            if bounds is not None and len(bounds)
-            else None,
-        ),
-        (
-            "profiles",
-            "前10名分项得分",
-            "Pillar profiles of the top 10",
-            lambda: figures.pillar_profiles(s, n, year=year, bilingual=b),
-        ),
-        (
-            "alternatives",
-            "不同权重方案下的排名",
-            "Rankings under alternate weightings",
-            (lambda: figures.alternate_rankings(alternatives, s, bilingual=b))
-            if alternatives is not None and len(alternatives)
-            else None,
-        ),
-        (
-            "bump",
-            "历年排名变化",
-            "Ranks over the years",
-            (lambda: figures.bump_chart(s, n, bilingual=b)) if s["year"].nunique() > 1 else None,
-        ),
-        (
-            "correlations",
-            f"{year}年指标、分项与综合指数的相关系数",
-            f"Correlations between indicators, pillars and the index, {year}",
-            lambda: figures.correlation_heatmap(s, n, year=year, bilingual=b),
-        ),
-        (
-            "framework",
-            "指数框架与有效权重（COINr plot_framework）",
-            "The framework with effective weights (COINr plot_framework)",
-            (lambda: sunburst.framework_sunburst(n, bilingual=b)) if sunburst.drawable(n) else None,
-        ),
-        (
-            "sobol",
-            "Sobol' 敏感性指数：各不确定因素对平均绝对排名变化的一阶与总效应",
-            "Sobol' sensitivity indices: first-order and total effect of each uncertain factor on "
-            "the mean absolute rank change",
-            (lambda: sobol_chart.sobol_chart(sobol, bilingual=b))
-            if sobol is not None and len(sobol)
-            else None,
-        ),
-    ]
-    return [(stem, zh, en, make) for stem, zh, en, make in plan if make is not None]
+    ),
+    FigureEntry(
+        "framework",
+        "指数框架与有效权重（COINr plot_framework）",
+        "The framework with effective weights (COINr plot_framework)",
+        lambda d: sunburst.framework_sunburst(d.nodes, bilingual=d.bilingual),
+        lambda d: sunburst.drawable(d.nodes),
+    ),
+    FigureEntry(
+        "sobol",
+        "Sobol' 敏感性指数：各不确定因素对平均绝对排名变化的一阶与总效应",
+        "Sobol' sensitivity indices: first-order and total effect of each uncertain factor on "
+        "the mean absolute rank change",
+        lambda d: sobol_chart.sobol_chart(d.sobol, bilingual=d.bilingual),
+        lambda d: _given(d.sobol),
+    ),
+)
+
+
+def _render(entry: FigureEntry, data: FigureData, where: Path) -> bytes:
+    """Draw one figure, write its PNG and SVG into ``where``; return the PNG's bytes."""
+    png, _svg = figures.save_figure(entry.make(data), where / entry.stem)
+    return png.read_bytes()
 
 
 def assemble(
@@ -169,8 +204,12 @@ def assemble(
     alternatives: pd.DataFrame | None = None,
     sources: pd.DataFrame | None = None,
     seeds: Mapping[str, Any] | None = None,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
-    """Write every publication file into the existing folder ``target``; return the manifest."""
+    """Write every publication file into the existing folder ``target``; return the manifest.
+
+    ``jobs``: processes rendering the figures (None = one per core); the files are the same
+    bytes whatever it is."""
     target = Path(target)
     config = dict(result.config if config is None else config)
     scores, nodes = result.scores, result.nodes
@@ -184,8 +223,10 @@ def assemble(
 
     (target / "figures").mkdir(parents=True, exist_ok=True)
     with figures.style() as font:
-        shown = _figure_plan(result, year, font is not None, intervals, alternatives, bounds)
-        with _rendering(shown, target / "figures") as pngs:  # rendered while the tables are written
+        data = FigureData(result, year, font is not None, intervals, alternatives, bounds)
+        shown = [e for e in FIGURES if e.shown(data)]
+        renders = [functools.partial(_render, e, data, target / "figures") for e in shown]
+        with parallel.started(renders, jobs) as pngs:  # rendered while the tables are written
             sheets = _sheets(result, config, edition, year, intervals, sources, font)
             if bounds is not None and len(bounds):
                 sheets[0] = claims.with_bounds(sheets[0], bounds, link=bool(profiles))
@@ -199,8 +240,10 @@ def assemble(
             )
             tables.write_csv(sheets[0].frame, target / "ranking.csv")
             rendered = [
-                report.Figure(stem, zh, en, png)
-                for (stem, zh, en, _), png in zip(shown, pngs(), strict=True)
+                report.Figure(
+                    e.stem, e.caption_zh.format(year=year), e.caption_en.format(year=year), png
+                )
+                for e, png in zip(shown, pngs(), strict=True)
             ]
     provenance = {
         "edition": edition,
@@ -282,40 +325,6 @@ def _sheets(
     ]
 
 
-# The figures a pool of forked workers renders: set just before the fork, so each worker finds
-# the makers (closures over the data, which cannot be pickled) by position.
-_JOBS: list[tuple[str, FigureMaker, Path]] = []
-
-
-def _render_one(k: int) -> bytes:
-    """Render figure ``k`` of :data:`_JOBS` to PNG and SVG; return the PNG's bytes."""
-    stem, make, where = _JOBS[k]
-    png, _svg = figures.save_figure(make(), where / stem)
-    return png.read_bytes()
-
-
-@contextlib.contextmanager
-def _rendering(
-    plan: list[tuple[str, str, str, FigureMaker]], where: Path
-) -> Iterator[Callable[[], list[bytes]]]:
-    """Start rendering every figure of ``plan`` into ``where``; yields a function that waits for
-    them and gives the PNG bytes in plan order (workers are stopped on leaving, error or not).
-
-    Figures are independent, so they are rendered in parallel by forked worker processes (which
-    inherit the house style, the font and the data), one per figure up to the cores; where fork
-    is unavailable or there is one core, in this process. Either way every file is the same
-    bytes: rendering depends only on the figure, the style and the font.
-    """
-    global _JOBS
-    _JOBS = [(stem, make, where) for stem, _, _, make in plan]
-    workers = min(len(plan), os.cpu_count() or 1)
-    if workers < 2 or "fork" not in mp.get_all_start_methods():
-        yield lambda: [_render_one(k) for k in range(len(plan))]
-        return
-    with mp.get_context("fork").Pool(workers) as pool:
-        yield pool.map_async(_render_one, range(len(plan)), chunksize=1).get
-
-
 def _facts(
     edition: str, year: int, scores: pd.DataFrame, nodes: pd.DataFrame, font: FontChoice | None
 ) -> dict[str, Any]:
@@ -345,6 +354,8 @@ def build_publication(
     alternatives: pd.DataFrame | None = None,
     sources: pd.DataFrame | None = None,
     seeds: Mapping[str, Any] | None = None,
+    jobs: int | None = None,
+    atomic: bool = True,
 ) -> Publication:
     """Build ``<out_dir>/<edition>/`` atomically: the previous folder survives any failure.
 
@@ -353,6 +364,9 @@ def build_publication(
     ``year``: the edition year (default: the latest in ``result.scores``).
     ``alternatives`` / ``sources``: default to the same-named attributes of ``result``.
     ``seeds``: default = every config entry whose key contains "seed".
+    ``jobs``: processes rendering the figures (None = one per core; same bytes whatever it is).
+    ``atomic=False`` writes straight into ``<out_dir>/<edition>/``, which must not exist (a
+    private scratch folder, as ``verify``'s rebuild: no staging folder, swap or permissions).
     """
     if not _EDITION.match(edition):
         raise InputError(
@@ -364,16 +378,13 @@ def build_publication(
             )
         )
     target = Path(out_dir) / edition
+    write = functools.partial(
+        assemble, result, edition=edition, inputs=inputs, config=config, year=year,
+        alternatives=alternatives, sources=sources, seeds=seeds, jobs=jobs,
+    )  # fmt: skip
+    if not atomic:
+        target.mkdir(parents=True)
+        return Publication(target, write(target))
     with folder.staging(target) as tmp:
-        record = assemble(
-            result,
-            tmp,
-            edition=edition,
-            inputs=inputs,
-            config=config,
-            year=year,
-            alternatives=alternatives,
-            sources=sources,
-            seeds=seeds,
-        )
+        record = write(tmp)
     return Publication(target, record)

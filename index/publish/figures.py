@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib import image as mimage
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
+from matplotlib.collections import PathCollection
+from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
+from matplotlib.textpath import TextPath
+from matplotlib.transforms import Affine2D, Bbox
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -67,27 +73,50 @@ def style() -> Iterator[fonts.FontChoice | None]:
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg`` atomically, without dates or software versions.
 
-    The layout (constrained layout, text extents) and the tight bounding box (+ 0.15 in) are
-    computed once, by one draw without rendering, and both formats are printed from them: each
-    ``savefig(bbox_inches="tight")`` on a constrained figure would otherwise lay it out again.
+    One draw at ``DPI`` lays the figure out (constrained layout) and paints the PNG's pixels;
+    the tight bounding box (+ ``PAD`` inches) is measured with that renderer's text extents and
+    the PNG is that box cut from the pixels (white where it reaches past the figure's edge: the
+    picture ``savefig(bbox_inches=box)`` draws, up to a sub-pixel shift, without laying the text
+    out again). The SVG is printed from the same layout and box.
     """
-    paths = []
-    meta = {"png": {"Software": None}, "svg": {"Date": None, "Creator": "compute-index"}}
     with mpl.rc_context({"svg.hashsalt": HASH_SALT, "svg.fonttype": "path"}):
-        canvas = FigureCanvasAgg(fig)  # the PNG's renderer measures the text for both formats
-        fig.draw_without_rendering()
+        fig.set_dpi(DPI)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
         bbox = fig.get_tightbbox(canvas.get_renderer()).padded(PAD)
         engine = fig.get_layout_engine()
-        fig.set_layout_engine("none")  # laid out above: keep those positions for both formats
+        fig.set_layout_engine("none")  # laid out above: keep those positions for the SVG
         try:
-            for fmt, metadata in meta.items():
-                target = Path(f"{stem}.{fmt}")
-                with atomic_path(target) as tmp:
-                    fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata, bbox_inches=bbox)
-                paths.append(target)
+            png, svg = Path(f"{stem}.png"), Path(f"{stem}.svg")
+            unsigned: dict[str, Any] = {"Software": None}  # None drops the entry
+            with atomic_path(png) as tmp:
+                mimage.imsave(tmp, _cut(canvas, bbox), format="png", dpi=DPI, metadata=unsigned)
+            with atomic_path(svg) as tmp:
+                fig.savefig(
+                    tmp, format="svg", dpi=DPI, bbox_inches=bbox,
+                    metadata={"Date": None, "Creator": "compute-index"},
+                )  # fmt: skip
         finally:
             fig.set_layout_engine(engine)
-    return paths
+    return [png, svg]
+
+
+def _cut(canvas: FigureCanvasAgg, box: Bbox) -> np.ndarray:
+    """The pixels (RGBA) of ``box`` (inches, origin bottom left) of a drawn figure, as many as
+    ``savefig(bbox_inches=box)`` makes (``int`` of the box size in pixels), the figure's face
+    colour where the box reaches past its edge."""
+    pixels = np.asarray(canvas.buffer_rgba())
+    height, width = pixels.shape[:2]
+    dpi = canvas.figure.dpi
+    rows_out, cols_out = int(box.height * dpi), int(box.width * dpi)
+    # the box's bottom-left at the output's bottom-left; rows counted from the top
+    x0, y0 = round(box.x0 * dpi), round(height - rows_out - box.y0 * dpi)
+    out = np.empty((rows_out, cols_out, 4), dtype=np.uint8)
+    out[:] = np.round(np.array(to_rgba(canvas.figure.get_facecolor())) * 255)
+    rows = slice(max(y0, 0), min(y0 + out.shape[0], height))
+    cols = slice(max(x0, 0), min(x0 + out.shape[1], width))
+    out[rows.start - y0 : rows.stop - y0, cols.start - x0 : cols.stop - x0] = pixels[rows, cols]
+    return out
 
 
 def _title(zh: str, en: str, bilingual: bool) -> str:
@@ -423,17 +452,11 @@ def correlation_heatmap(
     ax.set_yticks(range(n), names)
     ax.spines[:].set_visible(False)
     if n <= 25:
-        for i, j in np.ndindex(n, n):
-            if np.isfinite(corr[i, j]):
-                ax.text(
-                    j,
-                    i,
-                    f"{corr[i, j]:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=6,
-                    color="white" if abs(corr[i, j]) > 0.6 else "black",
-                )
+        i, j = np.nonzero(np.isfinite(corr))
+        values = corr[i, j]
+        dark = np.abs(values) > 0.6
+        colors = np.where(dark[:, None], [[1.0, 1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0, 1.0]])
+        _cell_labels(ax, [f"{v:.2f}" for v in values], j, i, colors, fontsize=6)
     bounds = np.cumsum(ind.groupby("_g", sort=False).size().to_numpy())
     for b in bounds:
         ax.axhline(b - 0.5, color="black", linewidth=0.8)
@@ -446,3 +469,44 @@ def correlation_heatmap(
     )
     ax.set_title(_title(f"{year}年指标相关性", f"Correlations, {year}", bilingual))
     return fig
+
+
+def _cell_labels(
+    ax: Axes,
+    labels: Sequence[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    colors: np.ndarray,
+    fontsize: float,
+) -> None:
+    """Labels centred on the data points (x, y), drawn as glyph outlines, one collection per
+    distinct label.
+
+    What a reader sees is the text of ``ax.text(x, y, label, ha="center", va="center")`` (the
+    SVG draws text as outlines anyway, ``svg.fonttype = path``), centred on its ink; but a few
+    dozen artists instead of hundreds: each ``Text`` is laid out and drawn on its own, which for a
+    heatmap's cells costs more than the rest of the figure. Each distinct label is converted to
+    an outline once (in points) and stamped at its data points (the SVG defines it once).
+    """
+    prop = FontProperties(size=fontsize)
+    points = Affine2D().scale(1 / 72) + ax.figure.dpi_scale_trans
+    at: dict[str, list[int]] = {}
+    for k, label in enumerate(labels):
+        at.setdefault(label, []).append(k)
+    for label, where in at.items():  # first-appearance order: the same file every time
+        path = TextPath((0, 0), label, prop=prop)
+        box = path.get_extents()
+        centred = path.transformed(
+            Affine2D().translate(-(box.x0 + box.x1) / 2, -(box.y0 + box.y1) / 2)
+        )
+        stamps = PathCollection(
+            [centred],
+            offsets=np.column_stack([x[where], y[where]]),
+            offset_transform=ax.transData,
+            transform=points,
+            facecolors=colors[where],
+            edgecolors="none",
+            linewidths=0,
+        )
+        stamps.set_in_layout(False)
+        ax.add_collection(stamps, autolim=False)
