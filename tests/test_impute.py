@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from _prep_oracle import assert_close, denominated, indicators, panel_cube, read, units_matrix
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -196,6 +198,9 @@ def _params(method: str, n_units: int, n_ind: int) -> dict:
     ),
     st.randoms(use_true_random=False),
 )
+@example(  # found by Hypothesis: the mean depends on summation order below rounding
+    np.array([[[0.99999], [3e-138], [-0.99999], [np.nan]]]), random.Random(0)
+)
 def test_permutation_and_batch_properties(x, rnd):
     n_units, n_ind = x.shape[1:]
     perm = list(range(n_units))
@@ -209,7 +214,12 @@ def test_permutation_and_batch_properties(x, rnd):
             np.testing.assert_array_equal(batch[k], im.impute(item, method, **params))
         if "groups" in params:
             params["groups"] = params["groups"][perm]
-        np.testing.assert_allclose(im.impute(x[:, perm], method, **params), batch[:, perm])
+        # permuting units reorders sums: equal up to rounding of the largest magnitude (a mean
+        # of [1 - 1e-5, 3e-138, -(1 - 1e-5)] is 1e-138 or 0 by summation order)
+        scale = np.abs(x[observed]).max(initial=0.0)
+        np.testing.assert_allclose(
+            im.impute(x[:, perm], method, **params), batch[:, perm], rtol=1e-7, atol=1e-14 * scale
+        )
 
 
 def test_iterative_never_imputes_below_zero_in_a_nonnegative_column():
