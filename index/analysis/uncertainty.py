@@ -72,6 +72,13 @@ class ScoreMoments:
 
     def update(self, x: np.ndarray) -> None:
         """Add a (runs, units) chunk."""
+        self.combine(self.partial(x))
+
+    @staticmethod
+    def partial(x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """A (runs, units) chunk's own count, mean, M2, min and max (what :meth:`combine` adds):
+        a worker returns these per pool, so the parent combines them in the same order as one
+        process would, and the moments are the same bits whatever the number of processes."""
         ok = ~np.isnan(x)
         nb = ok.sum(axis=0).astype(float)
         full = bool(ok.all())  # no NaN: the same sums without masking
@@ -79,12 +86,11 @@ class ScoreMoments:
             mb = (x if full else np.where(ok, x, 0.0)).sum(axis=0) / nb
             dev2 = (x - mb) ** 2
             m2b = (dev2 if full else np.where(ok, dev2, 0.0)).sum(axis=0)
-        self._combine(nb, mb, m2b, np.fmin.reduce(x, axis=0), np.fmax.reduce(x, axis=0))
+        return nb, mb, m2b, np.fmin.reduce(x, axis=0), np.fmax.reduce(x, axis=0)
 
-    def merge(self, other: ScoreMoments) -> ScoreMoments:
-        """Add another accumulator (e.g. a worker's)."""
-        self._combine(other.n, other.mean, other.m2, other.min, other.max)
-        return self
+    def combine(self, part: tuple[np.ndarray, ...]) -> None:
+        """Add a chunk's :meth:`partial` moments."""
+        self._combine(*part)
 
     def _combine(self, nb, mb, m2b, lo, hi) -> None:
         n = self.n + nb
@@ -378,21 +384,28 @@ class Evaluator:
             for key, runs in groups
             for start in range(0, len(runs), self.chunk)
         ]
+        pools = _pools([len(idx) for _, idx in tasks], self.pool)
         shape = (len(alts), len(self.data.unit_codes), self.nominal_ranks, keep_ranks, keep_scores)
         disable = None if progress is None else not progress
         with tqdm(total=len(alts), disable=disable, unit="run", desc="uncertainty") as bar:
             if jobs == 1:
-                sink = self._evaluate(alts, tasks, shape, bar)
+                dealt = [(g, [tasks[t] for t in pool]) for g, pool in enumerate(pools)]
+                sink = self._evaluate(alts, dealt, shape, bar)
             else:
                 from joblib import Parallel, delayed  # type: ignore[import-untyped]
 
                 worker = _Chunks(self)
+                shares = [
+                    [(g, [tasks[t] for t in pools[g]]) for g in range(k, len(pools), jobs)]
+                    for k in range(jobs)
+                ]
                 parts = Parallel(n_jobs=jobs)(
-                    delayed(worker._share)(alts, tasks[k::jobs], shape) for k in range(jobs)
+                    delayed(worker._share)(alts, share, shape) for share in shares if share
                 )
                 sink = _Sink(*shape)
                 for runs, part in parts:
                     sink.merge(part, runs)
+                sink.settle()
                 bar.update(len(alts))
         return Outcome(
             self.year,
@@ -408,40 +421,45 @@ class Evaluator:
             sink.scores,
         )
 
-    def _evaluate(self, alts: np.ndarray, tasks: list, shape: tuple, bar=None) -> _Sink:
-        """Score the chunks ``tasks`` ((variant, run indices[, their rows in the sink])) into a
-        new sink of ``shape``."""
-        sink = _Sink(*shape)
+    def _evaluate(
+        self, alts: np.ndarray, pools: list, shape: tuple, bar=None, defer: bool = False
+    ) -> _Sink:
+        """Score ``pools`` ((pool number, chunks (variant, run indices[, their rows in the
+        sink]))) into a new sink of ``shape``, ranking each pool's scores together; ``defer``
+        keeps each pool's score moments apart for the parent to combine in pool order."""
+        sink = _Sink(*shape, defer=defer)
         choices = _weight_choices(alts, [k for k, _ in self._tables], self.design.n_alts)
         tables: dict[bytes, np.ndarray | None] = {}  # variant weights → effective weights table
         # small matrix products: BLAS threads only add overhead (measured: 10× on 2 cores)
         with _blas().limit(limits=1, user_api="blas"):
-            for v, idx, *rows in tasks:
-                eff = None
-                if v.linear is not None and choices is not None:
-                    first, which = choices
-                    key = v.weights.tobytes()
-                    if key not in tables:
-                        tables[key] = self._effective(v.weights * self.multipliers(alts[first]))
-                    table = tables[key]
-                    eff = None if table is None else table[which[idx]]
-                scores = (
-                    self.scores(self.multipliers(alts[idx]), v) if eff is None else _product(eff, v)
-                )
-                sink.add(rows[0] if rows else idx, scores, self.pool)
-                if bar is not None:
-                    bar.update(len(idx))
-            sink.flush()
+            for g, pool in pools:
+                for v, idx, *rows in pool:
+                    eff = None
+                    if v.linear is not None and choices is not None:
+                        first, which = choices
+                        key = v.weights.tobytes()
+                        if key not in tables:
+                            tables[key] = self._effective(v.weights * self.multipliers(alts[first]))
+                        table = tables[key]
+                        eff = None if table is None else table[which[idx]]
+                    multipliers = self.multipliers(alts[idx])
+                    scores = self.scores(multipliers, v) if eff is None else _product(eff, v)
+                    sink.add(rows[0] if rows else idx, scores)
+                    if bar is not None:
+                        bar.update(len(idx))
+                sink.flush(g)
         return sink
 
-    def _share(self, alts: np.ndarray, tasks: list, shape: tuple) -> tuple[np.ndarray, _Sink]:
-        """A worker's share: its runs (in task order) and a sink whose per-run output holds
-        only those runs, in that order (so a worker returns its own rows, not the design's)."""
-        runs = np.concatenate([idx for _, idx in tasks] or [np.zeros(0, np.int64)])
+    def _share(self, alts: np.ndarray, pools: list, shape: tuple) -> tuple[np.ndarray, _Sink]:
+        """A worker's share of the pools: its runs (in pool order) and a sink whose per-run
+        output holds only those runs, in that order (a worker returns its own rows, not the
+        design's), with the pools' score moments kept apart (:meth:`_Sink.settle`)."""
+        chunks = [c for _, pool in pools for c in pool]
+        runs = np.concatenate([idx for _, idx in chunks] or [np.zeros(0, np.int64)])
         position = np.empty(len(alts), dtype=np.int64)
         position[runs] = np.arange(len(runs))
-        local = [(v, idx, position[idx]) for v, idx in tasks]
-        return runs, self._evaluate(alts, local, (len(runs), *shape[1:]))
+        local = [(g, [(v, idx, position[idx]) for v, idx in pool]) for g, pool in pools]
+        return runs, self._evaluate(alts, local, (len(runs), *shape[1:]), defer=True)
 
     def _checked(self, alternatives: np.ndarray) -> np.ndarray:
         alts = np.asarray(alternatives)
@@ -467,13 +485,35 @@ class _Chunks(Evaluator):
         self.__dict__.update({k: v for k, v in vars(ev).items() if k not in drop})
 
 
+def _pools(sizes: list[int], pool: int) -> list[list[int]]:
+    """Consecutive chunks (by their sizes in runs) grouped into pools of at least ``pool`` runs
+    (the last may be smaller): the unit of ranking and of the score moments, fixed by the design
+    alone so that any number of processes streams the same pools."""
+    out: list[list[int]] = [[]]
+    n = 0
+    for t, size in enumerate(sizes):
+        out[-1].append(t)
+        n += size
+        if n >= pool:
+            out.append([])
+            n = 0
+    return [p for p in out if p]
+
+
 class _Sink:
     """Collects index scores of evaluated runs and, a chunk at a time, ranks them and streams them
     into the rank counts, the score moments and the per-run output (small variants are pooled so
     ranking costs one call per chunk, not per variant)."""
 
     def __init__(
-        self, n_runs: int, n_units: int, nominal: np.ndarray, keep_ranks: bool, keep_scores: bool
+        self,
+        n_runs: int,
+        n_units: int,
+        nominal: np.ndarray,
+        keep_ranks: bool,
+        keep_scores: bool,
+        *,
+        defer: bool = False,
     ):
         self.nominal = nominal
         self.counts, self.moments = RankCounts(n_units), ScoreMoments(n_units)
@@ -481,34 +521,45 @@ class _Sink:
         self.ranks = np.empty((n_runs, n_units)) if keep_ranks else None
         self.scores = np.empty((n_runs, n_units)) if keep_scores else None
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        self._n = 0
+        self._defer = defer
+        self._parts: list[tuple[int, tuple[np.ndarray, ...]]] = []  # (pool, its moments)
 
     def merge(self, other: _Sink, runs: np.ndarray) -> None:
-        """Add another sink's accumulators; its per-run output (one row per run of ``runs``, in
-        that order) goes to those runs."""
+        """Add a worker's sink: its rank counts (integers: exact in any order), its pools'
+        moments (combined by :meth:`settle`), and its per-run output (one row per run of
+        ``runs``, in that order) to those runs."""
         self.counts.merge(other.counts)
-        self.moments.merge(other.moments)
+        self._parts += other._parts
         self.y[runs] = other.y
         for name in ("ranks", "scores"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine is not None:
                 mine[runs] = theirs
 
-    def add(self, idx: np.ndarray, scores: np.ndarray, pool: int) -> None:
-        self._pending.append((idx, scores))
-        self._n += len(idx)
-        if self._n >= pool:
-            self.flush()
+    def settle(self) -> None:
+        """Combine the merged workers' pool moments in pool order: the same operations, in the
+        same order, as one process streaming every pool."""
+        for _, part in sorted(self._parts, key=lambda p: p[0]):
+            self.moments.combine(part)
+        self._parts = []
 
-    def flush(self) -> None:
+    def add(self, idx: np.ndarray, scores: np.ndarray) -> None:
+        self._pending.append((idx, scores))
+
+    def flush(self, pool: int) -> None:
+        """Rank the pending scores of pool number ``pool`` together and stream them in."""
         if not self._pending:
             return
         idx = np.concatenate([i for i, _ in self._pending])
         s = np.concatenate([x for _, x in self._pending])
-        self._pending, self._n = [], 0
+        self._pending = []
         r = rank_desc(s, axis=-1)
         self.counts.update(r)
-        self.moments.update(s)
+        part = ScoreMoments.partial(s)
+        if self._defer:
+            self._parts.append((pool, part))
+        else:
+            self.moments.combine(part)
         self.y[idx] = mean_abs_rank_change(r, self.nominal)
         if self.ranks is not None:
             self.ranks[idx] = r

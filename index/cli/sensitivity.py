@@ -68,7 +68,13 @@ def sensitivity(
         ),
     ] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="threads (pays for large panels)")
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="worker processes (pays for large panels; the same output bytes whatever N)",
+        ),
     ] = 1,
     quiet: QuietOpt = False,
 ) -> None:
