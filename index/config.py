@@ -464,14 +464,23 @@ class Config(BaseModel):
     def _unique(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))
 
-    def with_overrides(self, items: list[str]) -> Config:
+    def with_overrides(
+        self, items: list[str], inherited: Mapping[str, set[str]] | None = None
+    ) -> Config:
         """A new config with ``key=value`` overrides applied in order (values parsed as JSON when
         possible), validated as a whole. A parameter given and then dropped by a later switch of
-        method (``normalise.m=1`` before ``normalise=zscore``) is an error, not lost silently."""
+        method (``normalise.m=1`` before ``normalise=zscore``) is an error, not lost silently.
+        ``inherited``: per section, the settings that came from a framework's recommendations
+        (not the user's); those the overrides make useless are dropped, not reported."""
         data = self.model_dump(exclude_unset=True)
         given: set[str] = set()
         for item in items:
             _apply(data, item, given)
+        treat = data.get("treat")
+        if inherited and isinstance(treat, dict):
+            theirs = inherited.get("treat", set())
+            mine = {k: v for k, v in treat.items() if k not in theirs or f"treat.{k}" in given}
+            data["treat"] = _without_inherited_unused(treat, mine)
         data["overrides"] = [*self.overrides, *items]
         return validate(data, "--set")
 
@@ -575,6 +584,21 @@ def switch(section: str, step: Mapping[str, Any], new: Mapping[str, Any]) -> dic
     return {**{k: v for k, v in step.items() if k in own}, **new}
 
 
+def _without_inherited_unused(merged: dict, new: Mapping[str, Any]) -> dict:
+    """A treat step with the inherited shared settings that the new ones make useless dropped
+    (a framework's ``winmax = 3`` under the user's ``f1 = "boxcox"``, which does not Winsorise):
+    the user did not give them, so they are not the user's mistake. What the user gave stays, and
+    is reported if it changes nothing."""
+    from index.methods import treat as trt
+
+    table = merged.get("per_indicator") or {}
+    if not isinstance(table, dict) or not all(isinstance(e, dict) for e in table.values()):
+        return merged  # malformed: Treat.problems reports it
+    top = {k: v for k, v in merged.items() if k != "per_indicator"}
+    gone = {n for key, n, _ in trt.unused_settings(top, table) if key is None and n not in new}
+    return {k: v for k, v in merged.items() if k not in gone}
+
+
 def _parse_value(raw: str, key: str) -> Any:
     """JSON when it parses (numbers, lists, tables, true/false), else the plain word; NaN and
     ±Infinity are refused (they would publish garbage)."""
@@ -626,6 +650,8 @@ def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
         rec = base.get(key)
         if key in _STEPS and isinstance(rec, dict) and isinstance(value, dict):
             base[key] = switch(key, rec, value)
+            if key == "treat":
+                base[key] = _without_inherited_unused(base[key], value)
         else:
             base[key] = value
     return validate(base, "config")
@@ -726,8 +752,9 @@ def _type_text(annotation: object) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def to_toml(config: Config) -> str:
-    """The configuration as TOML (a file ``-c`` reads back to the same Config)."""
+def to_toml(config: Config, recommended: Mapping[str, Any] | None = None) -> str:
+    """The configuration as TOML (a file ``-c`` reads back to the same Config, with the
+    framework's ``recommended`` settings laid under it as every run does: :func:`effective`)."""
     import tomli_w
 
     data = config.model_dump(mode="json", exclude_none=True)
@@ -739,9 +766,8 @@ def to_toml(config: Config) -> str:
                 agg[key] = {str(k): v for k, v in agg[key].items()}
     text = tomli_w.dumps(data)
     before = config.model_dump(mode="json", exclude={"overrides"})
-    after = validate(parse_toml(text, "config"), "config").model_dump(
-        mode="json", exclude={"overrides"}
-    )
+    again = effective(validate(parse_toml(text, "config"), "config"), recommended or {})
+    after = again.model_dump(mode="json", exclude={"overrides"})
     flat_before, flat_after = _flat(before), _flat(after)
     lost = [k for k, v in flat_before.items() if k not in flat_after or flat_after[k] != v]
     if lost:  # TOML has no null: a setting that is None only on purpose would read back changed

@@ -732,8 +732,12 @@ def configure(
         cfg = cfg.with_overrides(chosen)
         items = [i for i in items if i not in chosen]
     base = framework or resolve_framework(cfg)
+    mine = cfg.explicit()
+    inherited = {
+        k: set(v) - set(mine.get(k) or {}) for k, v in base.config.items() if isinstance(v, dict)
+    }
     cfg = cfgmod.effective(cfg, base.config)
-    cfg = cfg.with_overrides(items) if items else cfg
+    cfg = cfg.with_overrides(items, inherited) if items else cfg
     cfg = cfg.with_whatif(weights, list(exclude or []))
     prepare(cfg, base)  # checks the what-ifs against the framework
     return cfg

@@ -256,3 +256,35 @@ def test_config_refuses_a_null_that_toml_would_drop():
     assert "config:treat.winmax: is null, which TOML cannot write" in res.output
     res = runner.invoke(app, ["config", "--set", "treat.winmax=3"])
     assert res.exit_code == 0 and "winmax = 3" in res.output
+
+
+def test_config_null_checked_with_the_framework_settings_laid_under():
+    """``aggregation.dat_thresh=null`` dropped from the TOML would read back as the framework's
+    recommended 1.0 (a different run): refused, as a null TOML cannot write."""
+    res = runner.invoke(app, ["config", "--set", "aggregation.dat_thresh=null"])
+    assert res.exit_code == 2
+    assert "config:aggregation.dat_thresh: is null, which TOML cannot write" in res.output
+
+
+def test_a_framework_winmax_does_not_make_the_users_f1_an_error(bundled_inputs, tmp_path):
+    """A framework recommending ``winmax = 3`` and a user choosing ``f1 = boxcox`` (which does
+    not Winsorise): the inherited winmax is dropped, not reported as the user's mistake; a
+    winmax the user gives is still refused. --set and -c give the same run."""
+    src = Path(index.__file__).parent / "frameworks" / "cci_public.toml"
+    text = src.read_text(encoding="utf-8")
+    assert text.count("winmax = 5") == 1
+    fw = tmp_path / "fw3.toml"
+    fw.write_text(text.replace("winmax = 5", "winmax = 3"), encoding="utf-8")
+    base = ["run", "--data", str(bundled_inputs), "-f", str(fw), "-q"]
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    res = runner.invoke(app, [*base, "--set", "treat.f1=boxcox", "--out", str(a)])
+    assert res.exit_code == 0, res.output
+    cfg = tmp_path / "u.toml"
+    cfg.write_text('[treat]\nmethod = "winsorise"\nf1 = "boxcox"\n', encoding="utf-8")
+    res = runner.invoke(app, [*base, "-c", str(cfg), "--out", str(b)])
+    assert res.exit_code == 0, res.output
+    import pandas as pd  # the files differ only in the recorded overrides
+
+    pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
+    res = runner.invoke(app, [*base, "--set", "treat.f1=boxcox", "--set", "treat.winmax=4"])
+    assert res.exit_code == 2 and "treat.winmax changes nothing" in res.output

@@ -85,6 +85,7 @@ def config_cmd(
     Example: compute-index config --set weighting=entropy --weight compute=2 > mine.toml
     """
     from index import config as cfgmod
+    from index.pipeline import resolve_framework
 
     cfg = resolve_config(config, framework, set_, weight, exclude)
-    typer.echo(cfgmod.to_toml(cfg), nl=False)
+    typer.echo(cfgmod.to_toml(cfg, resolve_framework(cfg).config), nl=False)
