@@ -193,7 +193,12 @@ def joint_weights(
         except InputError as exc:
             raise InputError(
                 [
-                    Problem("config", q.row, f"weighting.{q.field or 'targets'}", q.message)
+                    Problem(
+                        "config",
+                        q.row,
+                        f"weighting.{q.field}" if q.field else "weighting",
+                        q.message,
+                    )
                     for q in exc.problems
                 ]
             ) from None
@@ -890,7 +895,7 @@ def _check_against(cfg: Config, fw: fwmod.Framework) -> None:
                 Problem(
                     "config",
                     None,
-                    "weighting.levels",
+                    "weighting.level" if step.joint else "weighting.levels",
                     f"'{step.method}' weighs no group "
                     f"here (children levels are {[lev - 1 for lev in levels]})",
                 )  # fmt: skip

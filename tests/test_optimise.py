@@ -152,12 +152,12 @@ def test_optimise_from_the_framework_file_and_the_effective_config():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["weighting=optimise"], "level: Field required"),
+        (["weighting=optimise"], "weighting 'optimise' needs level (it has no default)"),
         (["weighting=optimise", "weighting.levle=2"], "did you mean 'level'"),
         (["weighting=optimise", "weighting.level=2", "weighting.levels=[2]"], "no effect"),
         (["weighting=optimise", "weighting.level=2", "weighting.targets=[1, 2]"], "balance"),
         (["weighting=optimise", "weighting.level=2", "weighting.optype=maxinfo"], "'infomax'"),
-        (["weighting=optimise", "weighting.level=3"], "weighs no group"),
+        (["weighting=optimise", "weighting.level=3"], "weighting.level: 'optimise' weighs no group"),
         (["weighting=optimise", "weighting.level=2", "weighting.optype=balance",
           "weighting.targets=[1, 2, 3]"], "weighting.targets: balance targets need 2"),
         (["weighting=optimise", "weighting.level=2", "weights.p1=2"], "has no effect"),

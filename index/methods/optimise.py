@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from index.errors import InputError
+from index.errors import InputError, Problem
 from index.methods.params import constraint
 from index.methods.weights import (
     WEIGHTERS,
@@ -71,7 +71,9 @@ def optimise_level(
         raise InputError("targets apply to optype='balance' only")
     t = np.ones(m) if targets is None else np.asarray(targets, dtype=float)
     if t.shape != (m,) or not np.isfinite(t).all() or (t < 0).any() or t.sum() <= 0:
-        raise InputError(f"balance targets need {m} non-negative numbers, not all zero")
+        raise InputError(
+            Problem("optimise", None, "targets", f"balance targets need {m} non-negative numbers, not all zero")
+        )  # fmt: skip
     t = t / t.sum()
     if start is None:
         start = np.empty(m)

@@ -154,7 +154,12 @@ def check(
         try:
             valid = model.model_validate(variant)
         except ValidationError as exc:
-            return [_pydantic_message(e) for e in exc.errors()]
+            return [
+                f"{kind} '{method}' needs {'.'.join(map(str, e['loc']))} (it has no default)"
+                if e["type"] == "missing"
+                else _pydantic_message(e)
+                for e in exc.errors()
+            ]
         for c in getattr(fn, "__constraints__", ()):
             if not c.check(valid.model_dump()):
                 problems.append(f"{kind} '{method}' needs {c.text} (given {_given(variant)})")
