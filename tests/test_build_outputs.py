@@ -113,6 +113,8 @@ def test_cli_full_table_prints_the_library_table(oracle_dir, tmp_path):
     for args, message in (
         (["--full", "rank"], "use must be scores, ranks or groupranks"),
         (["--group", "EurAsia_group"], "only the --full table uses a group"),
+        (["--full", "scores", "-q"], "--full:scores: prints a table; --quiet prints nothing"),
+        (["--full", "groupranks"], "name the groups with --group"),
     ):
         bad = tmp_path / "bad.parquet"
         res = runner.invoke(app, ["run", "--coinr", *pair, *args, "--out", str(bad)])

@@ -104,3 +104,22 @@ def test_run_shows_a_library_warning_as_one_line(bundled_inputs, tmp_path):
     assert lines and all(ln.startswith("warning: pca weights of the children of") for ln in lines)
     assert len(lines) == len(set(lines))
     assert "pipeline.py" not in res.output and "weigher" not in res.output
+
+
+def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
+    """``compute-index methods | head -1``: the reader leaves before the output is written; the
+    command stops quietly (exit 1, nothing on stderr), as other command-line tools do."""
+    import subprocess
+    import sys
+
+    code = "import sys; from index.cli import app; sys.argv[0] = 'compute-index'; app()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "methods"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    proc.stdout.close()  # no reader before the child has even started
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert b"internal error" not in err and b"Traceback" not in err, err

@@ -97,6 +97,10 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except BrokenPipeError:  # the reader left (``| head``): stop quietly, not an internal error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe at exit
+            raise typer.Exit(1) from None
         except OSError as exc:
             if exc.filename is None:  # no path to name: treat it as the tool's fault
                 if os.environ.get("COMPUTE_INDEX_DEBUG"):

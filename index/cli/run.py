@@ -89,10 +89,18 @@ def run(
         b = build(cfg, load_data(data))
         target = output(out, data, "results.parquet")
     b.ranking(year)  # a year outside the build is an error before anything is written
-    if group is not None and full is None:
+    if (group is not None and full is None) or (full is not None and quiet):
         from index.errors import InputError, Problem
 
-        raise InputError(Problem("--group", None, group, "only the --full table uses a group"))
+        if full is None:
+            raise InputError(Problem("--group", None, group, "only the --full table uses a group"))
+        raise InputError(Problem("--full", None, full, "prints a table; --quiet prints nothing"))
+    if full == "groupranks" and group is None:
+        from index.errors import InputError, Problem
+
+        raise InputError(
+            Problem("--full", None, full, "ranks within groups: name the groups with --group")
+        )
     table = None if full is None else b.results(year, use=full, group=group)  # type: ignore[arg-type]
     written = write_results(b, target)
     from index.cli.tables import ahp_lines
