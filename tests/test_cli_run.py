@@ -107,14 +107,15 @@ def test_run_shows_a_library_warning_as_one_line(bundled_inputs, tmp_path):
 
 
 def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
-    """``compute-index methods | head -1``: the reader leaves before the output is written; the
-    command stops quietly (exit 1, nothing on stderr), as other command-line tools do."""
+    """``compute-index config | head -1``: the reader leaves before the output is written; the
+    command stops quietly (exit 1, nothing on stderr), as other command-line tools do (rich's
+    tables already do; plain ``typer.echo`` output raised BrokenPipeError as an internal error)."""
     import subprocess
     import sys
 
     code = "import sys; from index.cli import app; sys.argv[0] = 'compute-index'; app()"
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "methods"],
+        [sys.executable, "-c", code, "config"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path,
