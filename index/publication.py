@@ -224,8 +224,10 @@ def _analyses(
     def attempt(name: str, run: Callable[[], pd.DataFrame]) -> pd.DataFrame | None:
         try:
             return run()
-        except InputError as exc:
-            if not per_unit:
+        except InputError as exc:  # only the weights those groups cannot take; not other errors
+            from index.methods.compind import NO_CHILD_WEIGHTS
+
+            if not per_unit or not all(NO_CHILD_WEIGHTS in p.message for p in exc.problems):
                 raise
             left_out[name] = "; ".join(str(p) for p in exc.problems)
             return None

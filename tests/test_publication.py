@@ -78,3 +78,24 @@ def test_verify_rebuilds_every_byte_and_names_a_changed_file(published):
 def test_verify_needs_a_manifest(tmp_path):
     with pytest.raises(InputError, match="no manifest.json"):
         verify_publication(tmp_path)
+
+
+def test_a_bod_run_leaves_out_only_what_per_unit_weights_cannot_take(bundled_inputs, monkeypatch):
+    """Benefit-of-the-doubt pillars have no common weights: the weight-varying uncertainty
+    analysis is left out and named; any other user error of that analysis still stops the run."""
+    import index.publication as publication
+    from index.dataset import load_inputs
+    from index.pipeline import build, configure
+
+    b = build(configure(None, ['aggregation.by_level={"2": "bod"}']), load_inputs(bundled_inputs))
+    settings = PublishSettings(uncertainty=UncertaintySettings(runs=8, seed=1, sobol=0))
+    intervals, bounds, profiles, sobol, left_out = publication._analyses(b, settings, 2024, 1)
+    assert intervals is None and bounds is None and profiles == [] and sobol is None
+    assert "does not use child weights" in left_out["uncertainty"]
+
+    def broken(*args, **kwargs):
+        raise InputError("spec.toml:factor: something else is wrong")
+
+    monkeypatch.setattr(publication, "_rank_intervals", broken)
+    with pytest.raises(InputError, match="something else is wrong"):
+        publication._analyses(b, settings, 2024, 1)

@@ -19,13 +19,16 @@ from index.errors import InputError
 from index.methods import IndicatorError
 from index.methods.aggregate import AGGREGATORS, _columns, _data, _weighted_mean, _weights
 
+NO_CHILD_WEIGHTS = "does not use child weights"
+"""What the refusal of unequal child weights says (a publication recognises it by this)."""
+
 
 def _equal_child_weights(w, x: np.ndarray, method: str, by: str) -> tuple[int, ...]:
     """Raise unless the child weights are equal; return the batch shape of ``x`` and ``w``."""
     w = _weights(w, x)
     if not np.allclose(w, w[..., :1], rtol=1e-12, atol=0.0):
         raise InputError(
-            f"{method} does not use child weights (it weighs by {by}); "
+            f"{method} {NO_CHILD_WEIGHTS} (it weighs by {by}); "
             "give the children of this group equal weights"
         )
     return np.broadcast_shapes(x.shape[:-2], w.shape[:-1])
