@@ -154,7 +154,8 @@ class Treat(Step):
             params = {}
         if named := _stage_names(params, trt):  # a misspelt stage: its did-you-mean is enough
             return out + named
-        out += prm.check(self.KIND, "treat", trt.treat, params, own=type(self).model_fields)
+        shared = prm.check(self.KIND, "treat", trt.treat, params, own=type(self).model_fields)
+        out += shared
         if isinstance(w := params.get("winmax"), int) and w < 0:
             out.append(f"treat.winmax must be ≥ 0 (points Winsorised at most), got {w}")
         entries = {}
@@ -170,7 +171,8 @@ class Treat(Step):
                 out += bad
                 continue
             for p in prm.check(self.KIND, "treat", trt.treat, {**merged, "method": m}):
-                out.append(f"treat.per_indicator.{code}: {p}")
+                if p not in shared:  # a shared setting's problem is reported once, above
+                    out.append(f"treat.per_indicator.{code}: {p}")
             entries[code] = extra
         if not out:  # every name known: report what would change nothing
             top = {"method": self.method, **params}

@@ -288,3 +288,10 @@ def test_a_framework_winmax_does_not_make_the_users_f1_an_error(bundled_inputs, 
     pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
     res = runner.invoke(app, [*base, "--set", "treat.f1=boxcox", "--set", "treat.winmax=4"])
     assert res.exit_code == 2 and "treat.winmax changes nothing" in res.output
+
+
+def test_a_shared_treat_setting_problem_is_reported_once():
+    """The bundled framework gives two indicators their own treat entries; a bad shared setting
+    they inherit is one problem, not three."""
+    res = runner.invoke(app, ["config", "--set", "treat.winmax=abc"])
+    assert res.exit_code == 2 and res.output.count("Input should be a valid integer") == 1
