@@ -245,12 +245,19 @@ def _check_idata(data: pd.DataFrame, imeta: pd.DataFrame, source: str) -> None:
     for i in data.index[dup]:
         what = f"{unit[i]!r} in Time {data['Time'][i]}" if panel else repr(unit[i])
         out.append(Problem(source, _line(i), "uCode", f"duplicate row for unit {what}"))
-    if panel:  # one set of groups per unit: they cannot change between years here
+    if panel:  # one set of groups per unit: they cannot change between years here (COINr
+        # builds each Time on its own and would accept it; documented as a difference)
         for g in imeta.loc[imeta["Type"] == "Group", "iCode"]:
             if g in data.columns:
-                varies = data.groupby("uCode")[g].nunique(dropna=False) > 1
-                for u in varies.index[varies]:
-                    out.append(Problem(source, None, str(g), f"unit {u!r} changes group over Time"))
+                first = data.groupby("uCode")[g].transform("first")
+                moved = (data[g] != first) & ~(data[g].isna() & first.isna())
+                for u, rows in data.index[moved].groupby(unit[moved]).items():
+                    i = rows[0]  # the first row where the unit's group differs from its first
+                    out.append(
+                        Problem(source, _line(i), str(g), f"unit {u!r} changes group over Time "
+                                f"({first[i]!r} → {data[g][i]!r} in Time {data['Time'][i]}); "
+                                "one group per unit is supported")
+                    )  # fmt: skip
     needed = imeta.loc[imeta["Type"] == "Indicator", "iCode"].dropna()
     for c in needed[~needed.isin(data.columns)]:
         out.append(Problem(source, 1, str(c), "an iMeta indicator with no iData column"))

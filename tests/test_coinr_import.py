@@ -128,7 +128,10 @@ def test_idata_refusals_are_located(oracle_dir, tables, tmp_path):
         (moved["uCode"] == moved["uCode"][0]) & (moved["Time"] == moved["Time"].max())
     ]
     moved.loc[row, "EurAsia_group"] = "Elsewhere"
+    line = int(row[0]) + 2  # header on line 1
     with pytest.raises(
-        InputError, match=r"iData\.csv:EurAsia_group: unit '.+' changes group over Time"
+        InputError,
+        match=rf"iData\.csv:{line}:EurAsia_group: unit '.+' changes group over Time \('.+' → "
+        rf"'Elsewhere' in Time {moved['Time'].max()}\)",
     ):
         _load(tmp_path, moved, meta)
