@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("sklearn", "matplotlib", "openpyxl")
+HEAVY = ("sklearn", "matplotlib", "openpyxl", "scipy")
 PROBE = f"""
 import json, sys
 from index.cli import app
@@ -45,8 +45,9 @@ def run_loads(bundled_inputs, tmp_path) -> list[str]:
     return loaded
 
 
-def test_run_imports_no_sklearn_or_matplotlib(bundled_inputs, tmp_path):
-    assert not {"sklearn", "matplotlib"} & set(run_loads(bundled_inputs, tmp_path))
+def test_run_imports_no_sklearn_matplotlib_or_scipy(bundled_inputs, tmp_path):
+    """The default run needs none of them (scipy: only Box-Cox, optimisation, statistics)."""
+    assert not {"sklearn", "matplotlib", "scipy"} & set(run_loads(bundled_inputs, tmp_path))
 
 
 def test_run_imports_no_openpyxl(bundled_inputs, tmp_path):

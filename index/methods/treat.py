@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import boxcox as _boxcox
 
 from index.errors import InputError
 from index.methods import IndicatorError
@@ -86,7 +85,9 @@ def log1p(x: np.ndarray) -> np.ndarray:
 def boxcox(x: np.ndarray, *, lmbda: float = 0.5) -> np.ndarray:
     """Box-Cox of the shifted data $y = x - \\min x + 1$: $(y^\\lambda - 1)/\\lambda$, $\\ln y$ at 0."""
     x = np.asarray(x, dtype=float)
-    return _boxcox(x - _min(x) + 1.0, lmbda)
+    from scipy.special import boxcox as scipy_boxcox  # loaded when used (start-up)
+
+    return scipy_boxcox(x - _min(x) + 1.0, lmbda)
 
 
 def log_CT_plus(x: np.ndarray) -> np.ndarray:  # noqa: N802 - COINr's name
