@@ -64,4 +64,4 @@ def test_probe_sees_a_heavy_import(module):
         text=True,
         check=True,
     )
-    assert json.loads(res.stdout.splitlines()[-1])["heavy"] == [module]
+    assert module in json.loads(res.stdout.splitlines()[-1])["heavy"]  # sklearn brings scipy
