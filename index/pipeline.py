@@ -578,7 +578,14 @@ class Build:
             *overrides,
             *(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in settings.items()),
         ]
-        cfg = self.config.with_overrides(items) if items else self.config
+        fw = self.base_framework or self.framework
+        mine = self.config.model_dump(mode="json")  # settings still at the framework's value
+        inherited = {  # count as inherited: what the overrides make useless is dropped
+            k: {n for n, v in rec.items() if (mine.get(k) or {}).get(n) == v}
+            for k, rec in fw.config.items()
+            if isinstance(rec, dict)
+        }
+        cfg = self.config.with_overrides(items, inherited) if items else self.config
         cfg = cfg.with_whatif(weights, list(exclude or []))
         if cfg.framework != self.config.framework:  # its settings were laid for this framework
             raise InputError(

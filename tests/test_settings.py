@@ -288,6 +288,10 @@ def test_a_framework_winmax_does_not_make_the_users_f1_an_error(bundled_inputs, 
     pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
     res = runner.invoke(app, [*base, "--set", "treat.f1=boxcox", "--set", "treat.winmax=4"])
     assert res.exit_code == 2 and "treat.winmax changes nothing" in res.output
+    ds = load_inputs(bundled_inputs)
+    again = index.build(data=ds, framework=str(fw)).rebuild("treat.f1=boxcox")  # the API alike
+    direct = index.build(data=ds, framework=str(fw), overrides=["treat.f1=boxcox"])
+    np.testing.assert_array_equal(again.scores, direct.scores)
 
 
 def test_a_shared_treat_setting_problem_is_reported_once():
