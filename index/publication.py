@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -27,6 +28,9 @@ from index.pipeline import Build, build
 from index.publish import Publication, Verification, build_publication, manifest, parallel, verify
 from index.publish import folder as publish_folder
 from index.tracker import Tracker
+
+log = logging.getLogger(__name__)
+"""Stage messages of a publication run (INFO); the CLI shows them unless --quiet."""
 
 
 class Alternative(BaseModel):
@@ -359,9 +363,11 @@ def _run_publication(
     jobs: int | None = None,
     atomic: bool = True,
 ) -> tuple[Publication, Build]:
+    log.info("ingest %s%s", raw.resolve(), f" + {len(overlays)} overlay(s)" if overlays else "")
     ingest([raw, *overlays], processed)
     ds = load_inputs(processed)
     fw_path = fwmod.framework_path(settings.run.framework)
+    log.info("build the index (%s)", settings.run.framework)
     b = build(settings.run, ds)
     year, note = _edition_year(b, ds, settings)
     if year not in b.years:
@@ -387,7 +393,13 @@ def _run_publication(
     )
     data = b.dataset.long
     data = data[data["indicator"].isin(b.framework.data_series)]
+    u = settings.uncertainty
+    log.info(
+        "analyses of %s: uncertainty %d runs, Sobol' N = %d, rank bounds, province profiles",
+        year, u.runs, u.sobol if u.runs else 0,
+    )  # fmt: skip
     intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, year, jobs)
+    log.info("alternate weightings (%d)", len(settings.alternatives))
     alternatives, skipped = _alternatives(b, settings, year)
     settings = settings.model_copy(
         update={"alternatives_skipped": skipped, "analyses_skipped": left_out}
@@ -411,6 +423,7 @@ def _run_publication(
             else None
         ),
     )
+    log.info("tables, figures and report")
     pub = build_publication(
         result,
         out_dir,

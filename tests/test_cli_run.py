@@ -124,3 +124,21 @@ def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1
     assert b"internal error" not in err and b"Traceback" not in err, err
+
+
+def test_publication_stage_messages_show_unless_quiet(capsys):
+    """``publish``/``verify`` show the publication's stage messages with the elapsed seconds;
+    ``--quiet`` shows none, and nothing is left attached after the command."""
+    import re
+
+    import index.publication as publication
+    from index.cli.publish import stage_messages
+
+    with stage_messages(False):
+        publication.log.info("build the index (%s)", "default")
+    with stage_messages(True):
+        publication.log.info("hidden under --quiet")
+    publication.log.info("after the command")
+    err = capsys.readouterr().err
+    assert re.search(r"^\[\s*\d+\.\d s\] build the index \(default\)$", err, re.M), err
+    assert "hidden" not in err and "after the command" not in err

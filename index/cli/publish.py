@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +34,31 @@ JobsOpt = Annotated[
         "the same bytes whatever it is",
     ),
 ]
+
+
+@contextlib.contextmanager
+def stage_messages(quiet: bool) -> Iterator[None]:
+    """Show the publication's stage messages (``index.publication``'s INFO log) on stderr, each
+    with the seconds since the start, unless ``quiet``: a publication takes seconds to minutes."""
+    if quiet:
+        yield
+        return
+    start = time.perf_counter()
+
+    class Elapsed(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"[{time.perf_counter() - start:5.1f} s] {record.getMessage()}"
+
+    handler = logging.StreamHandler()  # stderr
+    handler.setFormatter(Elapsed())
+    logger = logging.getLogger("index.publication")
+    level, logger.level = logger.level, logging.INFO
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @app.command()
@@ -84,7 +112,8 @@ def publish(
         run=resolve_config(config, framework, set_, weight, exclude),
         uncertainty=UncertaintySettings(runs=runs, seed=seed, sobol=sobol),
     )
-    pub, b = run_publication(settings, out_dir or paths.publications(), jobs=jobs)
+    with stage_messages(quiet):
+        pub, b = run_publication(settings, out_dir or paths.publications(), jobs=jobs)
     for note in pub.notes:  # even with --quiet: it says which edition was written
         typer.echo(f"note: {note}", err=True)
     if not quiet:
@@ -128,11 +157,12 @@ def verify_cmd(
     """
     from index.publication import verify_publication
 
-    result = (
-        verify_publication(folder, raw_dir[0], raw_dir[1:] or None, jobs=jobs)
-        if raw_dir
-        else verify_publication(folder, jobs=jobs)
-    )
+    with stage_messages(quiet):
+        result = (
+            verify_publication(folder, raw_dir[0], raw_dir[1:] or None, jobs=jobs)
+            if raw_dir
+            else verify_publication(folder, jobs=jobs)
+        )
     for line in result.lines():
         typer.echo(line, err=not result.ok)
     if not result.ok:
