@@ -772,15 +772,28 @@ def to_toml(config: Config, recommended: Mapping[str, Any] | None = None) -> str
     after = again.model_dump(mode="json", exclude={"overrides"})
     flat_before, flat_after = _flat(before), _flat(after)
     lost = [k for k, v in flat_before.items() if k not in flat_after or flat_after[k] != v]
-    if lost:  # TOML has no null: a setting that is None only on purpose would read back changed
-        raise InputError(
-            [
-                Problem("config", None, key, "is null, which TOML cannot write; pass it as "
-                        f"--set {key}=null beside -c FILE")
-                for key in lost
-            ]
-        )  # fmt: skip
+    if lost:  # a null TOML cannot write, or an empty table the framework's would fill again
+        raise InputError([_unwritable(key, flat_before[key], _at(after, key)) for key in lost])
     return text
+
+
+def _at(data: Any, key: str) -> Any:
+    """The value at a dotted ``key`` of nested settings (None where absent)."""
+    for part in key.split("."):
+        data = data.get(part) if isinstance(data, Mapping) else None
+    return data
+
+
+def _unwritable(key: str, value: Any, again: Any) -> Problem:
+    """Why the setting ``key`` = ``value`` would read back from a config file as ``again``."""
+    given = json.dumps(value, ensure_ascii=False)
+    why = (
+        "is null, which TOML cannot write"
+        if value is None
+        else f"would read back as {json.dumps(again, ensure_ascii=False)} (a file's settings "
+        "are laid over the framework's, whose entries fill an empty table)"
+    )
+    return Problem("config", None, key, f"{why}; pass it as --set {key}={given} beside -c FILE")
 
 
 def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

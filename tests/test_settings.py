@@ -299,3 +299,12 @@ def test_a_shared_treat_setting_problem_is_reported_once():
     they inherit is one problem, not three."""
     res = runner.invoke(app, ["config", "--set", "treat.winmax=abc"])
     assert res.exit_code == 2 and res.output.count("Input should be a valid integer") == 1
+
+
+def test_config_refuses_an_empty_table_the_framework_would_fill_again():
+    """``treat.per_indicator={}`` clears the framework's entries for this run, but a file saying
+    so reads back with them laid under it: refused, with what it would become and how to keep it."""
+    res = runner.invoke(app, ["config", "--set", "treat.per_indicator={}"])
+    assert res.exit_code == 2
+    assert 'config:treat.per_indicator: would read back as {"hub_node"' in res.output
+    assert "pass it as --set treat.per_indicator={} beside -c FILE" in res.output
