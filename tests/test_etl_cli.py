@@ -80,8 +80,13 @@ BAD = {
     ),
     "duplicate with a different value": (
         {"a.csv": HEADER + GOOD, "b.csv": HEADER + "北京,2024,gdp,49843.1,亿元,S01\n"},
-        "b.csv:2:value: duplicate region_code/year/indicator 11/2024/gdp with a different value: "
+        "b.csv:2:value: duplicate region/year/indicator 北京市/2024/gdp with a different value: "
         "49843.1 here, 49670.2 at a.csv:2",
+    ),
+    "a row repeated in its own file": (
+        {"a.csv": HEADER + GOOD + GOOD},
+        "a.csv:3:value: duplicate region/year/indicator 北京市/2024/gdp (the same value 49670.2 "
+        "twice) at a.csv:2",
     ),
     "unknown unit": (
         {"a.csv": HEADER + "北京市,2024,gdp,49670.2,亿美刀,S227\n"},

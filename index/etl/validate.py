@@ -47,22 +47,27 @@ def panel_schema(indicators: Sequence[str], years: tuple[int, int] = YEARS) -> p
 
 
 def _conflicts(frame: pd.DataFrame, index: Iterable[int], keys: list[str]) -> list[Problem]:
-    """One problem per row that repeats the ``keys`` of an earlier row (with a different value:
-    identical repeats are collapsed before validation)."""
+    """One problem per row that repeats the ``keys`` of an earlier row (identical repeats of an
+    earlier file's row are collapsed before validation; a file repeating its own row is named)."""
     rows = frame.loc[sorted(set(index))]
+    named_keys = ["region" if k == "region_code" else k for k in keys]
     problems = []
     for values, group in rows.groupby(keys, sort=True):
         first = group.iloc[0]
-        what = "/".join(map(str, values))
+        named = {"region_code": first.get("region_zh", first.get("region_code"))}
+        what = "/".join(str(named.get(k, v)) for k, v in zip(keys, values, strict=True))
         for _, rec in group.iloc[1:].iterrows():
-            differs = (
-                f" with a different value: {float(rec.value)!r} here, {float(first.value)!r}"
-                if "value" in rec
-                else ""
-            )
+            differs = ""
+            if "value" in rec:
+                here, there = float(rec.value), float(first.value)
+                differs = (
+                    f" with a different value: {here!r} here, {there!r}"
+                    if here != there
+                    else f" (the same value {here!r} twice)"
+                )
             problems.append(
                 Problem(rec.file, rec.row, rec.get("field", keys[-1]),
-                        f"duplicate {'/'.join(keys)} {what}{differs} at {first.file}:{first.row}")
+                        f"duplicate {'/'.join(named_keys)} {what}{differs} at {first.file}:{first.row}")
             )  # fmt: skip
     return problems
 
@@ -89,9 +94,13 @@ def schema_problems(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[Pro
 
 
 def collapse_duplicates(frame: pd.DataFrame, limit: int = 5) -> tuple[pd.DataFrame, list[str]]:
-    """Drop rows repeating an earlier region-year-indicator with the same value; one note per file
-    lists the dropped rows (the first ``limit``) and the files holding the values kept."""
-    repeat = frame.duplicated([*PANEL_KEY, "value"], keep="first")
+    """Drop rows repeating a region-year-indicator of an earlier *file* with the same value (two
+    exports overlapping); one note per file lists the dropped rows (the first ``limit``) and the
+    files holding the values kept. A row repeating one of its own file is left in: the
+    uniqueness check reports it as a duplicate row (a copy-paste slip, not an overlap)."""
+    keys = [*PANEL_KEY, "value"]
+    first_file = frame.groupby(keys, sort=False)["file"].transform("first")
+    repeat = frame.duplicated(keys, keep="first") & (frame["file"] != first_file)
     first = frame[~repeat].set_index([*PANEL_KEY, "value"])["file"]
     notes = []
     for file, group in frame[repeat].groupby("file", sort=True):
