@@ -61,7 +61,7 @@ class Step(BaseModel):
         from index.methods import params as prm
 
         reg = self.registry()
-        if self.method not in reg:
+        if not prm.known(self.method, reg):
             return [prm.unknown_method(self.KIND, self.method, reg)]
         return prm.check(
             self.KIND, self.method, reg[self.method], self.params, own=type(self).model_fields
@@ -106,13 +106,13 @@ class Impute(Step):
         out = super().problems()
         reg = self.registry()
         for field, name in (("method", self.method), ("fallback", self.fallback)):
-            if name is None or name not in reg:
+            if name is None or not prm.known(name, reg):
                 if field == "fallback" and name is not None:
                     out.append(prm.unknown_method("fallback imputation", name, reg))
                 continue
             if name.endswith("_grp") and self.group is None:
                 out.append(f"impute.{field} '{name}' needs impute.group (a unit-group column)")
-        if self.fallback is not None and self.fallback in reg:
+        if prm.known(self.fallback, reg):
             if self.fallback in ("latest", "linear", "none"):
                 out.append(f"impute.fallback must be cross-sectional, not '{self.fallback}'")
             elif self.method == "none":
@@ -144,7 +144,7 @@ class Treat(Step):
         from index.methods import treat as trt
 
         reg = self.registry()
-        if self.method not in reg:
+        if not prm.known(self.method, reg):
             return [prm.unknown_method(self.KIND, self.method, reg)]
         params = self.params
         table = self.per_indicator
@@ -164,7 +164,7 @@ class Treat(Step):
                 out.append(f"treat.per_indicator.{code}: give a table of treat settings")
                 continue
             merged = {**params, "method": self.method, **extra}
-            if (m := merged.pop("method")) not in reg:
+            if not prm.known(m := merged.pop("method"), reg):
                 out.append(f"treat.per_indicator.{code}: {prm.unknown_method(self.KIND, m, reg)}")
                 continue
             if bad := _stage_names(extra, trt, f"treat.per_indicator.{code}"):
@@ -189,9 +189,9 @@ def _stage_names(params: Mapping[str, Any], trt: Any, where: str = "treat") -> l
 
     choices = {"f1": trt.TREATMENTS, "f2": trt.TRANSFORMS}
     return [
-        f"{where}.{key}: {prm.unknown_method(f'{key} treatment', str(name), reg)}"
+        f"{where}.{key}: {prm.unknown_method(f'{key} treatment', name, reg)}"
         for key, reg in choices.items()
-        if (name := params.get(key)) is not None and name not in reg
+        if (name := params.get(key)) is not None and not prm.known(name, reg)
     ]
 
 
@@ -224,10 +224,9 @@ class Normalise(Step):
         for code, spec in self.per_indicator.items():
             spec = dict(spec)
             method = spec.pop("method", self.method)
-            if method not in reg:
+            if not prm.known(method, reg):
                 out.append(
-                    f"normalise.per_indicator.{code}: "
-                    + prm.unknown_method(self.KIND, str(method), reg)
+                    f"normalise.per_indicator.{code}: " + prm.unknown_method(self.KIND, method, reg)
                 )
                 continue
             for p in prm.check(self.KIND, method, reg[method], spec):
@@ -290,7 +289,7 @@ class Weighting(Step):
         from index.methods import params as prm
 
         reg = self.registry()
-        if self.method not in reg:
+        if not prm.known(self.method, reg):
             return [prm.unknown_method(self.KIND, self.method, reg)]
         if not self.data_driven:
             out = []
@@ -378,7 +377,7 @@ class Aggregation(Step):
 
         reg = self.registry()
         methods = dict.fromkeys([self.method, *self.by_level.values()])
-        if bad := [m for m in methods if m not in reg]:
+        if bad := [m for m in methods if not prm.known(m, reg)]:
             return [prm.unknown_method(self.KIND, m, reg) for m in bad]
         out = []
         for name in self.params:
@@ -581,7 +580,7 @@ def switch(section: str, step: Mapping[str, Any], new: Mapping[str, Any]) -> dic
         return merged
     model = Config.model_fields[section].annotation
     own = set(model.model_fields) - {"method"} if isinstance(model, type) else set()
-    if section == "weighting" and method in FIXED_WEIGHTS:
+    if section == "weighting" and isinstance(method, str) and method in FIXED_WEIGHTS:
         own.discard("levels")  # fixed weights weigh no level from data
     return {**{k: v for k, v in step.items() if k in own}, **new}
 

@@ -94,6 +94,17 @@ MISTAKES = [
     ),
     (["--set", "denominate=false"], "denominate=false would score ['nonthermal_share']"),
     (["-f", "no_such_framework.toml"], "framework file not found"),
+    # a method that is not a name at all (was an internal TypeError)
+    (
+        ["--set", "treat.per_indicator.hub_node.method=5"],
+        "treat.per_indicator.hub_node: treatment method must be a name, got 5",
+    ),
+    (["--set", "treat.f1=[1, 2]"], "treat.f1: f1 treatment method must be a name, got [1, 2]"),
+    (
+        ["--set", "normalise.per_indicator.hub_node.method=[1]"],
+        "normalise.per_indicator.hub_node: normalisation method must be a name, got [1]",
+    ),
+    (["--set", "weighting.method=[1, 2]"], "weighting.method: Input should be a valid string"),
 ]
 
 

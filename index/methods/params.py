@@ -113,9 +113,16 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def unknown_method(kind: str, method: str, choices: Iterable[str]) -> str:
-    """The message for a method name that is not registered."""
+def known(method: object, choices: Iterable[str]) -> bool:
+    """``method`` is one of the registered names (a number, list or table never is)."""
+    return isinstance(method, str) and method in choices
+
+
+def unknown_method(kind: str, method: object, choices: Iterable[str]) -> str:
+    """The message for a method that is not a registered name (or not a name at all)."""
     names = sorted(choices)
+    if not isinstance(method, str):
+        return f"{kind} method must be a name, got {method!r}; choose from {names}"
     return f"unknown {kind} method '{method}'{suggest(method, names)}; choose from {names}"
 
 
