@@ -82,6 +82,15 @@ class Dataset:
         """Series name → its position along the last axis (looked up once per dataset)."""
         return {s: k for k, s in enumerate(self.series)}
 
+    @cached_property
+    def series_units(self) -> dict[str, str]:
+        """Series name → the one unit its values are in (series given in several units, or with
+        none recorded, are left out)."""
+        if "unit" not in self.series_meta.columns:
+            return {}
+        units = self.series_meta["unit"].astype(str)
+        return {s: u for s, u in units.items() if u and " | " not in u}
+
     def select(self, series: list[str]) -> np.ndarray:
         """The (years, units, len(series)) sub-array for the named series."""
         idx = [self._position.get(s, -1) for s in series]

@@ -359,8 +359,21 @@ class Framework:
         if problems:
             raise InputError(problems)
 
-    def check_data(self, available: Iterable[str], *, denominators: bool = True) -> None:
-        """Raise if a series the framework reads (with or without denominators) is absent."""
+    def check_data(
+        self,
+        available: Iterable[str],
+        *,
+        denominators: bool = True,
+        units: Mapping[str, str] | None = None,
+    ) -> None:
+        """Raise if a series the framework reads (with or without denominators) is absent, or if
+        an indicator scored as its series itself (no denominator, scale 1, no complement) labels
+        it with a unit of another magnitude than the data's (``units``: series → unit): its values
+        are in the data's unit, so ``unit = "个"`` over data in 万个 would mislabel every figure by
+        10⁴. A label the unit table cannot compare (``台/百人`` over ``台``) is the framework's
+        own wording and is left alone."""
+        from index.etl.units import UnitError, factor
+
         have = set(available)
         problems = [
             Problem(self.source, i.code, field, f"series '{s}' is not in the data")
@@ -373,6 +386,22 @@ class Framework:
             )
             if s and s not in have and (denominators or field != "denominator")
         ]
+        for i in self.indicators:
+            data_unit = (units or {}).get(i.data_series)
+            as_is = (i.denominator is None or not denominators) and i.scale == 1
+            if not (data_unit and i.unit and as_is and not i.complement):
+                continue
+            try:
+                same = factor(i.unit, data_unit) == 1
+            except UnitError:  # not comparable: a label in the framework's own words
+                same = True
+            if not same:
+                problems.append(
+                    Problem(self.source, i.code, "unit",
+                            f"unit '{i.unit}' is {factor(i.unit, data_unit)} × the data's unit "
+                            f"'{data_unit}' of series '{i.data_series}' (its values are in "
+                            f"'{data_unit}': give that unit, or leave unit out)")
+                )  # fmt: skip
         if problems:
             raise InputError(problems)
 

@@ -804,7 +804,7 @@ def _series(
     ``cache`` (one per dataset and framework) or computed into it."""
     key = ("raw", denominate)
     if key not in cache:
-        fw.check_data(dataset.series, denominators=denominate)
+        fw.check_data(dataset.series, denominators=denominate, units=dataset.series_units)
         cache[key] = dataset.select([i.data_series for i in fw.indicators])
     raw = cache[key]
     if ("denominate", denominate) not in cache:
@@ -1007,7 +1007,7 @@ def screened(
     codes = list(dataset.unit_codes)
     if bad := [u for u in s.force if u not in codes]:
         raise InputError(Problem("config", None, "screen.force", f"unknown unit(s) {bad}"))
-    fw.check_data(dataset.series, denominators=config.denominate)
+    fw.check_data(dataset.series, denominators=config.denominate, units=dataset.series_units)
     x = dataset.select([i.data_series for i in fw.indicators])  # only the stages screened:
     if s.dset != "raw":  # treatment and normalisation belong to the screened units
         with _named(fw, "denominate", dataset):

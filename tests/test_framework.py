@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -187,3 +188,21 @@ def test_negative_weights_only_when_allowed():
     fw = make(index={"code": "idx", "allow_negative_weights": True}, **changes)
     assert fw.node("a").weight == -0.5
     assert fwmod.from_dict(fw.to_dict()).node("a").weight == -0.5  # the flag round-trips
+
+
+def test_a_unit_label_of_another_magnitude_than_the_data_is_an_error(bundled_inputs, tmp_path):
+    """Data in 万个 labelled 个 would misstate every change and figure by 10⁴; a label the unit
+    table cannot compare (台/百人 over 台, the intensity edition) is the framework's wording."""
+    import index
+    from index.dataset import load_inputs
+
+    ds = load_inputs(bundled_inputs)
+    text = (Path(index.__file__).parent / "frameworks" / "cci_public.toml").read_text("utf-8")
+    assert text.count('unit = "万个"') >= 1
+    path = tmp_path / "relabelled.toml"
+    path.write_text(text.replace('unit = "万个"', 'unit = "个"', 1), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        index.build(data=ds, framework=str(path))
+    (problem,) = err.value.problems
+    assert problem.field == "unit" and "1/10000 × the data's unit '万个'" in problem.message
+    assert index.build(data=ds, framework="cci_intensity").scores.shape[1] == 31
