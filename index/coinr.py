@@ -82,7 +82,7 @@ def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framewor
             inds.append(
                 Indicator(
                     **common,
-                    direction=int(_num(row["Direction"], 1)),
+                    direction=int(_num(row["Direction"], 1)),  # type: ignore[arg-type]  # ±1 checked by the model
                     unit="" if pd.isna(row.get("Unit")) else str(row.get("Unit")),
                     denominator=None if pd.isna(den) else str(den),
                     target=None if pd.isna(row.get("Target")) else float(row["Target"]),

@@ -23,9 +23,9 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from index.errors import InputError, Problem, validated
@@ -42,7 +42,7 @@ class Step(BaseModel):
     registered function's signature as soon as the step is built.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     KIND: ClassVar[str] = ""
     method: str
@@ -329,18 +329,22 @@ class Weighting(Step):
 FIXED_WEIGHTS = frozenset({"fixed", "equal"})
 
 
+Level = Annotated[int, Strict(False)]
+"""A parent level as a table key: TOML keys are text ("2"), read as the level number."""
+
+
 class Aggregation(Step):
     """How children combine into their parent; ``by_level`` = another method per parent level,
     ``dat_thresh`` = the minimum share of children with data (one number, or one per level)."""
 
     KIND: ClassVar[str] = "aggregation"
     method: str = "amean"
-    dat_thresh: float | dict[int, float] | None = Field(
+    dat_thresh: float | dict[Level, float] | None = Field(
         default=None,
         description="least share of children with data, one number or per parent level "
         '({"2": 0.8}); below it the parent is missing (COINr dat_thresh)',
     )
-    by_level: dict[int, str] = Field(default_factory=dict, description="method per parent level")
+    by_level: dict[Level, str] = Field(default_factory=dict, description="method per parent level")
 
     @field_validator("dat_thresh")
     @classmethod
@@ -394,7 +398,7 @@ class Screen(BaseModel):
     below ``nonzero_thresh``) or either; ``force`` keeps (true) or drops (false) named units. A unit
     is kept when it passes in every year built; ``dset`` is the stage screened."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     unit_screen: Literal["none", "byNA", "byzeros", "byNAandzeros"] = Field(
         default="none", description="COINr Screen rule: by missing data, by zeros, or both"
@@ -414,15 +418,35 @@ class Screen(BaseModel):
 
     @model_validator(mode="after")
     def _used(self) -> Screen:
+        """A setting the rule does not read changes nothing: an error, not a no-op (a value
+        equal to the default, as an effective-config file writes it, is not a choice)."""
         if self.unit_screen == "none" and self.force:
             raise PydanticCustomError("config", "screen settings need screen.unit_screen")
+        reads = {
+            "none": set(),
+            "byNA": {"dset", "dat_thresh"},
+            "byzeros": {"dset", "nonzero_thresh"},
+            "byNAandzeros": {"dset", "dat_thresh", "nonzero_thresh"},
+        }[self.unit_screen]
+        fields = type(self).model_fields
+        unused = sorted(
+            name
+            for name in self.model_fields_set - reads - {"unit_screen", "force"}
+            if getattr(self, name) != fields[name].default
+        )
+        if unused:
+            raise PydanticCustomError(
+                "config",
+                "screen.{names} has no effect with screen.unit_screen = '{rule}'",
+                {"names": ", screen.".join(unused), "rule": self.unit_screen},
+            )
         return self
 
 
 class Config(BaseModel):
     """Everything that determines a build. Same config + same data + same version ⇒ same output."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     framework: str = "default"
     years: list[int] | None = Field(
@@ -533,6 +557,11 @@ def _apply(data: dict, item: str, given: set[str]) -> None:
     if len(path) == 2 and top in _STEPS and leaf == "method":  # X.method=Y is X=Y
         path, leaf, target = [top], top, data
     if len(path) == 1 and top in _STEPS:
+        if value == {}:
+            raise InputError(
+                Problem("--set", None, key, f"an empty table changes nothing: give {top}=METHOD "
+                        f"or {top}.SETTING=VALUE")
+            )  # fmt: skip
         new = value if isinstance(value, dict) else {"method": value}
         old = target.get(leaf) or _default(leaf)
         target[leaf] = switch(leaf, old, new)

@@ -27,7 +27,7 @@ MAX_WEIGHT = 1e12
 
 
 class _Node(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")
     name_zh: str = ""
@@ -70,7 +70,7 @@ class FillFrom(BaseModel):
     ``value = series × times × scale`` (e.g. R&D expenditure = R&D intensity (%) × GDP × 0.01).
     Derived cells are flagged ``derived`` in the build; nothing is estimated beyond that product."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     series: str
     times: str | None = None
@@ -93,7 +93,7 @@ class Indicator(_Node):
     scale: float = 1.0
     fill_from: FillFrom | None = None
     target: float | None = None
-    goalposts: tuple[float, float] | None = None
+    goalposts: tuple[float, float] | None = Field(None, strict=False)  # TOML gives a list
     proxy: bool = False
 
     @field_validator("scale", "target", "goalposts")
@@ -113,7 +113,7 @@ class Indicator(_Node):
 class FrameworkFile(BaseModel):
     """Raw TOML content, validated field by field before the structure checks."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     index: Root
     aggregate: list[Aggregate] = []

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class Alternative(BaseModel):
     """An alternative ranking shown beside the baseline: a label and its --set overrides."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     label: str
     overrides: list[str]
@@ -54,7 +54,7 @@ DEFAULT_ALTERNATIVES = [
 class UncertaintySettings(BaseModel):
     """How the publication's rank intervals are computed (0 runs = skip)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     runs: int = Field(default=2000, ge=0)
     seed: int = 20231008
@@ -70,7 +70,7 @@ class UncertaintySettings(BaseModel):
 class BoundsSettings(BaseModel):
     """Rank bounds and province profiles in the publication (see methodology.md § 7a)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     box: float = Field(default=0.5, ge=0.0, description="within-group weights within ±box")
     order: list[str] = Field(default_factory=list, description='e.g. ["compute>=storage"]')
@@ -82,7 +82,7 @@ class BoundsSettings(BaseModel):
 class PublishSettings(BaseModel):
     """All that determines a publication (recorded in manifest.json)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     raw_dir: str = "data/raw"
     overlays: list[str] = Field(

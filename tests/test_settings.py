@@ -105,6 +105,18 @@ MISTAKES = [
         "normalise.per_indicator.hub_node: normalisation method must be a name, got [1]",
     ),
     (["--set", "weighting.method=[1, 2]"], "weighting.method: Input should be a valid string"),
+    # a boolean or a float is not a number of points / a count (pydantic's lax mode took them)
+    (["--set", "treat.winmax=true"], "treat: winmax: Input should be a valid integer (got True)"),
+    (["--set", "normalise.u=true"], "normalise: u: Input should be a valid number (got True)"),
+    (["--set", "impute.max_gap=2.0"], "max_gap: Input should be a valid integer (got 2.0)"),
+    (["--set", 'normalise.u="100"'], "normalise: u: Input should be a valid number"),
+    # settings that change nothing
+    (["--set", "screen.dat_thresh=0.5"], "screen.dat_thresh has no effect with screen.unit_screen"),
+    (
+        ["--set", "screen.unit_screen=byzeros", "--set", "screen.dat_thresh=0.5"],
+        "screen.dat_thresh has no effect with screen.unit_screen = 'byzeros'",
+    ),
+    (["--set", "weighting={}"], "weighting: an empty table changes nothing"),
 ]
 
 

@@ -52,7 +52,7 @@ STAGES = {
 class Sampling(BaseModel):
     """How the design is drawn: ``mc`` (i.i.d. uniform) or ``sobol`` (scrambled Sobol' sequence)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     method: Literal["mc", "sobol"] = "mc"
     n: int = Field(default=1000, ge=1, description="runs (uncertainty) or base sample N (Sobol)")
@@ -66,7 +66,7 @@ class Sampling(BaseModel):
 class SobolSettings(BaseModel):
     """Sobol' sensitivity estimation (see index.analysis.sobol)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     layout: Literal["coinr", "salib"] = "coinr"
     convention: Literal["coinr", "salib"] = "coinr"
@@ -77,7 +77,7 @@ class SobolSettings(BaseModel):
 class WeightNoise(BaseModel):
     """Perturbed weights of the nodes at ``levels`` (1 = indicators), drawn as ``sets`` sets."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str
     levels: list[int] = Field(min_length=1)
@@ -95,7 +95,7 @@ class WeightNoise(BaseModel):
 class Exclusion(BaseModel):
     """Drop one element per alternative: ``codes`` = "indicators", "aggregates" or a list."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = "exclude"
     codes: Literal["indicators", "aggregates"] | list[str] = "indicators"
@@ -105,7 +105,7 @@ class Exclusion(BaseModel):
 class Spec(BaseModel):
     """A whole uncertainty specification (the TOML file)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     sampling: Sampling = Sampling()
     sobol: SobolSettings = SobolSettings()

@@ -106,7 +106,7 @@ LABEL_UNIT = re.compile(r"(.*\S)\s*\(([^()]*)\)")
 class TableMeta(BaseModel):
     """What a table does not say about itself (a sidecar TOML or reader arguments)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     format: Literal["nbs", "long", "wide"] | None = None
     decimal: Literal[".", ","] | None = None

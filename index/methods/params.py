@@ -56,7 +56,7 @@ def constraint(text: str, check: Callable[[Mapping[str, Any]], bool]):
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
 
 @functools.cache
