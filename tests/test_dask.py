@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import index.cli.sensitivity  # noqa: F401  (registers the command)
 from index.analysis import spec as specmod
 from index.analysis import workers
-from index.analysis.uncertainty import build_evaluator
+from index.analysis.uncertainty import Evaluator, build_evaluator
 from index.cli import app
 from index.cli.options import load_data
 from index.config import Config
@@ -94,6 +94,21 @@ def test_settings_that_would_change_nothing_are_errors(b, client):
     with pytest.raises(TypeError, match="distributed.Client"):
         b.uncertainty(20, progress=False, client="tcp://127.0.0.1:8786")
     assert workers.mapper(client=client).workers == 2
+
+
+def test_an_error_on_a_worker_arrives_located(b, client):
+    """A variant that cannot be scored fails on a worker; the same located error reaches here."""
+    base = b.config.with_overrides(['normalise={"method": "zscore", "m": 0, "s": 1}'])
+    design = specmod.Design(
+        (specmod.config_factor("agg", "aggregation.method", ["amean", "gmean"], base),)
+    )
+    ev = Evaluator(base, b.dataset, b.framework, design)
+    errors = []
+    for c in (None, client):
+        with pytest.raises(InputError) as err:
+            ev.run(np.array([[0], [1]]), progress=False, client=c)
+        errors.append(err.value.problems)
+    assert errors[0] == errors[1] and "[agg=gmean]" in str(errors[1][0].field)
 
 
 # ---- the command line ----------------------------------------------------------------------------

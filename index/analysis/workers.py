@@ -80,8 +80,7 @@ class Cluster:
     @property
     def workers(self) -> int:
         """The threads of the cluster's workers now (a share per thread)."""
-        info = self.client.scheduler_info()
-        return sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+        return sum(self.client.nthreads().values())
 
     def map(self, fn: Callable[..., R], items: list[T], **shared: Any) -> Iterator[R]:
         from distributed import as_completed
