@@ -33,11 +33,17 @@ runner = CliRunner()
 MOMENTS = ("n", "mean", "m2", "min", "max")
 
 
+def local_cluster(n_workers: int) -> LocalCluster:
+    """Worker threads over TCP; every port (the scheduler's, its HTTP server's) a free one."""
+    return LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=False, protocol="tcp",
+        dashboard_address="127.0.0.1:0",
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=None
-    ) as c:
+    with local_cluster(2) as c:
         yield c
 
 
@@ -94,6 +100,15 @@ def test_settings_that_would_change_nothing_are_errors(b, client):
     with pytest.raises(TypeError, match="distributed.Client"):
         b.uncertainty(20, progress=False, client="tcp://127.0.0.1:8786")
     assert workers.mapper(client=client).workers == 2
+
+
+def test_a_cluster_without_workers_is_an_error(b):
+    with (
+        local_cluster(0) as c,
+        Client(c, set_as_default=False) as empty,
+        pytest.raises(InputError, match="the Dask cluster has no workers"),
+    ):
+        b.uncertainty(20, progress=False, client=empty)
 
 
 def test_an_error_on_a_worker_arrives_located(b, client):

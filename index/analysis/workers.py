@@ -107,9 +107,13 @@ def mapper(jobs: int = 1, client: Client | None = None) -> Mapper:
         raise InputError(Problem("--jobs", None, None, f"expected an integer ≥ 1, got {jobs!r}"))
     if client is None:
         return InProcess() if jobs == 1 else Processes(jobs)
-    from distributed import Client
+    try:
+        from distributed import Client
 
-    if not isinstance(client, Client):
+        is_client = isinstance(client, Client)
+    except ImportError:  # then nothing given can be a client
+        is_client = False
+    if not is_client:
         raise TypeError(f"client must be a distributed.Client, got {type(client).__name__}")
     _alone(jobs)
     cluster = Cluster(client)
