@@ -643,8 +643,8 @@ class Build:
         **options: Any,
     ) -> Outcome:
         """Rank intervals over ``n`` runs of an uncertainty spec ("default", a TOML path, a
-        ``Spec`` or plain data); ``options``: ``keep_scores``, ``progress``, ``jobs``
-        (:func:`index.analysis.uncertainty.uncertainty`)."""
+        ``Spec`` or plain data); ``options``: ``keep_scores``, ``progress``, ``jobs``,
+        ``client`` (:func:`index.analysis.uncertainty.uncertainty`)."""
         from index.analysis.uncertainty import uncertainty
 
         return uncertainty(self, n, spec=spec, seed=seed, year=year, **options)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("sklearn", "matplotlib", "openpyxl", "scipy")
+HEAVY = ("sklearn", "matplotlib", "openpyxl", "scipy", "dask", "distributed")
 PROBE = f"""
 import json, sys
 from index.cli import app

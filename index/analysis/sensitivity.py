@@ -30,6 +30,8 @@ from index.io import write_parquet
 from index.methods.rank import rank_desc
 
 if TYPE_CHECKING:
+    from distributed import Client
+
     from index.pipeline import Build
 
 SCALAR = "mean_abs_rank_change"
@@ -85,6 +87,7 @@ def sobol_analysis(
     keep_scores: bool = False,
     progress: bool | None = None,
     jobs: int = 1,
+    client: Client | None = None,
 ) -> SobolAnalysis:
     """Sample the Saltelli design (base size ``n``, default the spec's), evaluate, estimate.
 
@@ -96,7 +99,9 @@ def sobol_analysis(
     n = design.sampling.n if n is None else n
     seed = design.sampling.seed if seed is None else seed
     alts = design.alternatives(design.saltelli(n, seed))
-    out = ev.run(alts, keep_ranks=True, keep_scores=keep_scores, progress=progress, jobs=jobs)
+    out = ev.run(
+        alts, keep_ranks=True, keep_scores=keep_scores, progress=progress, jobs=jobs, client=client
+    )
     s, d = design.sobol, len(design.factors)
     if out.ranks is None:  # keep_ranks=True above: the evaluator always keeps them then
         raise RuntimeError("the evaluator did not keep the per-run ranks")
@@ -120,15 +125,17 @@ def sensitivity(
     keep_scores: bool | None = None,
     progress: bool | None = None,
     jobs: int = 1,
+    client: Client | None = None,
 ) -> SobolAnalysis:
     """Sobol' analysis of a build: a Saltelli design of base size ``n`` (default: the spec's;
-    N(d+2) runs) of the spec's factors for ``year``; ``keep_scores`` as in
-    :func:`index.analysis.uncertainty.uncertainty`, counted over all N(d+2) runs."""
+    N(d+2) runs) of the spec's factors for ``year``; ``keep_scores``, ``jobs`` and ``client`` as
+    in :func:`index.analysis.uncertainty.uncertainty` (``keep_scores`` counted over all N(d+2)
+    runs)."""
     design = specmod.design_for(spec, b.config, b.framework, n=n, seed=seed)
     ev = build_evaluator(b, design, year)
     runs = design.sampling.n * (len(design.factors) + 2)
     keep = keep_scores_for(runs, len(ev.units)) if keep_scores is None else keep_scores
-    return sobol_analysis(ev, keep_scores=keep, progress=progress, jobs=jobs)
+    return sobol_analysis(ev, keep_scores=keep, progress=progress, jobs=jobs, client=client)
 
 
 @dataclass(frozen=True)

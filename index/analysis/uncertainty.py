@@ -23,6 +23,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from index.analysis import spec as specmod
+from index.analysis import workers
 from index.analysis.rankstats import RankCounts, RankStats, mean_abs_rank_change, share_within
 from index.config import Config
 from index.dataset import Dataset
@@ -47,6 +49,9 @@ from index.pipeline import (
     nominal_weights,
     upstream,
 )
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 TEMPORAL_IMPUTERS = frozenset({"latest", "linear"})  # the imputers that read other years
 PANEL_SECTIONS = frozenset({"impute", "normalise"})  # the settings :func:`_needs_panel` reads
@@ -367,16 +372,22 @@ class Evaluator:
         keep_scores: bool = False,
         progress: bool | None = None,
         jobs: int = 1,
+        client: Client | None = None,
     ) -> Outcome:
         """Evaluate every run (rows of 0-based alternative indices, (runs, factors)).
 
-        ``progress``: a tqdm bar (None = only on a terminal). ``jobs`` > 1 deals the chunks to
-        that many joblib (loky) worker processes: a chunk's scores are a pure function of its
-        design rows and the prepared variants, which are all a worker receives (not the data or
-        the stage cache); each worker streams its chunks into its own accumulators, merged here
-        in a fixed order, so the rank counts, ranks and per-run output are identical to
-        ``jobs=1``. Every variant's upstream stages are computed before any chunk.
+        ``progress``: a tqdm bar (None = only on a terminal). The chunks are grouped into pools
+        (fixed by the design alone, :func:`_pools`) and the pools dealt in turn to the workers of
+        a mapper (:func:`index.analysis.workers.mapper`): this process (``jobs=1``), ``jobs``
+        joblib (loky) worker processes, or the workers of a Dask cluster (``client``, a
+        ``distributed.Client``; then ``jobs`` stays 1). A share's scores are a pure function of
+        its pools, the design rows and the prepared variants, which are all a worker receives
+        (not the data or the stage cache); each share streams into its own accumulators, merged
+        here with the pools' moments combined in pool order, so the rank counts, moments, ranks
+        and per-run output are the same bits whoever computed them. Every variant's upstream
+        stages are computed here, before any chunk.
         """
+        mapper = workers.mapper(jobs, client)
         alts = self._checked(alternatives)
         groups = _groups(alts[:, self._cfg_cols], self.design.n_alts[self._cfg_cols])
         tasks = [
@@ -386,27 +397,22 @@ class Evaluator:
         ]
         pools = _pools([len(idx) for _, idx in tasks], self.pool)
         shape = (len(alts), len(self.data.unit_codes), self.nominal_ranks, keep_ranks, keep_scores)
+        n = mapper.workers
+        shares = [
+            [(g, [tasks[t] for t in pools[g]]) for g in range(k, len(pools), n)] for k in range(n)
+        ]
         disable = None if progress is None else not progress
         with tqdm(total=len(alts), disable=disable, unit="run", desc="uncertainty") as bar:
-            if jobs == 1:
-                dealt = [(g, [tasks[t] for t in pool]) for g, pool in enumerate(pools)]
-                sink = self._evaluate(alts, dealt, shape, bar)
-            else:
-                from joblib import Parallel, delayed  # type: ignore[import-untyped]
-
-                worker = _Chunks(self)
-                shares = [
-                    [(g, [tasks[t] for t in pools[g]]) for g in range(k, len(pools), jobs)]
-                    for k in range(jobs)
-                ]
-                parts = Parallel(n_jobs=jobs)(
-                    delayed(worker._share)(alts, share, shape) for share in shares if share
-                )
-                sink = _Sink(*shape)
-                for runs, part in parts:
-                    sink.merge(part, runs)
-                sink.settle()
-                bar.update(len(alts))
+            worker = self if mapper.local else _Chunks(self)
+            sink = _Sink(*shape)
+            for runs, part in mapper.map(
+                _scored, [s for s in shares if s], worker=worker, alts=alts, shape=shape,
+                bar=bar if mapper.local else None,
+            ):  # fmt: skip
+                sink.merge(part, runs)
+                if not mapper.local:
+                    bar.update(len(runs))
+            sink.settle()
         return Outcome(
             self.year,
             self.data,
@@ -421,19 +427,16 @@ class Evaluator:
             sink.scores,
         )
 
-    def _evaluate(
-        self, alts: np.ndarray, pools: list, shape: tuple, bar=None, defer: bool = False
-    ) -> _Sink:
-        """Score ``pools`` ((pool number, chunks (variant, run indices[, their rows in the
-        sink]))) into a new sink of ``shape``, ranking each pool's scores together; ``defer``
-        keeps each pool's score moments apart for the parent to combine in pool order."""
-        sink = _Sink(*shape, defer=defer)
+    def _evaluate(self, alts: np.ndarray, pools: list, shape: tuple, bar=None) -> _Sink:
+        """Score ``pools`` ((pool number, chunks (variant, run indices, their rows in the
+        sink))) into a new sink of ``shape``, ranking each pool's scores together."""
+        sink = _Sink(*shape)
         choices = _weight_choices(alts, [k for k, _ in self._tables], self.design.n_alts)
         tables: dict[bytes, np.ndarray | None] = {}  # variant weights → effective weights table
         # small matrix products: BLAS threads only add overhead (measured: 10× on 2 cores)
         with _blas().limit(limits=1, user_api="blas"):
             for g, pool in pools:
-                for v, idx, *rows in pool:
+                for v, idx, rows in pool:
                     eff = None
                     if v.linear is not None and choices is not None:
                         first, which = choices
@@ -444,13 +447,15 @@ class Evaluator:
                         eff = None if table is None else table[which[idx]]
                     multipliers = self.multipliers(alts[idx])
                     scores = self.scores(multipliers, v) if eff is None else _product(eff, v)
-                    sink.add(rows[0] if rows else idx, scores)
+                    sink.add(rows, scores)
                     if bar is not None:
                         bar.update(len(idx))
                 sink.flush(g)
         return sink
 
-    def _share(self, alts: np.ndarray, pools: list, shape: tuple) -> tuple[np.ndarray, _Sink]:
+    def _share(
+        self, alts: np.ndarray, pools: list, shape: tuple, bar=None
+    ) -> tuple[np.ndarray, _Sink]:
         """A worker's share of the pools: its runs (in pool order) and a sink whose per-run
         output holds only those runs, in that order (a worker returns its own rows, not the
         design's), with the pools' score moments kept apart (:meth:`_Sink.settle`)."""
@@ -459,7 +464,7 @@ class Evaluator:
         position = np.empty(len(alts), dtype=np.int64)
         position[runs] = np.arange(len(runs))
         local = [(g, [(v, idx, position[idx]) for v, idx in pool]) for g, pool in pools]
-        return runs, self._evaluate(alts, local, (len(runs), *shape[1:]), defer=True)
+        return runs, self._evaluate(alts, local, (len(runs), *shape[1:]), bar)
 
     def _checked(self, alternatives: np.ndarray) -> np.ndarray:
         alts = np.asarray(alternatives)
@@ -473,6 +478,12 @@ class Evaluator:
                 f"factor '{self.design.factors[k].name}': alternatives are 0..{self.design.n_alts[k] - 1}"
             )
         return alts
+
+
+def _scored(share: list, *, worker: Evaluator, alts: np.ndarray, shape: tuple, bar=None):
+    """A share of the pools scored by ``worker`` (what a mapper applies: a pure function of its
+    arguments, see :meth:`Evaluator.run`)."""
+    return worker._share(alts, share, shape, bar)
 
 
 class _Chunks(Evaluator):
@@ -501,9 +512,10 @@ def _pools(sizes: list[int], pool: int) -> list[list[int]]:
 
 
 class _Sink:
-    """Collects index scores of evaluated runs and, a chunk at a time, ranks them and streams them
-    into the rank counts, the score moments and the per-run output (small variants are pooled so
-    ranking costs one call per chunk, not per variant)."""
+    """Collects index scores of evaluated runs and, a pool at a time, ranks them and streams them
+    into the rank counts and the per-run output, keeping each pool's score moments apart until
+    :meth:`settle` (small variants are pooled so ranking costs one call per pool, not per
+    variant)."""
 
     def __init__(
         self,
@@ -512,8 +524,6 @@ class _Sink:
         nominal: np.ndarray,
         keep_ranks: bool,
         keep_scores: bool,
-        *,
-        defer: bool = False,
     ):
         self.nominal = nominal
         self.counts, self.moments = RankCounts(n_units), ScoreMoments(n_units)
@@ -521,7 +531,6 @@ class _Sink:
         self.ranks = np.empty((n_runs, n_units)) if keep_ranks else None
         self.scores = np.empty((n_runs, n_units)) if keep_scores else None
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        self._defer = defer
         self._parts: list[tuple[int, tuple[np.ndarray, ...]]] = []  # (pool, its moments)
 
     def merge(self, other: _Sink, runs: np.ndarray) -> None:
@@ -555,11 +564,7 @@ class _Sink:
         self._pending = []
         r = rank_desc(s, axis=-1)
         self.counts.update(r)
-        part = ScoreMoments.partial(s)
-        if self._defer:
-            self._parts.append((pool, part))
-        else:
-            self.moments.combine(part)
+        self._parts.append((pool, ScoreMoments.partial(s)))
         self.y[idx] = mean_abs_rank_change(r, self.nominal)
         if self.ranks is not None:
             self.ranks[idx] = r
@@ -775,19 +780,22 @@ def uncertainty(
     keep_scores: bool | None = None,
     progress: bool | None = None,
     jobs: int = 1,
+    client: Client | None = None,
 ) -> Outcome:
     """Uncertainty analysis of a build: ``n`` runs (default: the spec's) of the spec's factors,
     drawn with ``seed`` (default: the spec's), evaluated exactly for ``year``.
 
     ``keep_scores`` (default: when runs × units ≤ ``KEEP_SCORES``) keeps every run's scores for
-    exact score quantiles. The outcome's ``table()`` has one labelled row per region.
+    exact score quantiles. ``jobs`` worker processes or a Dask ``client`` (not both) share the
+    work, with the same output bits (:meth:`Evaluator.run`). The outcome's ``table()`` has one
+    labelled row per region.
     """
     design = specmod.design_for(spec, b.config, b.framework, n=n, seed=seed)
     ev = build_evaluator(b, design, year)
     runs = design.sampling.n
     keep = keep_scores_for(runs, len(ev.units)) if keep_scores is None else keep_scores
     alts = design.alternatives(design.uniform())
-    return ev.run(alts, keep_scores=keep, progress=progress, jobs=jobs)
+    return ev.run(alts, keep_scores=keep, progress=progress, jobs=jobs, client=client)
 
 
 def publication_intervals(b: Build, settings, year: int) -> pd.DataFrame:

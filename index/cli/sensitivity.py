@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -76,6 +76,16 @@ def sensitivity(
             help="worker processes (pays for large panels; the same output bytes whatever N)",
         ),
     ] = 1,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="run the evaluation on the Dask cluster whose scheduler is at ADDRESS, e.g. "
+            "tcp://10.0.0.5:8786 (instead of --jobs; needs pip install 'compute-index\\[dask]' here "
+            "and on the workers; the same output bytes)",
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Uncertainty and sensitivity of the ranking to the method choices in the spec.
@@ -87,25 +97,24 @@ def sensitivity(
       compute-index sensitivity --n 10000 --year 2024 --sobol
 
       compute-index sensitivity --region 贵州 --sobol     # what moves one province's rank
+
+      compute-index sensitivity --n 1000000 --dask tcp://10.0.0.5:8786   # on a Dask cluster
     """
     from index.analysis.sensitivity import write_results
+    from index.analysis.workers import connect
     from index.pipeline import build
 
     cfg = resolve_config(config, framework, set_, weight, exclude)
-    b = build(cfg, load_data(data))
-    only = None if region is None else b.unit(region)
     out = output(out, data, "uncertainty.parquet")
     the_spec, progress = ("default" if spec is None else spec), (False if quiet else None)
-    sa = (
-        b.sensitivity(n, spec=the_spec, seed=seed, year=year, progress=progress, jobs=jobs)
-        if sobol
-        else None
-    )
-    outcome = (
-        sa.outcome
-        if sa is not None
-        else b.uncertainty(n, spec=the_spec, seed=seed, year=year, progress=progress, jobs=jobs)
-    )
+    with connect(dask, jobs) as client:
+        b = build(cfg, load_data(data))
+        only = None if region is None else b.unit(region)
+        how: dict[str, Any] = dict(
+            spec=the_spec, seed=seed, year=year, progress=progress, jobs=jobs, client=client
+        )
+        sa = b.sensitivity(n, **how) if sobol else None
+        outcome = sa.outcome if sa is not None else b.uncertainty(n, **how)
     shifts = b.leave_one_out(year=outcome.year) if loo else None
     written = write_results(out, outcome, b.config, sobol=sa, loo=shifts)
     if quiet:
