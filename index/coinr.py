@@ -12,10 +12,11 @@ so what COINr refuses is refused here, with every problem located as ``file:row:
 Type one of the five, unique iCodes, Level 1 for indicators and a Parent exactly one level up,
 a Direction of ±1 for every indicator (an aggregate's, which nothing here uses, may be blank;
 COINr requires it) and a numeric Weight for every indicator and aggregate, a numeric Target; in
-iData a uCode column, a whole-number Time, one row per uCode (per uCode and Time in a panel),
+iData a uCode column, an iMeta row for every other column but uName and Time, a whole-number Time, one row per uCode (per uCode and Time in a panel),
 a unit's groups the same in every year, a column for every indicator (a group or denominator
 column is needed only where it is used), and numbers in the indicator columns (COINr refuses text
-such as "n/a" rather than reading it as missing; blank and ``NA`` are missing).
+such as "n/a" rather than reading it as missing; blank and ``NA`` are missing). An iMeta column
+that is a near miss of one read here (``target``, ``Weigth``) is an error, not passed over.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from index.framework import Aggregate, Framework, Indicator, Root
 
 _META_COLS = {"Level", "iCode", "Direction", "Weight", "Parent", "Type"}
 _TYPES = ("Indicator", "Aggregate", "Group", "Denominator", "Other")
+_READ_COLS = _META_COLS | {"iName", "Unit", "Target", "Denominator", "goalpost_lower",
+                           "goalpost_upper"}  # fmt: skip
 
 
 def _read(path: str | Path) -> pd.DataFrame:
@@ -53,9 +56,24 @@ def _read(path: str | Path) -> pd.DataFrame:
 
 
 def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framework:
-    """Build a Framework from an iMeta table."""
+    """Build a Framework from an iMeta table. Further columns are passed over, as COINr keeps
+    them, but one that differs from a column read here only in case or by a slip (``target``,
+    ``Weigth``) is an error: its values would be ignored without a word."""
+    from index.methods.params import suggest
+
+    out = []
+    for col in map(str, imeta.columns):
+        if col in _READ_COLS:
+            continue
+        same = [k for k in _READ_COLS if k.lower() == col.lower()]
+        hint = f" (did you mean '{same[0]}'?)" if same else suggest(col, _READ_COLS)
+        if hint:
+            out.append(Problem(source, 1, col, f"unknown column '{col}'{hint}: COINr's iMeta "
+                               "column names are case-sensitive"))  # fmt: skip
     if missing := _META_COLS - set(imeta.columns):
-        raise InputError(Problem(source, None, None, f"missing columns {sorted(missing)}"))
+        out.append(Problem(source, None, None, f"missing columns {sorted(missing)}"))
+    if out:
+        raise InputError(out)
     imeta = imeta.copy()
     if "iName" not in imeta.columns:  # COINr: names default to the codes
         imeta["iName"] = imeta["iCode"]
@@ -258,8 +276,16 @@ def _check_idata(data: pd.DataFrame, imeta: pd.DataFrame, source: str) -> None:
                                 f"({first[i]!r} → {data[g][i]!r} in Time {data['Time'][i]}); "
                                 "one group per unit is supported")
                     )  # fmt: skip
+    described = set(imeta["iCode"].dropna().astype(str)) | {"uCode", "uName", "Time"}
+    for c in data.columns:  # COINr new_coin: every iData column but the special ones has a row
+        if str(c) not in described:
+            out.append(
+                Problem(source, 1, str(c), "column not in iMeta (every iData column but uCode, "
+                        "uName and Time needs an iMeta row; Type 'Other' carries one unused)")
+            )  # fmt: skip
     needed = imeta.loc[imeta["Type"] == "Indicator", "iCode"].dropna()
-    for c in needed[~needed.isin(data.columns)]:
+    for c in needed[~needed.isin(data.columns)]:  # a Group, Denominator or Other row may lack its
+        # column (COINr stops; here it is an error only where a step reads it, e.g. group means)
         out.append(Problem(source, 1, str(c), "an iMeta indicator with no iData column"))
     for c in imeta.loc[imeta["Type"].isin(["Indicator", "Denominator"]), "iCode"]:
         if c not in data.columns:

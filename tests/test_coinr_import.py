@@ -135,3 +135,18 @@ def test_idata_refusals_are_located(oracle_dir, tables, tmp_path):
         rf"'Elsewhere' in Time {moved['Time'].max()}\)",
     ):
         _load(tmp_path, moved, meta)
+
+
+def test_idata_column_without_imeta_row_and_near_miss_imeta_columns(tables, tmp_path):
+    """COINr's new_coin stops on an iData column iMeta does not describe; an iMeta column that is
+    a near miss of one read (``target``) would have its values ignored, so it is refused too,
+    while a further column of another name (COINr keeps those) is passed over."""
+    data, meta = tables
+    with pytest.raises(InputError, match=r"iData\.csv:1:Extra: column not in iMeta"):
+        _load(tmp_path, data.assign(Extra=1.0), meta)
+    with pytest.raises(InputError, match=r"iMeta\.csv:1:target: .*did you mean 'Target'"):
+        _load(tmp_path, data, meta.rename(columns={"Target": "target"}))
+    with pytest.raises(InputError, match=r"iMeta\.csv:1:Weigth: .*did you mean 'Weight'"):
+        _load(tmp_path, data, meta.rename(columns={"Weight": "Weigth"}))
+    fw, _ = _load(tmp_path, data, meta.assign(Comment="kept, not read"))
+    assert len(fw.indicators) == (meta["Type"] == "Indicator").sum()
