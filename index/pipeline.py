@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -1014,7 +1014,7 @@ def screened(
             x = denominated(x, fw, dataset, divide=config.denominate)
     if s.dset == "imputed":
         with _named(fw, "impute", dataset):
-            x = _impute(x, config, fw, dataset)[0]
+            x = _impute(x, config, fw, dataset, track=False)[0]
     res = scr.screen(
         x,
         unit_screen=s.unit_screen,
@@ -1116,8 +1116,21 @@ IMPUTE_FLAGS = {
 """Flag values of ``Build.stages["flags"]`` other than the imputation method names."""
 
 
+def _imputation_steps(config: Config) -> list[tuple[str, dict]]:
+    """The imputers a config runs, in order (name, parameters): the method, then the fallback."""
+    step = config.impute
+    named: tuple[tuple[str | None, dict], ...] = ((step.method, step.params), (step.fallback, {}))
+    return [(name, params) for name, params in named if name is not None and name != "none"]
+
+
 def _impute(
-    x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
+    x: np.ndarray,
+    config: Config,
+    fw: fwmod.Framework,
+    ds: Dataset,
+    *,
+    track: bool = True,
+    steps: Sequence[tuple[str, dict]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Imputed values; per cell how each was obtained ("" observed, the method's name where that
     method filled it, "missing" where still missing); and the year a panel-imputed value came
@@ -1125,24 +1138,27 @@ def _impute(
 
     A temporal method (``latest``, ``linear``) reads the dataset's whole panel (every year of the
     data, :attr:`Dataset.whole`) with ``x`` in place of the built years, then the built years
-    are cut: a year's values do not depend on which other years the build covers."""
-    step = config.impute
-    how = np.where(np.isnan(x), "missing", "").astype("<U32")
-    source = np.full(x.shape, np.nan)
-    for name, params in ((step.method, step.params), (step.fallback, {})):
-        if name is None or name == "none":
-            continue
+    are cut: a year's values do not depend on which other years the build covers. ``x`` may carry
+    leading axes before the years (a batch of what-it-takes trials), imputed item by item.
+    ``track=False``: the values alone, for re-runs that read nothing else (``how`` and ``source``
+    come back empty, no bookkeeping done); ``steps``: some of :func:`_imputation_steps` only."""
+    how = np.where(np.isnan(x), "missing", "").astype("<U32") if track else np.empty(0, "<U32")
+    source = np.full(x.shape if track else 0, np.nan)
+    for name, params in _imputation_steps(config) if steps is None else steps:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", imp.ImputationClipWarning)
             if name in imp.TEMPORAL:
-                filled, src = _impute_over_panel(name, params, x, config, fw, ds)
-                source = np.where(np.isnan(x) & ~np.isnan(filled), src, source)
+                filled, src = _impute_over_panel(name, params, x, config, fw, ds, track)
+                if track:
+                    source = np.where(np.isnan(x) & ~np.isnan(filled), src, source)
             else:
                 filled = imp.impute(x, name, **_impute_params(name, params, config, fw, ds))
-        how = np.where(np.isnan(x) & ~np.isnan(filled), name, how)
+        if track:
+            how = np.where(np.isnan(x) & ~np.isnan(filled), name, how)
         for w in caught:
             if isinstance(w.message, imp.ImputationClipWarning):
-                how = np.where(w.message.cells, CLIPPED, how)
+                if track:
+                    how = np.where(w.message.cells, CLIPPED, how)
                 cells = w.message.cells
                 warnings.warn(
                     imp.ImputationClipWarning(_clip_message(cells, fw, ds), cells), stacklevel=2
@@ -1154,8 +1170,9 @@ def _impute(
 
 
 def _clip_message(cells: np.ndarray, fw: fwmod.Framework, ds: Dataset) -> str:
-    """Which indicator values imputation clipped at 0, by name, unit and year."""
-    years, units, inds = np.nonzero(cells)
+    """Which indicator values imputation clipped at 0, by name, unit and year (in any item of a
+    leading batch axis)."""
+    years, units, inds = np.nonzero(cells.reshape(-1, *cells.shape[-3:]).any(axis=0))
     names = ds.units["name_zh"] if "name_zh" in ds.units.columns else pd.Series(dtype=str)
     where = [
         f"{fw.indicator_codes[j]} ({names.get(ds.unit_codes[u], ds.unit_codes[u])}, {ds.years[t]})"
@@ -1170,24 +1187,32 @@ def _clip_message(cells: np.ndarray, fw: fwmod.Framework, ds: Dataset) -> str:
 
 
 def _impute_over_panel(
-    name: str, params: dict, x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
+    name: str,
+    params: dict,
+    x: np.ndarray,
+    config: Config,
+    fw: fwmod.Framework,
+    ds: Dataset,
+    track: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A temporal imputer over the whole panel, the built years taken from ``x`` (so a caller's
     modified values count); returns the built years' values and the year each came from (NaN
-    where the method names no single year: ``linear`` interpolates between two)."""
+    where the method names no single year: ``linear`` interpolates between two; not computed,
+    all NaN, without ``track``)."""
     whole = ds.whole
     rows = [whole.years.index(y) for y in ds.years]
     if len(rows) == len(whole.years):  # x is the whole panel (what-it-takes re-runs pass it)
         panel = x.copy()
     else:
         raw = whole.select([i.data_series for i in fw.indicators])
-        panel = denominated(raw, fw, whole, divide=config.denominate)
-        panel[rows] = x
+        d = denominated(raw, fw, whole, divide=config.denominate)
+        panel = np.array(np.broadcast_to(d, (*x.shape[:-3], *d.shape)))
+        panel[..., rows, :, :] = x
     params = _impute_params(name, params, config, fw, whole)
-    filled = imp.impute(panel, name, **params)[rows]
-    if (source_of := imp.SOURCES.get(name)) is None:
+    filled = imp.impute(panel, name, **params)[..., rows, :, :]
+    if (source_of := imp.SOURCES.get(name)) is None or not track:
         return filled, np.full(x.shape, np.nan)
-    pos = source_of(panel, **params)[rows]
+    pos = source_of(panel, **params)[..., rows, :, :]
     return filled, np.where(pos >= 0, np.asarray(whole.years, float)[np.maximum(pos, 0)], np.nan)
 
 
@@ -1217,23 +1242,31 @@ def _treat(
     """Treated values, each year's treatment log columns (a table only when read:
     :func:`_treat_log`; an uncertainty analysis never reads it) and the per-point flags (as
     ``x``)."""
-    step = config.treat
-    params = step.params
     flags = np.full(x.shape, "", dtype="<U11")
-    if step.method == "none" and not step.per_indicator:
+    if (options := _treat_options(config, fw)) is None:
         return x, [], flags
-    if step.per_indicator:  # the config names indicators; the method takes positions
-        params["per_indicator"] = _by_position(fw, step.per_indicator, "treat.per_indicator")
     out = np.empty_like(x)
     results = []
     for yi in range(len(ds.years)):  # treatment is a cross-sectional decision, year by year
         try:
-            res = trt.treat(x[yi], method=step.method, **params)
+            res = trt.treat(x[yi], **options)
         except IndicatorError as exc:
             raise type(exc)(exc.columns, exc.reason, leading=[yi]) from None
         out[yi], flags[yi] = res.x, res.flags
         results.append(res.columns)
     return out, results, flags
+
+
+def _treat_options(config: Config, fw: fwmod.Framework) -> dict[str, Any] | None:
+    """The keywords of :func:`index.methods.treat.treat` for a config (``per_indicator`` by
+    column position), or None when nothing is treated."""
+    step = config.treat
+    if step.method == "none" and not step.per_indicator:
+        return None
+    params = step.params
+    if step.per_indicator:  # the config names indicators; the method takes positions
+        params["per_indicator"] = _by_position(fw, step.per_indicator, "treat.per_indicator")
+    return {"method": step.method, **params}
 
 
 def _treat_log(results: list[dict[str, object]], fw: fwmod.Framework, ds: Dataset) -> pd.DataFrame:

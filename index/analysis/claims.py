@@ -12,9 +12,10 @@ varied like fixed weights.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,16 +24,19 @@ from index.analysis import bounds as bd
 from index.analysis.profiles import strengths_weaknesses
 from index.analysis.rankstats import rank_stats
 from index.analysis.uncertainty import TEMPORAL_IMPUTERS
+from index.dataset import Dataset
 from index.errors import InputError, Problem
 from index.etl import regions
 from index.framework import Indicator
 from index.methods import IndicatorError
+from index.methods import treat as trt
 from index.methods.rank import rank_desc
 from index.pipeline import (
     Build,
+    _imputation_steps,
     _impute,
     _normalise,
-    _treat,
+    _treat_options,
     aggregate_tree,
     aggregation_options,
     config_weigher,
@@ -369,6 +373,14 @@ class RankArrays:
 
 
 # ---- what it takes to move up ----------------------------------------------------------------------
+Trial = dict[int, float]
+"""One re-run of what it takes: indicator position → the unit's new denominated value."""
+_T = TypeVar("_T")
+Search = Generator[Trial, "np.ndarray | None", _T]
+"""A search of what it takes: yields the trials it needs scored, is sent each one's scores (None
+where the pipeline refuses it), returns its answer (:func:`_lockstep` runs many side by side)."""
+
+
 def unit_position(b: Build, name: str) -> int:
     """Row of a unit named by code, 中文 or English name (regions.resolve for provinces)."""
     codes = list(b.dataset.unit_codes)
@@ -397,7 +409,13 @@ class Rescorer:
     when only the imputation reads other years (``latest``, ``linear``) the whole panel of the
     data is imputed (as the build does, :func:`~index.pipeline._impute`) and the rest runs on
     the year's slice alone: the same numbers, at a fraction of the cost (what it takes re-runs
-    the pipeline ~60 times per unit)."""
+    the pipeline ~60 times per unit).
+
+    A temporal imputer fills a missing cell from the other years of the same unit and indicator
+    and never changes an observed value (:mod:`index.methods.impute`), so when a re-run changes
+    only observed values of the year, the temporal steps leading the imputation give the year
+    the base's fills, with the re-run's observed values: they run once, on the base
+    (:attr:`temporal_once`), and each re-run imputes the rest on the year alone."""
 
     b: Build
     yi: int
@@ -441,23 +459,92 @@ class Rescorer:
         ds = self.b.dataset
         return ds.subset_years([ds.years[self.yi]])
 
+    @cached_property
+    def temporal_once(self) -> tuple[np.ndarray, list[tuple[str, dict]]] | None:
+        """The year's values after the temporal imputers leading the imputation, run once on
+        ``base``, and the imputers left (cross-sectional: per year); None unless the year is
+        scored alone after a panel imputation whose temporal steps all come first."""
+        if self.panel or not self.imputes_panel:
+            return None
+        steps = _imputation_steps(self.b.config)
+        k = next((j for j, (n, _) in enumerate(steps) if n not in TEMPORAL_IMPUTERS), len(steps))
+        if any(name in TEMPORAL_IMPUTERS for name, _ in steps[k:]):
+            return None
+        cfg, fw = self.b.config, self.b.framework
+        once = _impute(self.base, cfg, fw, self.data, track=False, steps=steps[:k])[0]
+        return once[self.row()], steps[k:]
+
+    def _imputed(self, den: np.ndarray) -> tuple[np.ndarray, Dataset]:
+        """The imputed values (R, years, units, indicators) of R denominated arrays, cut to the
+        year unless the panel is scored, and the dataset the rest of the pipeline reads: by
+        :attr:`temporal_once` when each array differs from ``base`` only in observed values of
+        the year, else by imputing each array whole."""
+        cfg, fw, y = self.b.config, self.b.framework, self.row()
+        gaps, other = np.isnan(self.base), np.arange(len(self.base)) != y
+        if (
+            self.temporal_once is not None
+            and (np.isnan(den) == gaps).all()
+            and (den[:, other] == self.base[other]).all(where=~gaps[other])
+        ):
+            once, rest = self.temporal_once
+            x = np.where(gaps[y], once, den[:, y])[:, None]
+            return _impute(x, cfg, fw, self.year_data, track=False, steps=rest)[0], self.year_data
+        x = _impute(den, cfg, fw, self.data, track=False)[0]
+        if self.panel:
+            return x, self.data
+        return x[:, [y]], self.year_data  # the year alone from here on
+
     def scores(self, den: np.ndarray) -> np.ndarray:
         """Index scores (units,) of the year for a modified denominated array (like ``base``)."""
+        return self._batch(den[None])[0]
+
+    def scores_many(self, u: int, trials: Sequence[Trial]) -> list[np.ndarray | None]:
+        """Index scores (units,) of the year for each trial (unit ``u``'s denominated values of
+        the year changed as the trial says), None where the pipeline refuses a trial's values
+        (e.g. a value the treatment cannot handle). The trials are scored as one batch; a batch
+        the pipeline refuses is scored trial by trial, so a refused trial takes no other along."""
+        den = np.repeat(self.base[None], len(trials), axis=0)
+        for r, trial in enumerate(trials):
+            for i, v in trial.items():
+                den[r, self.row(), u, i] = v
+        try:
+            return list(self._batch(den))
+        except (InputError, IndicatorError):
+            if len(trials) == 1:
+                return [None]
+        return [self.scores_many(u, [trial])[0] for trial in trials]
+
+    def _batch(self, den: np.ndarray) -> np.ndarray:
+        """Index scores (R, units) of the year for R denominated arrays (R, *``base``.shape).
+
+        The trials are a leading axis in front of the years, each scored as if alone: the
+        imputation broadcasts over leading axes (a temporal imputer reads each trial's own
+        years), treatment and per-year normalisation take each (trial, year) item on its own as
+        they take each year, and a panel normalisation is fitted trial by trial. The aggregation
+        is called trial by trial, as on its own: its weighted sums are matrix products whose
+        rounding depends on the memory layout of the batch (BLAS or not, by strides) and on
+        whether any child of the call is missing, so a batch would change the last bits."""
         cfg, fw = self.b.config, self.b.framework
-        x = _impute(den, cfg, fw, self.data)[0]
-        data = self.data
-        if not self.panel:  # the year alone from here on
-            x, data = x[[self.row()]], self.year_data
-        x = _treat(x, cfg, fw, data)[0]
-        x = _normalise(x, cfg, fw, data)
+        x, data = self._imputed(den)
+        items = x.reshape(-1, *x.shape[-2:])  # (trial · year, units, indicators)
+        if (options := _treat_options(cfg, fw)) is not None:
+            items = trt.treat(items, **options).x
+        x = items.reshape(x.shape)
+        if self.panel:
+            x = np.stack([_normalise(t, cfg, fw, data) for t in x])
+        else:
+            x = _normalise(x, cfg, fw, data)
         # optimised weights (weighting=optimise) stay at the build's optimum: re-optimising the
         # tree for every trial improvement would make what-it-takes searches minutes long
         w = self.b.weights[self.yi] if cfg.weighting.joint else nominal_weights(cfg, fw)
-        s, _ = aggregate_tree(
-            x, fw, np.broadcast_to(w, (len(x), len(w))), weigher=config_weigher(cfg),
-            **aggregation_options(cfg),
-        )  # fmt: skip
-        return s[self.yi if self.panel else 0, :, -1]
+        opts, weigher = aggregation_options(cfg), config_weigher(cfg)
+        out = np.empty((len(x), x.shape[-2]))
+        for r, t in enumerate(x):  # one call per trial: see above
+            s, _ = aggregate_tree(
+                t, fw, np.broadcast_to(w, (len(t), len(w))), weigher=weigher, **opts
+            )
+            out[r] = s[self.yi if self.panel else 0, :, -1]
+        return out
 
     def row(self) -> int:
         """The year's row in :attr:`base`."""
@@ -520,22 +607,13 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
     )
     need = gap + 2 * bd.TAU * bd._scale(xn[~np.isnan(scores)])
 
-    def rescored(change: dict[int, float]) -> np.ndarray | None:
-        d = rs.base.copy()
-        for i, v in change.items():
-            d[rs.row(), u, i] = v
-        try:
-            return rs.scores(d)
-        except (InputError, IndicatorError):  # e.g. a value the treatment cannot handle
-            return None
-
-    def trial(change: dict[int, float]) -> bool:
-        s = rescored(change)
+    def up(s: np.ndarray | None) -> bool:
+        """A trial's scores move the unit up at least one place."""
         return s is not None and _moves_up(s, u, rank)
 
-    def probe(change: Callable[[float], dict[int, float]], step: float) -> float:
-        """Linear estimate of the change that closes the gap, from one re-run at ``step``."""
-        s = rescored(change(step))
+    def estimate(step: float, s: np.ndarray | None) -> float:
+        """Linear estimate of the change that closes the gap, from the scores of a trial
+        (one re-run) at ``step``."""
         gain = np.nan if s is None else float(s[u] - scores[u])
         return step * need / gain if gain > 0 else np.nan
 
@@ -545,14 +623,16 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
         s, _ = aggregate_tree(bumped, fw, weights, **opts)
         return float(s[u, -1] - base_s[u, -1])
 
-    rows = []
-    for i, ind in enumerate(fw.indicators):
+    def indicator(i: int, ind: Indicator) -> Search[dict]:
         value = den[u, i]
         row = _row("indicator", ind, value)
         if np.isnan(value) or np.isnan(xn[u, i]):
-            rows.append({**row, "method": "missing"})
-            continue
+            return {**row, "method": "missing"}
         d = ind.direction
+        column = den[:, i][~np.isnan(den[:, i])]
+        cap = _headroom(value, d, column, ind.unit)
+        if cap <= 0:
+            return {**row, "method": "at the limit"}
         hi_col, lo_col = np.nanmax(xt[:, i]), np.nanmin(xt[:, i])
         est, exact = np.nan, False
         k = slope(i)
@@ -563,31 +643,24 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
             exact = bool(treated_same[i] and new_t <= hi_col and xt[u, i] > lo_col)
         else:
             step = 0.05 * abs(value) or 1.0
-            est = d * abs(probe(functools.partial(_moved, den[u, i], i, d), step))
-        column = den[:, i][~np.isnan(den[:, i])]
-        cap = _headroom(value, d, column, ind.unit)
-        if cap <= 0:
-            rows.append({**row, "method": "at the limit"})
-            continue
-        tries = functools.partial(_try_moved, trial, den[u, i], i)
-        change, method = _settle(tries, est, exact, d, cap)
+            est = d * abs(estimate(step, (yield _moved(value, i, d, step))))
+        moved = functools.partial(_moved, value, i, 1.0)
+        change, method = yield from _settle(moved, up, est, exact, d, cap)
         found = change == change
         if found and np.all(column == np.round(column)):  # counts, 0/1 designations: whole units
             whole = d * np.ceil(abs(change) - 1e-9)
-            if whole != change and trial({i: value + whole}):
+            if whole != change and up((yield {i: value + whole})):
                 change, method = whole, f"{method}, whole units"
-        rows.append(
-            {
-                **row,
-                "change": change,
-                "new_value": value + change if found else np.nan,
-                "change_pct": change / abs(value) * 100 if found and value else np.nan,
-                "method": method,
-                "verified": found,  # _settle returns only changes that passed the re-run
-            }
-        )
-    pillars = fw.children[fw.root.code]
-    for p in pillars:
+        return {
+            **row,
+            "change": change,
+            "new_value": value + change if found else np.nan,
+            "change_pct": change / abs(value) * 100 if found and value else np.nan,
+            "method": method,
+            "verified": found,  # _settle returns only changes that passed the re-run
+        }
+
+    def pillar(p: str) -> Search[dict]:
         members = [
             i for i, ind in enumerate(fw.indicators) if fw.ancestor_at(ind.code, fw.level[p]) == p
         ]
@@ -595,28 +668,58 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
         node = fw.node(p)
         row = {"kind": "pillar", "code": p, "name_zh": node.name_zh, "name_en": node.name_en,
                "unit": "%", "value": np.nan}  # fmt: skip
+        if not present:
+            return {**row, "method": "missing"}
 
-        def scaled(q: float, present=present) -> dict[int, float]:
+        def scaled(q: float) -> Trial:
             return {
                 i: den[u, i] * (1 + q) if fw.indicators[i].direction > 0 else den[u, i] / (1 + q)
                 for i in present
             }
 
-        if not present:
-            rows.append({**row, "method": "missing"})
-            continue
-        q, method = _settle(lambda q: trial(scaled(q)), probe(scaled, 0.05), False, 1, PILLAR_CAP)
+        est = estimate(0.05, (yield scaled(0.05)))
+        q, method = yield from _settle(scaled, up, est, False, 1, PILLAR_CAP)
         found = q == q
         pct = q * 100 if found else np.nan
-        rows.append(
-            {**row, "change": pct, "new_value": np.nan, "change_pct": pct, "method": method,
-             "verified": found}
-        )  # fmt: skip
+        return {**row, "change": pct, "new_value": np.nan, "change_pct": pct, "method": method,
+                "verified": found}  # fmt: skip
+
+    searches = [indicator(i, ind) for i, ind in enumerate(fw.indicators)]
+    searches += [pillar(p) for p in fw.children[fw.root.code]]
+    rows = _lockstep(searches, functools.partial(rs.scores_many, u))
     out = pd.DataFrame(rows, columns=cols)
     out.attrs.update(
         {"unit": b.dataset.unit_codes[u], "rank": int(rank), "gap": gap, "year": b.years[yi]}
     )
     return out
+
+
+def _lockstep(
+    searches: Sequence[Search[dict]], score: Callable[[list[Trial]], list[np.ndarray | None]]
+) -> list[dict]:
+    """Run the searches side by side and return what each returns, in order.
+
+    A search is a generator that yields the trial it needs scored and is sent its scores (None:
+    refused), deciding its next trial from them exactly as if it ran alone; each round scores
+    the pending trial of every search still running as one batch (``score``). The decisions are
+    the searches' own, only the re-runs are pooled: R trials cost one pass, not R."""
+    done: dict[int, dict] = {}
+    pending: dict[int, Trial] = {}
+
+    def advance(k: int, result: np.ndarray | None, first: bool = False) -> None:
+        try:
+            pending[k] = next(searches[k]) if first else searches[k].send(result)
+        except StopIteration as stop:
+            done[k] = stop.value
+
+    for k in range(len(searches)):
+        advance(k, None, first=True)
+    while pending:
+        keys, trials = list(pending), list(pending.values())
+        pending.clear()
+        for k, result in zip(keys, score(trials), strict=True):
+            advance(k, result)
+    return [done[k] for k in range(len(searches))]
 
 
 def _headroom(value: float, direction: int, column: np.ndarray, unit: str) -> float:
@@ -638,33 +741,41 @@ def _row(kind: str, ind: Indicator, value: float) -> dict:
 
 
 def _settle(
-    ok: Callable[[float], bool], estimate: float, exact: bool, direction: int, cap: float
-) -> tuple[float, str]:
-    """The smallest improvement c (signed: ``direction`` × magnitude) with ``ok(c)`` true.
+    moved: Callable[[float], Trial],
+    up: Callable[[np.ndarray | None], bool],
+    estimate: float,
+    exact: bool,
+    direction: int,
+    cap: float,
+) -> Search[tuple[float, str]]:
+    """The smallest improvement c (signed: ``direction`` × magnitude) whose trial ``moved(c)``
+    moves the unit up (``up`` of the trial's scores, which the search yields and is sent).
 
-    An ``exact`` linear ``estimate`` that passes ``ok`` is returned as it is. Otherwise a search on
-    the magnitude: start at the estimate (or 1 % of ``cap``), grow ×4 until ``ok`` (give up at
+    An ``exact`` linear ``estimate`` that passes is returned as it is. Otherwise a search on the
+    magnitude: start at the estimate (or 1 % of ``cap``), grow ×4 until it passes (give up at
     ``cap``: unreachable), check 0.99 × that (one re-run settles a good estimate), then bisect to
-    1 % relative. ``ok`` must be monotone in the magnitude (more improvement never hurts). Every
-    returned change passed ``ok``.
+    1 % relative. Passing must be monotone in the magnitude (more improvement never hurts).
+    Every returned change passed its re-run.
     """
     start = abs(estimate) if estimate == estimate and estimate != 0 else 0.01 * cap
     hi = min(start, cap)
-    if exact and ok(direction * hi):
+    passed = up((yield moved(direction * hi)))
+    if exact and passed:
         return direction * hi, "exact"
     lo = 0.0
-    while not ok(direction * hi):
+    while not passed:
         if hi >= cap:
             return np.nan, "unreachable"
         lo, hi = hi, min(4 * hi, cap)
+        passed = up((yield moved(direction * hi)))
     if lo < 0.99 * hi:
-        if ok(direction * 0.99 * hi):
+        if up((yield moved(direction * 0.99 * hi))):
             hi = 0.99 * hi
         else:
             lo = 0.99 * hi
     while hi - lo > 1e-2 * hi:
         mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if ok(direction * mid) else (mid, hi)
+        lo, hi = (lo, mid) if up((yield moved(direction * mid))) else (mid, hi)
     return direction * hi, "search"
 
 
@@ -771,14 +882,7 @@ def profile(
     )  # fmt: skip
 
 
-def _try_moved(
-    trial: Callable[[dict[int, float]], bool], value: float, column: int, change: float
-) -> bool:
-    """``trial`` of one indicator moved by ``change``."""
-    return trial(_moved(value, column, 1.0, change))
-
-
-def _moved(value: float, column: int, direction: float, change: float) -> dict[int, float]:
+def _moved(value: float, column: int, direction: float, change: float) -> Trial:
     """The one-indicator change tried by "what it takes": column → its value moved by
     ``direction × change``."""
     return {column: value + direction * change}
