@@ -1,5 +1,5 @@
-"""What it takes, searched in lockstep with batched re-runs, equals the same searches re-run one
-trial at a time through the build's own stages (the re-run as it was before batching: the whole
+"""What it takes, searched in lockstep with batched re-runs (the searches of several units
+pooled), equals the same searches re-run one trial at a time through the build's own stages (the re-run as it was before batching: the whole
 panel imputed with its bookkeeping, treatment year by year, normalisation, aggregation), bit for
 bit, on the bundled real data under choices that change which stages read across years or units.
 """
@@ -50,13 +50,13 @@ def default_build(inputs):
     return build(Config(), inputs)
 
 
-def one_at_a_time(rs: cl.Rescorer, u: int, trials: list[cl.Trial]) -> list[np.ndarray | None]:
+def one_at_a_time(rs: cl.Rescorer, trials: list[cl.Trial]) -> list[np.ndarray | None]:
     """Each trial re-run alone through the build's stage functions, as before batching."""
     b, out = rs.b, []
     cfg, fw = b.config, b.framework
     for trial in trials:
         d = rs.base.copy()
-        for i, v in trial.items():
+        for (u, i), v in trial.items():
             d[rs.row(), u, i] = v
         try:
             x, data = _impute(d, cfg, fw, rs.data)[0], rs.data
@@ -83,7 +83,7 @@ def _units(b) -> list[int]:
 
 def _compare(b, monkeypatch) -> list[pd.DataFrame]:
     units = _units(b)
-    batched = [cl.what_it_takes(b, u) for u in units]
+    batched = cl.what_it_takes_many(b, units)  # the searches of the three units pooled
     with monkeypatch.context() as m:
         m.setattr(cl.Rescorer, "scores_many", one_at_a_time)
         alone = [cl.what_it_takes(b, u) for u in units]
@@ -127,8 +127,9 @@ def test_a_refused_trial_leaves_the_others_of_its_batch_scored(default_build):
     b = default_build.rebuild(f'treat.per_indicator={{"{code}": {{"method": "log"}}}}')
     rs = cl.Rescorer(b, len(b.years) - 1)
     u = _units(b)[1]
-    trials = [{0: rs.base[rs.row(), u, 0] * 1.5}, {0: -5.0}, {1: rs.base[rs.row(), u, 1] * 2}]
-    got, want = rs.scores_many(u, trials), one_at_a_time(rs, u, trials)
+    y = rs.row()
+    trials = [{(u, 0): rs.base[y, u, 0] * 1.5}, {(u, 0): -5.0}, {(u, 1): rs.base[y, u, 1] * 2}]
+    got, want = rs.scores_many(trials), one_at_a_time(rs, trials)
     assert got[1] is None and want[1] is None
     for k in (0, 2):
         assert got[k] is not None and want[k] is not None

@@ -37,6 +37,7 @@ from index.pipeline import (
     _impute,
     _normalise,
     _treat_options,
+    aggregate_nodes,
     aggregate_tree,
     aggregation_options,
     config_weigher,
@@ -373,8 +374,8 @@ class RankArrays:
 
 
 # ---- what it takes to move up ----------------------------------------------------------------------
-Trial = dict[int, float]
-"""One re-run of what it takes: indicator position → the unit's new denominated value."""
+Trial = dict[tuple[int, int], float]
+"""One re-run of what it takes: (unit, indicator) positions → new denominated values of the year."""
 _T = TypeVar("_T")
 Search = Generator[Trial, "np.ndarray | None", _T]
 """A search of what it takes: yields the trials it needs scored, is sent each one's scores (None
@@ -498,21 +499,21 @@ class Rescorer:
         """Index scores (units,) of the year for a modified denominated array (like ``base``)."""
         return self._batch(den[None])[0]
 
-    def scores_many(self, u: int, trials: Sequence[Trial]) -> list[np.ndarray | None]:
-        """Index scores (units,) of the year for each trial (unit ``u``'s denominated values of
-        the year changed as the trial says), None where the pipeline refuses a trial's values
-        (e.g. a value the treatment cannot handle). The trials are scored as one batch; a batch
-        the pipeline refuses is scored trial by trial, so a refused trial takes no other along."""
+    def scores_many(self, trials: Sequence[Trial]) -> list[np.ndarray | None]:
+        """Index scores (units,) of the year for each trial (the year's denominated values
+        changed as the trial says), None where the pipeline refuses a trial's values (e.g. a
+        value the treatment cannot handle). The trials are scored as one batch; a batch the
+        pipeline refuses is scored trial by trial, so a refused trial takes no other along."""
         den = np.repeat(self.base[None], len(trials), axis=0)
         for r, trial in enumerate(trials):
-            for i, v in trial.items():
+            for (u, i), v in trial.items():
                 den[r, self.row(), u, i] = v
         try:
             return list(self._batch(den))
         except (InputError, IndicatorError):
             if len(trials) == 1:
                 return [None]
-        return [self.scores_many(u, [trial])[0] for trial in trials]
+        return [self.scores_many([trial])[0] for trial in trials]
 
     def _batch(self, den: np.ndarray) -> np.ndarray:
         """Index scores (R, units) of the year for R denominated arrays (R, *``base``.shape).
@@ -540,7 +541,7 @@ class Rescorer:
         opts, weigher = aggregation_options(cfg), config_weigher(cfg)
         out = np.empty((len(x), x.shape[-2]))
         for r, t in enumerate(x):  # one call per trial: see above
-            s, _ = aggregate_tree(
+            s, _ = aggregate_nodes(
                 t, fw, np.broadcast_to(w, (len(t), len(w))), weigher=weigher, **opts
             )
             out[r] = s[self.yi if self.panel else 0, :, -1]
@@ -556,7 +557,10 @@ class Rescorer:
 
 
 def _moves_up(s: np.ndarray, u: int, rank: float) -> bool:
-    return bool(rank_desc(s)[u] <= rank - 1)
+    """Unit ``u`` ranks at least one place above ``rank`` under scores ``s``: its rank
+    (:func:`~index.methods.rank.rank_desc`, ties at the lowest) is 1 + the number of units scoring
+    strictly higher, NaN (never moved up) without a score."""
+    return bool(s[u] == s[u] and 1 + np.count_nonzero(s > s[u]) <= rank - 1)
 
 
 def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.DataFrame:
@@ -578,18 +582,46 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
     uniform improvement q multiplies
     higher-is-better values by 1 + q and divides lower-is-better ones by 1 + q.
     """
+    return what_it_takes_many(b, [unit], year)[0]
+
+
+WHAT_IT_TAKES_COLUMNS = ["kind", "code", "name_zh", "name_en", "unit", "value", "change",
+                         "new_value", "change_pct", "method", "verified"]  # fmt: skip
+
+
+def what_it_takes_many(
+    b: Build, units: Sequence[str | int], year: int | None = None
+) -> list[pd.DataFrame]:
+    """:func:`what_it_takes` of several units of one year (the same tables as one by one), their
+    searches run side by side: each round's re-runs, of every search of every unit, are scored
+    as one batch (:func:`_lockstep`)."""
     yi = b._year_index(year)
-    u = unit if isinstance(unit, int) else unit_position(b, unit)
+    rs = Rescorer(b, yi)
+    plans = [_searches(b, rs, unit_position(b, u) if isinstance(u, str) else u) for u in units]
+    rows = iter(_lockstep([s for searches, _ in plans for s in searches], rs.scores_many))
+    tables = []
+    for searches, attrs in plans:
+        if not searches:  # ranked first, or not ranked
+            tables.append(pd.DataFrame(columns=WHAT_IT_TAKES_COLUMNS))
+            continue
+        out = pd.DataFrame([next(rows) for _ in searches], columns=WHAT_IT_TAKES_COLUMNS)
+        out.attrs.update(attrs)
+        tables.append(out)
+    return tables
+
+
+def _searches(b: Build, rs: Rescorer, u: int) -> tuple[list[Search[dict]], dict]:
+    """The searches of :func:`what_it_takes` for unit ``u`` (one per indicator, then one per
+    pillar, each returning its table row) and the table's attrs; none for a unit ranked first
+    or not ranked."""
+    yi = rs.yi
     fw, cfg = b.framework, b.config
     scores = b.scores[yi, :, -1]
     rank = b.ranks[yi, u, -1]
-    cols = ["kind", "code", "name_zh", "name_en", "unit", "value", "change", "new_value",
-            "change_pct", "method", "verified"]  # fmt: skip
     if np.isnan(rank) or rank == 1:
-        return pd.DataFrame(columns=cols)
+        return [], {}
     above = np.nonzero(scores > scores[u])[0]
     gap = float(scores[above].min() - scores[u])
-    rs = Rescorer(b, yi)
     den = rs.base[rs.row()]
     xn = b.stages["normalised"][yi]
     xt = b.stages["treated"][yi] * fw.directions
@@ -643,13 +675,13 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
             exact = bool(treated_same[i] and new_t <= hi_col and xt[u, i] > lo_col)
         else:
             step = 0.05 * abs(value) or 1.0
-            est = d * abs(estimate(step, (yield _moved(value, i, d, step))))
-        moved = functools.partial(_moved, value, i, 1.0)
+            est = d * abs(estimate(step, (yield _moved(value, (u, i), d, step))))
+        moved = functools.partial(_moved, value, (u, i), 1.0)
         change, method = yield from _settle(moved, up, est, exact, d, cap)
         found = change == change
         if found and np.all(column == np.round(column)):  # counts, 0/1 designations: whole units
             whole = d * np.ceil(abs(change) - 1e-9)
-            if whole != change and up((yield {i: value + whole})):
+            if whole != change and up((yield {(u, i): value + whole})):
                 change, method = whole, f"{method}, whole units"
         return {
             **row,
@@ -673,7 +705,9 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
 
         def scaled(q: float) -> Trial:
             return {
-                i: den[u, i] * (1 + q) if fw.indicators[i].direction > 0 else den[u, i] / (1 + q)
+                (u, i): den[u, i] * (1 + q)
+                if fw.indicators[i].direction > 0
+                else den[u, i] / (1 + q)
                 for i in present
             }
 
@@ -686,12 +720,8 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
 
     searches = [indicator(i, ind) for i, ind in enumerate(fw.indicators)]
     searches += [pillar(p) for p in fw.children[fw.root.code]]
-    rows = _lockstep(searches, functools.partial(rs.scores_many, u))
-    out = pd.DataFrame(rows, columns=cols)
-    out.attrs.update(
-        {"unit": b.dataset.unit_codes[u], "rank": int(rank), "gap": gap, "year": b.years[yi]}
-    )
-    return out
+    attrs = {"unit": b.dataset.unit_codes[u], "rank": int(rank), "gap": gap, "year": b.years[yi]}
+    return searches, attrs
 
 
 def _lockstep(
@@ -820,11 +850,25 @@ def profile(
     best and worst indicators by rank (COINr ``get_str_weak`` on the indicator values with their
     directions, :func:`index.analysis.profiles.strengths_weaknesses`), rank history, Monte Carlo interval, exact bounds and what it
     takes to move up (``claims`` reuses computed bounds, default ±50 % box)."""
+    return profiles(b, [unit], year, claims)[0]
+
+
+def profiles(
+    b: Build, units: Sequence[str | int], year: int | None = None, claims: Claims | None = None
+) -> list[Profile]:
+    """:func:`profile` of several units of one year, their what-it-takes searches run side by
+    side (:func:`what_it_takes_many`: the same tables, the re-runs of all units pooled)."""
     yi = b._year_index(year)
-    u = unit if isinstance(unit, int) else unit_position(b, unit)
+    claims = claims or Claims(b, b.years[yi])
+    positions = [u if isinstance(u, int) else unit_position(b, u) for u in units]
+    takes = what_it_takes_many(b, positions, b.years[yi])
+    return [_profile(b, u, yi, claims, w) for u, w in zip(positions, takes, strict=True)]
+
+
+def _profile(b: Build, u: int, yi: int, claims: Claims, takes: pd.DataFrame) -> Profile:
+    """:func:`profile` of unit ``u`` with its what-it-takes table."""
     fw, ds = b.framework, b.dataset
     code = ds.unit_codes[u]
-    claims = claims or Claims(b, b.years[yi])
     s, r = b.scores[yi], b.ranks[yi]
     pos = {c: k for k, c in enumerate(fw.codes)}
     gcol = group_column(ds.units)
@@ -878,11 +922,11 @@ def profile(
         float(s[u, -1]), float(r[u, -1]), int((~np.isnan(s[:, -1])).sum()), gcol,
         glabel if isinstance(glabel, str) else None, pillars,
         labelled(sw.strengths), labelled(sw.weaknesses.iloc[::-1]), history, table.loc[code],
-        what_it_takes(b, u, b.years[yi]),
+        takes,
     )  # fmt: skip
 
 
-def _moved(value: float, column: int, direction: float, change: float) -> Trial:
-    """The one-indicator change tried by "what it takes": column → its value moved by
-    ``direction × change``."""
-    return {column: value + direction * change}
+def _moved(value: float, cell: tuple[int, int], direction: float, change: float) -> Trial:
+    """The one-indicator change tried by "what it takes": the (unit, indicator) cell → its value
+    moved by ``direction × change``."""
+    return {cell: value + direction * change}
