@@ -191,7 +191,8 @@ def _claims(
 
     The bounds are computed once, here, and every profile reads them; the profiles (what it
     takes re-runs the pipeline ~60 times per region) are computed by ``jobs`` forked processes
-    (None = one per core), in the table's order whatever their number."""
+    (None = one per core), each taking a consecutive share of the regions whose searches it pools
+    (:func:`~index.analysis.claims.profiles`), in the table's order whatever their number."""
     from index.analysis import claims
 
     s = settings.bounds
@@ -200,9 +201,10 @@ def _claims(
     if not s.profiles:
         return table, []
     ranked = [code for code in table["region_code"][table["rank"].notna()]]
-    return table, parallel.run(
-        [functools.partial(claims.profile, b, code, year, c) for code in ranked], jobs
-    )
+    n = parallel.processes(jobs, len(ranked))
+    shares = [ranked[k * len(ranked) // n : (k + 1) * len(ranked) // n] for k in range(n)]
+    done = parallel.run([functools.partial(claims.profiles, b, p, year, c) for p in shares], jobs)
+    return table, [profile for share in done for profile in share]
 
 
 def _analyses(
