@@ -476,8 +476,8 @@ class Rescorer:
         return once[self.row()], steps[k:]
 
     def _imputed(self, den: np.ndarray) -> tuple[np.ndarray, Dataset]:
-        """The imputed values (R, years, units, indicators) of R denominated arrays, cut to the
-        year unless the panel is scored, and the dataset the rest of the pipeline reads: by
+        """The imputed values (R, years, units, indicators) of R denominated arrays (R,
+        *``base``.shape), cut to the year unless the panel is scored, and the dataset the rest of the pipeline reads: by
         :attr:`temporal_once` when each array differs from ``base`` only in observed values of
         the year, else by imputing each array whole."""
         cfg, fw, y = self.b.config, self.b.framework, self.row()
@@ -503,7 +503,8 @@ class Rescorer:
         """Index scores (units,) of the year for each trial (the year's denominated values
         changed as the trial says), None where the pipeline refuses a trial's values (e.g. a
         value the treatment cannot handle). The trials are scored as one batch; a batch the
-        pipeline refuses is scored trial by trial, so a refused trial takes no other along."""
+        pipeline refuses is split in halves, down to the refused trials alone, so a refused
+        trial takes no other along."""
         den = np.repeat(self.base[None], len(trials), axis=0)
         for r, trial in enumerate(trials):
             for (u, i), v in trial.items():
@@ -513,7 +514,8 @@ class Rescorer:
         except (InputError, IndicatorError):
             if len(trials) == 1:
                 return [None]
-        return [self.scores_many([trial])[0] for trial in trials]
+        half = len(trials) // 2
+        return self.scores_many(trials[:half]) + self.scores_many(trials[half:])
 
     def _batch(self, den: np.ndarray) -> np.ndarray:
         """Index scores (R, units) of the year for R denominated arrays (R, *``base``.shape).
@@ -585,8 +587,9 @@ def what_it_takes(b: Build, unit: str | int, year: int | None = None) -> pd.Data
     return what_it_takes_many(b, [unit], year)[0]
 
 
-WHAT_IT_TAKES_COLUMNS = ["kind", "code", "name_zh", "name_en", "unit", "value", "change",
-                         "new_value", "change_pct", "method", "verified"]  # fmt: skip
+WHAT_IT_TAKES_COLUMNS = ("kind", "code", "name_zh", "name_en", "unit", "value", "change",
+                         "new_value", "change_pct", "method", "verified")  # fmt: skip
+"""The columns of a what-it-takes table."""
 
 
 def what_it_takes_many(
@@ -602,9 +605,9 @@ def what_it_takes_many(
     tables = []
     for searches, attrs in plans:
         if not searches:  # ranked first, or not ranked
-            tables.append(pd.DataFrame(columns=WHAT_IT_TAKES_COLUMNS))
+            tables.append(pd.DataFrame(columns=list(WHAT_IT_TAKES_COLUMNS)))
             continue
-        out = pd.DataFrame([next(rows) for _ in searches], columns=WHAT_IT_TAKES_COLUMNS)
+        out = pd.DataFrame([next(rows) for _ in searches], columns=list(WHAT_IT_TAKES_COLUMNS))
         out.attrs.update(attrs)
         tables.append(out)
     return tables
@@ -732,18 +735,19 @@ def _lockstep(
     A search is a generator that yields the trial it needs scored and is sent its scores (None:
     refused), deciding its next trial from them exactly as if it ran alone; each round scores
     the pending trial of every search still running as one batch (``score``). The decisions are
-    the searches' own, only the re-runs are pooled: R trials cost one pass, not R."""
+    the searches' own, only the re-runs are pooled (a round costs one pass of the pipeline's
+    batched stages, not one per trial)."""
     done: dict[int, dict] = {}
     pending: dict[int, Trial] = {}
 
-    def advance(k: int, result: np.ndarray | None, first: bool = False) -> None:
-        try:
-            pending[k] = next(searches[k]) if first else searches[k].send(result)
+    def advance(k: int, result: np.ndarray | None) -> None:
+        try:  # a search just started is sent None: its first trial
+            pending[k] = searches[k].send(result)
         except StopIteration as stop:
             done[k] = stop.value
 
     for k in range(len(searches)):
-        advance(k, None, first=True)
+        advance(k, None)
     while pending:
         keys, trials = list(pending), list(pending.values())
         pending.clear()
