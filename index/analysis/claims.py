@@ -670,8 +670,13 @@ def _searches(b: Build, rs: Rescorer, u: int) -> tuple[list[Search[dict]], dict]
             return {**row, "method": "at the limit"}
         hi_col, lo_col = np.nanmax(xt[:, i]), np.nanmin(xt[:, i])
         est, exact = np.nan, False
-        k = slope(i)
-        if linear and minmax and ind.code not in own_norm and k > 0 and hi_col > lo_col:
+        if (
+            linear
+            and minmax
+            and ind.code not in own_norm
+            and hi_col > lo_col
+            and (k := slope(i)) > 0
+        ):
             dn = need / k
             est = d * dn * (hi_col - lo_col) / (u_ - l_)
             new_t = xt[u, i] + dn * (hi_col - lo_col) / (u_ - l_)
