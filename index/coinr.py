@@ -35,7 +35,7 @@ from index.framework import Aggregate, Framework, Indicator, Root
 _META_COLS = {"Level", "iCode", "Direction", "Weight", "Parent", "Type"}
 _TYPES = ("Indicator", "Aggregate", "Group", "Denominator", "Other")
 _READ_COLS = _META_COLS | {"iName", "Unit", "Target", "Denominator", "goalpost_lower",
-                           "goalpost_upper"}  # fmt: skip
+                           "goalpost_upper", "goalpost_scale", "goalpost_trunc2posts"}  # fmt: skip
 
 
 def _read(path: str | Path) -> pd.DataFrame:
