@@ -307,10 +307,10 @@ class Evaluator:
 
     def _one(self, j: int, a: int) -> Config:
         """The nominal config with alternative ``a`` of config factor ``j`` alone (validated
-        once per alternative, not once per combination)."""
+        once per alternative, not once per combination: at the design's resolve when it was
+        resolved for this config, :meth:`Factor.config <index.analysis.spec.Factor.config>`)."""
         if (j, a) not in self._alone:
-            item = self.design.factors[self._cfg_cols[j]].overrides[a]
-            self._alone[j, a] = self.config.with_overrides([item])
+            self._alone[j, a] = self.design.factors[self._cfg_cols[j]].config(self.config, a)
         return self._alone[j, a]
 
     def _config_of(self, key: tuple[int, ...]) -> Config:
