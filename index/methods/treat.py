@@ -20,10 +20,11 @@ Winsorisation step moves every row still failing, so Python loops over steps, no
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -217,34 +218,37 @@ class _Path:
     max(steps) times over arrays, not steps × rows times in Python. A row's states do not depend
     on ``winmax``, only the step where it stops does (the first state that passes, is constant,
     or has ``nwin >= winmax``), so the walk to the largest limit asked so far serves every
-    smaller one, and a larger one continues it. Every state keeps its skewness and kurtosis, so
-    the pass tests before and after Winsorisation are read from the walk, not recomputed.
+    smaller one, and a larger one continues it. Only the rows that fail the test at the start
+    (or are forced) are walked; every state keeps its skewness and kurtosis, so the pass tests
+    before and after Winsorisation are read from the walk, not recomputed.
     """
 
     def __init__(self, v: np.ndarray, skew_thresh: float, kurt_thresh: float, force_win: bool):
         v = np.array(v, dtype=float)
         sk, kt = skew_kurt_rows(v)
-        zero = np.zeros(v.shape, bool)
-        # per step: values, last top set, last bottom set, nwin, skew, kurtosis
-        self.steps: list[tuple[np.ndarray, ...]] = [
-            (v, zero, zero, np.zeros(len(v), dtype=np.int64), sk, kt)
-        ]
         self.thresh, self.force = (skew_thresh, kurt_thresh), force_win
-        self._can: list[np.ndarray] = []  # per state: rows failing (or forced), not constant
-        self._stacked: tuple[np.ndarray, ...] | None = None  # values, top, bottom, nwin per state
+        self.start = v, sk, kt
+        self.rows = np.nonzero(self._can(sk, kt))[0]  # the rows that move at all
+        w = v[self.rows]
+        zero = np.zeros(w.shape, bool)
+        # per step, for the walked rows: values, last top set, last bottom set, nwin, skew, kurt
+        self.steps: list[tuple[np.ndarray, ...]] = [
+            (w, zero, zero, np.zeros(len(w), dtype=np.int64), sk[self.rows], kt[self.rows])
+        ]
+        self._stacked: tuple[np.ndarray, ...] | None = None  # the steps' arrays, stacked
 
-    def _moving(self, t: int, limit: float | np.ndarray) -> np.ndarray:
-        """Rows that take a step from state ``t`` under ``limit``: failing (or forced), below
-        it, and not constant (a NaN skewness: nothing left to Winsorise)."""
-        t = t % len(self.steps)
-        while len(self._can) <= t:  # the limit-free part, once per state
-            _, _, _, _, sk, kt = self.steps[len(self._can)]
-            passing = (np.abs(sk) < self.thresh[0]) | (kt < self.thresh[1])
-            self._can.append(~np.isnan(sk) & (self.force | ~passing))
-        return self._can[t] & (self.steps[t][3] < limit)
+    def _can(self, sk: np.ndarray, kt: np.ndarray) -> np.ndarray:
+        """Rows that may take a step (the limit aside): failing or forced, and not constant (a
+        NaN skewness: nothing left to Winsorise)."""
+        passing = (np.abs(sk) < self.thresh[0]) | (kt < self.thresh[1])
+        return ~np.isnan(sk) & (self.force | ~passing)
 
     def _extend(self, limit: float) -> None:
-        while (moving := self._moving(-1, limit)).any():
+        while True:
+            v, high, low, nwin, sk, kt = self.steps[-1]
+            moving = self._can(sk, kt) & (nwin < limit)
+            if not moving.any():
+                return
             v, high, low, nwin, sk, kt = (a.copy() for a in self.steps[-1])
             a = np.nonzero(moving)[0]
             va = v[a]
@@ -264,31 +268,52 @@ class _Path:
     def at(self, limit: float | np.ndarray) -> _Walk:
         """The result of the loop with ``winmax`` = ``limit`` (inf = none) for every row."""
         self._extend(np.max(limit))
-        stop = np.full(len(self.steps[0][0]), len(self.steps) - 1)
-        for t in range(len(self.steps) - 2, -1, -1):  # the first state where a row stops
-            stop[~self._moving(t, limit)] = t
         stacked = self._stacked
         if stacked is None or len(stacked[0]) != len(self.steps):
             stacked = tuple(np.stack([s[k] for s in self.steps]) for k in range(6))
+            stacked += (self._can(stacked[4], stacked[5]),)
             # kept for the next limit only when small: a large panel's walk is not doubled
             self._stacked = stacked if sum(a.nbytes for a in stacked) <= _STACK_KEPT else None
-        rows = np.arange(len(stop))
-        v, high, low, nwin, sk, kt = (a[stop, rows] for a in stacked)
-        first = self.steps[0]
-        return _Walk(v, nwin, high, low, sk, kt, (first[4], first[5]))
+        values, tops, bottoms, counts, skews, kurts, can = stacked
+        # the first state where a row stops (the last one stops every row: extended above)
+        stop = np.argmin(can & (counts < limit), axis=0)
+        walked = np.arange(len(self.rows))
+        v, sk0, kt0 = self.start
+        x, sk, kt = v.copy(), sk0.copy(), kt0.copy()
+        high, low = np.zeros(v.shape, bool), np.zeros(v.shape, bool)
+        nwin = np.zeros(len(v), dtype=np.int64)
+        for out, states in ((x, values), (high, tops), (low, bottoms), (nwin, counts)):
+            out[self.rows] = states[stop, walked]
+        sk[self.rows], kt[self.rows] = skews[stop, walked], kurts[stop, walked]
+        return _Walk(x, nwin, high, low, sk, kt, (sk0, kt0))
 
 
 _STACK_KEPT = 2**20  # bytes: a walk's stacked states are kept up to this size
-_PATHS: OrderedDict[tuple, _Path] = OrderedDict()  # the last few walks, by data and thresholds
-_PATHS_KEPT = 8
+_WALKS: ContextVar[dict[tuple, _Path] | None] = ContextVar("treat_walks", default=None)
+
+
+@contextlib.contextmanager
+def shared_walks(store: dict[tuple, _Path]) -> Iterator[dict[tuple, _Path]]:
+    """Within the block, walks of the Winsorisation path are kept in ``store`` (a dict the
+    caller keeps, e.g. beside its stage cache) by a digest of the data and the thresholds, so
+    treatments that differ only in ``winmax`` (an uncertainty analysis varying it) read one walk
+    and each limit costs a lookup. Outside such a block every call walks afresh: nothing is
+    kept between unrelated calls."""
+    token = _WALKS.set(store)
+    try:
+        yield store
+    finally:
+        _WALKS.reset(token)
 
 
 def _walk(
     v: np.ndarray, winmax: float | np.ndarray, skew_thresh: float, kurt_thresh: float, force_win
 ) -> _Walk:
-    """:meth:`_Path.at` of the walk of ``v`` (rows, n), shared by calls that differ only in
-    ``winmax`` (e.g. an uncertainty analysis varying it): the walk is looked up by a digest of
-    the data and the thresholds among the last few, so each limit costs a lookup."""
+    """:meth:`_Path.at` of the walk of ``v`` (rows, n): the walk kept by :func:`shared_walks`
+    for the same data and thresholds, else a new one (kept there when inside the block)."""
+    store = _WALKS.get()
+    if store is None:
+        return _Path(v, skew_thresh, kurt_thresh, force_win).at(winmax)
     key = (
         hashlib.blake2b(np.ascontiguousarray(v).tobytes(), digest_size=16).digest(),
         v.shape,
@@ -296,11 +321,9 @@ def _walk(
         float(kurt_thresh),
         bool(force_win),
     )
-    path = _PATHS.pop(key, None) or _Path(v, skew_thresh, kurt_thresh, force_win)
-    _PATHS[key] = path
-    while len(_PATHS) > _PATHS_KEPT:
-        _PATHS.popitem(last=False)
-    return path.at(winmax)
+    if key not in store:
+        store[key] = _Path(v, skew_thresh, kurt_thresh, force_win)
+    return store[key].at(winmax)
 
 
 def winsorise(
@@ -579,7 +602,12 @@ def _treat_rows(v: np.ndarray, spec: dict, log: _Log, at: np.ndarray) -> np.ndar
     return out
 
 
-def _specs(n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None) -> list[dict]:
+def _specs(
+    n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None
+) -> list[tuple[dict, list[int]]]:
+    """The distinct specs of the columns, each with the columns it treats: the defaults for the
+    columns without an entry in ``per_indicator``, defaults and entry merged for the others.
+    Each distinct spec is checked once, in column order (the first bad column is reported)."""
     per_indicator = per_indicator or {}
     bad_cols = [
         j for j in per_indicator if not (isinstance(j, int | np.integer) and 0 <= j < n_ind)
@@ -588,8 +616,9 @@ def _specs(n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None) ->
         raise InputError(
             f"treat: per_indicator keys must be column indices 0..{n_ind - 1}: {bad_cols}"
         )
-    specs = []
-    for j in range(n_ind):
+    rest = [j for j in range(n_ind) if j not in per_indicator]
+    groups: dict[tuple, tuple[dict, list[int]]] = {}
+    for j in sorted({*per_indicator, *rest[:1]}):
         extra = per_indicator.get(j, {})
         unknown = set(extra) - set(defaults)
         if unknown:
@@ -605,12 +634,12 @@ def _specs(n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None) ->
             raise InputError(f"treat: unknown f1 '{spec['f1']}'; choose from {sorted(TREATMENTS)}")
         if spec["force_win"] and spec["winmax"] is None:
             raise InputError(f"treat: column {j}: force_win needs a finite winmax")
-        specs.append(spec)
-    rest = len(per_indicator) < n_ind
-    if unused := unused_settings(defaults, per_indicator, rest=rest):
+        cols = groups.setdefault(tuple(spec.items()), (spec, []))[1]
+        cols += rest if j not in per_indicator else [j]
+    if unused := unused_settings(defaults, per_indicator, rest=bool(rest)):
         key, name, why = unused[0]
         raise InputError(f"treat: {'' if key is None else f'column {key}: '}{name} {why}")
-    return specs
+    return list(groups.values())
 
 
 def treat(
@@ -647,19 +676,16 @@ def treat(
         force_win=force_win,
         f1=f1,
     )
-    specs = _specs(x.shape[-1], defaults, per_indicator)
+    specs = _specs(x.shape[-1], defaults, per_indicator)  # indicators sharing a spec go together
     n, k = x.shape[-2:]
     rows = np.ascontiguousarray(np.moveaxis(x, -1, -2).reshape(-1, n))  # (batch · k, n)
     out = np.empty_like(rows)
     log = _Log(rows)
     column = np.tile(np.arange(k), len(rows) // k if k else 0)
-    by_spec: dict[tuple, list[int]] = {}
-    for j, spec in enumerate(specs):  # indicators sharing a spec are treated together
-        by_spec.setdefault(tuple(spec.items()), []).append(j)
-    for cols in by_spec.values():
-        at = np.nonzero(np.isin(column, cols))[0] if len(by_spec) > 1 else np.arange(len(rows))
+    for spec, cols in specs:
+        at = np.nonzero(np.isin(column, cols))[0] if len(specs) > 1 else np.arange(len(rows))
         try:
-            out[at] = _treat_rows(rows[at], specs[cols[0]], log, at)
+            out[at] = _treat_rows(rows[at], spec, log, at)
         except IndicatorError as exc:  # positions among these rows → indicator columns
             raise IndicatorError(column[at[list(exc.columns)]], exc.reason) from None
     return TreatResult(_back(out, x.shape), log)
