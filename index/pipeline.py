@@ -790,7 +790,8 @@ def upstream(
     if log:  # per cell, how it was obtained (not kept in the cache: a string per cell)
         stages["flags"] = np.where(np.isnan(raw) & ~np.isnan(stages["denominated"]), "derived", how)
     keys += (config.treat.model_dump_json(),)
-    x, treated = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
+    with trt.shared_walks(cache.setdefault(("treat walks",), {})):  # one walk for every winmax
+        x, treated = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
     stages["treated"] = x
     keys += (config.normalise.model_dump_json(),)
     stages["normalised"] = stage("normalise", keys, lambda: _normalise(x, config, fw, dataset))
