@@ -445,8 +445,10 @@ class Evaluator:
                             tables[key] = self._effective(v.weights * self.multipliers(alts[first]))
                         table = tables[key]
                         eff = None if table is None else table[which[idx]]
-                    multipliers = self.multipliers(alts[idx])
-                    scores = self.scores(multipliers, v) if eff is None else _product(eff, v)
+                    if eff is None:
+                        scores = self.scores(self.multipliers(alts[idx]), v)
+                    else:
+                        scores = _product(eff, v)
                     sink.add(rows, scores)
                     if bar is not None:
                         bar.update(len(idx))
