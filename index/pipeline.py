@@ -1307,6 +1307,8 @@ def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) 
     step = config.normalise
     own = {fw.indicator_codes.index(c): spec for c, spec in _known(fw, step.per_indicator)}
     rest = [j for j in range(fw.n_indicators) if j not in own]
+    if not own:  # one method for every column
+        return _normalise_columns(x, rest, step.method, step.params, step.panel, fw, ds)
     out = np.full_like(x, np.nan)
     if rest:
         out[..., rest] = _normalise_columns(x, rest, step.method, step.params, step.panel, fw, ds)
@@ -1339,7 +1341,8 @@ def _normalise_columns(
 
     accepted = keywords(norm.NORMALISERS[method])
     params = dict(params)
-    x = x[..., cols]
+    if len(cols) < fw.n_indicators:  # else every column, in order: no copy
+        x = x[..., cols]
     inds = [fw.indicators[j] for j in cols]
     directions = fw.directions[cols]
     if "directions" in accepted:

@@ -613,12 +613,15 @@ def _groups(cols: np.ndarray, n_alts: np.ndarray) -> list[tuple[tuple[int, ...],
     if cols.shape[1] == 0:
         return [((), np.arange(len(cols)))]
     codes = np.ravel_multi_index(tuple(cols.T), tuple(n_alts))
-    keys, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
-    order = np.argsort(inverse, kind="stable")
-    rows = np.stack(np.unravel_index(keys, tuple(n_alts)), axis=1)
+    if not len(codes):
+        return []
+    order = np.argsort(codes, kind="stable")  # runs by code, each code's in increasing order
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    rows = np.stack(np.unravel_index(ordered[starts], tuple(n_alts)), axis=1)
     return [
         (tuple(int(a) for a in row), runs)
-        for row, runs in zip(rows, np.split(order, np.cumsum(counts)[:-1]), strict=True)
+        for row, runs in zip(rows.tolist(), np.split(order, starts[1:]), strict=True)
     ]
 
 
