@@ -85,8 +85,8 @@ class ScoreMoments:
         a worker returns these per pool, so the parent combines them in the same order as one
         process would, and the moments are the same bits whatever the number of processes."""
         ok = ~np.isnan(x)
-        nb = ok.sum(axis=0).astype(float)
         full = bool(ok.all())  # no NaN: the same sums without masking
+        nb = np.full(x.shape[1], float(len(x))) if full else ok.sum(axis=0).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             mb = (x if full else np.where(ok, x, 0.0)).sum(axis=0) / nb
             dev2 = (x - mb) ** 2
