@@ -147,10 +147,15 @@ def skew_kurt_rows(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     v = np.ascontiguousarray(v, dtype=float)
     present = ~np.isnan(v)
-    n = np.add.reduce(present, axis=-1).astype(float)
+    full = bool(present.all())  # complete rows: the same sums without masking the gaps
+    n = (
+        np.full(v.shape[:-1], float(v.shape[-1]))
+        if full
+        else np.add.reduce(present, axis=-1).astype(float)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.add.reduce(np.where(present, v, 0.0), axis=-1) / n
-        d = np.where(present, v - mean[..., None], 0.0)
+        mean = np.add.reduce(v if full else np.where(present, v, 0.0), axis=-1) / n
+        d = v - mean[..., None] if full else np.where(present, v - mean[..., None], 0.0)
         d2 = d**2
         m2 = np.add.reduce(d2, axis=-1) / n
         m3 = np.add.reduce(d2 * d, axis=-1) / n
