@@ -1307,8 +1307,6 @@ def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) 
     step = config.normalise
     own = {fw.indicator_codes.index(c): spec for c, spec in _known(fw, step.per_indicator)}
     rest = [j for j in range(fw.n_indicators) if j not in own]
-    if not own:  # one method for every column
-        return _normalise_columns(x, rest, step.method, step.params, step.panel, fw, ds)
     out = np.full_like(x, np.nan)
     if rest:
         out[..., rest] = _normalise_columns(x, rest, step.method, step.params, step.panel, fw, ds)
@@ -1341,9 +1339,7 @@ def _normalise_columns(
 
     accepted = keywords(norm.NORMALISERS[method])
     params = dict(params)
-    if len(cols) < fw.n_indicators:  # else every column, in order: no copy
-        x = x[..., cols]
-    inds = [fw.indicators[j] for j in cols]
+    x = x[..., cols]
     directions = fw.directions[cols]
     if "directions" in accepted:
         params["directions"] = directions
@@ -1352,6 +1348,7 @@ def _normalise_columns(
     for name in ("targets", "lower", "upper"):  # given per indicator of the whole framework
         if params.get(name) is not None and np.size(params[name]) == fw.n_indicators:
             params[name] = np.asarray(params[name], dtype=float)[cols]
+    inds = [fw.indicators[j] for j in cols] if {"targets", "lower"} & accepted else []
     if "targets" in accepted and params.get("targets") is None:
         params["targets"] = np.array([np.nan if i.target is None else i.target for i in inds])
     if "lower" in accepted and params.get("lower") is None:
