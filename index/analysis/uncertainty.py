@@ -18,7 +18,6 @@ optional per-run arrays that per-region Sobol' indices need).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -272,15 +271,15 @@ class Evaluator:
             stages, _ = upstream(config, self.data, self.fw, self._cache, log=False)
             xn = stages["normalised"][self._yi]
             weights = joint_weights(config, self.fw, xn, nominal_weights(config, self.fw))
-        opts = aggregation_options(config)
-        v = _Variant(label, config, xn, weights, opts, config_weigher(config))
-        kind = _linear_kind(v, self.fw)
-        if kind is None:
-            return v
-        with self._named(label):
+            opts = aggregation_options(config)
+            weigher = config_weigher(config)
+            v = _Variant(label, config, xn, weights, opts, weigher)
+            kind = _linear_kind(v, self.fw)
+            if kind is None:
+                return v
             weights = _shared_weights(v, self.fw)
         data = np.log(xn) if kind == "gmean" else xn
-        return dataclasses.replace(v, weights=weights, linear=data, log=kind == "gmean")
+        return _Variant(label, config, xn, weights, opts, weigher, linear=data, log=kind == "gmean")
 
     @contextlib.contextmanager
     def _named(self, label: str) -> Iterator[None]:
