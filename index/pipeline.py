@@ -769,7 +769,9 @@ def upstream(
 
     ``cache`` (a dict kept by the caller, one per dataset and framework) stores every stage under
     the settings that feed it, so configs sharing a prefix of choices (same imputation and
-    treatment, another normalisation) compute that prefix once.
+    treatment, another normalisation) compute that prefix once; it also keeps the Winsorisation
+    walks (:func:`~index.methods.treat.shared_walks`), so treatments differing only in
+    ``winmax`` walk the data once.
     """
     cache = {} if cache is None else cache
 
