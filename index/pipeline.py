@@ -179,7 +179,8 @@ def joint_weights(
     with the config's aggregation) for each leading index of ``xn`` (..., units, indicators),
     e.g. each year; otherwise ``weights`` broadcast over those axes, unchanged."""
     lead = xn.shape[:-2]
-    out = np.array(np.broadcast_to(weights, (*lead, len(fw.codes))), dtype=float)
+    out = np.empty((*lead, len(fw.codes)))
+    out[...] = weights
     step = config.weighting
     if not step.joint:
         return out
