@@ -220,11 +220,21 @@ class Framework:
         return getattr(self._by_code[code], "parent", None)
 
     def nominal_weights(self) -> np.ndarray:
-        """Weight of every node in ``codes`` order, as written in the file (root = 1)."""
+        """Weight of every node in ``codes`` order, as written in the file (root = 1); a fresh
+        array (callers edit it)."""
+        return self._weights.copy()
+
+    @cached_property
+    def _weights(self) -> np.ndarray:
         return np.array([self._by_code[c].weight for c in self.codes], dtype=float)
 
     @property
     def directions(self) -> np.ndarray:
+        """Direction of every indicator (+1 / -1); a fresh array."""
+        return self._directions.copy()
+
+    @cached_property
+    def _directions(self) -> np.ndarray:
         return np.array([i.direction for i in self.indicators], dtype=float)
 
     @property

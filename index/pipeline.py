@@ -179,7 +179,8 @@ def joint_weights(
     with the config's aggregation) for each leading index of ``xn`` (..., units, indicators),
     e.g. each year; otherwise ``weights`` broadcast over those axes, unchanged."""
     lead = xn.shape[:-2]
-    out = np.array(np.broadcast_to(weights, (*lead, len(fw.codes))), dtype=float)
+    out = np.empty((*lead, len(fw.codes)))
+    out[...] = weights
     step = config.weighting
     if not step.joint:
         return out
@@ -764,12 +765,14 @@ def upstream(
     log: bool = True,
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame | None]:
     """The weight-independent stages (raw → normalised), each (years, units, indicators), the
-    imputation ``flags`` and the treatment log; with ``log=False`` (callers that only score)
-    neither the flags nor the log are made (the log is None).
+    imputation ``flags``, the ``treat_flags`` and the treatment log; with ``log=False`` (callers
+    that only score) neither flags nor the log are made (the log is None).
 
     ``cache`` (a dict kept by the caller, one per dataset and framework) stores every stage under
     the settings that feed it, so configs sharing a prefix of choices (same imputation and
-    treatment, another normalisation) compute that prefix once.
+    treatment, another normalisation) compute that prefix once; it also keeps the Winsorisation
+    walks (:func:`~index.methods.treat.shared_walks`), so treatments differing only in
+    ``winmax`` walk the data once.
     """
     cache = {} if cache is None else cache
 
@@ -790,11 +793,15 @@ def upstream(
     if log:  # per cell, how it was obtained (not kept in the cache: a string per cell)
         stages["flags"] = np.where(np.isnan(raw) & ~np.isnan(stages["denominated"]), "derived", how)
     keys += (config.treat.model_dump_json(),)
-    x, treated, stages["treat_flags"] = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
+    with trt.shared_walks(cache.setdefault(("treat walks",), {})):  # one walk for every winmax
+        x, treated = stage("treat", keys, lambda: _treat(x, config, fw, dataset))
     stages["treated"] = x
     keys += (config.normalise.model_dump_json(),)
     stages["normalised"] = stage("normalise", keys, lambda: _normalise(x, config, fw, dataset))
-    return stages, _treat_log(treated, fw, dataset) if log else None
+    if not log:
+        return stages, None
+    stages["treat_flags"] = _treat_flags(treated, x.shape)
+    return stages, _treat_log(treated, fw, dataset)
 
 
 def _series(
@@ -1238,13 +1245,12 @@ def _impute_params(
 
 def _treat(
     x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset
-) -> tuple[np.ndarray, list[dict[str, object]], np.ndarray]:
-    """Treated values, each year's treatment log columns (a table only when read:
-    :func:`_treat_log`; an uncertainty analysis never reads it) and the per-point flags (as
-    ``x``)."""
-    flags = np.full(x.shape, "", dtype="<U11")
+) -> tuple[np.ndarray, list[trt.TreatResult]]:
+    """Treated values and each year's treatment result, whose log and point flags are made
+    only when read (:func:`_treat_log`, :func:`_treat_flags`; an uncertainty analysis reads
+    neither)."""
     if (options := _treat_options(config, fw)) is None:
-        return x, [], flags
+        return x, []
     out = np.empty_like(x)
     results = []
     for yi in range(len(ds.years)):  # treatment is a cross-sectional decision, year by year
@@ -1252,9 +1258,9 @@ def _treat(
             res = trt.treat(x[yi], **options)
         except IndicatorError as exc:
             raise type(exc)(exc.columns, exc.reason, leading=[yi]) from None
-        out[yi], flags[yi] = res.x, res.flags
-        results.append(res.columns)
-    return out, results, flags
+        out[yi] = res.x
+        results.append(res)
+    return out, results
 
 
 def _treat_options(config: Config, fw: fwmod.Framework) -> dict[str, Any] | None:
@@ -1269,12 +1275,20 @@ def _treat_options(config: Config, fw: fwmod.Framework) -> dict[str, Any] | None
     return {"method": step.method, **params}
 
 
-def _treat_log(results: list[dict[str, object]], fw: fwmod.Framework, ds: Dataset) -> pd.DataFrame:
+def _treat_flags(results: list[trt.TreatResult], shape: tuple[int, ...]) -> np.ndarray:
+    """What the treatment did to each value (years, units, indicators): each year's
+    :attr:`~index.methods.treat.TreatResult.flags`, "" everywhere when nothing is treated."""
+    if not results:
+        return np.full(shape, "", dtype="<U11")
+    return np.stack([res.flags for res in results])
+
+
+def _treat_log(results: list[trt.TreatResult], fw: fwmod.Framework, ds: Dataset) -> pd.DataFrame:
     """The treatment log of every year (year, indicator, then the method's details), labelled
     once: pandas calls cost more than treating."""
     if not results:
         return pd.DataFrame()
-    logs = [pd.DataFrame(columns) for columns in results]
+    logs = [pd.DataFrame(res.columns) for res in results]
     log = pd.concat(logs, ignore_index=True)
     log.insert(0, "indicator", [c for d in logs for c in fw.indicator_codes[: len(d)]])
     log.insert(0, "year", np.repeat(ds.years, [len(d) for d in logs]))
@@ -1329,7 +1343,6 @@ def _normalise_columns(
     accepted = keywords(norm.NORMALISERS[method])
     params = dict(params)
     x = x[..., cols]
-    inds = [fw.indicators[j] for j in cols]
     directions = fw.directions[cols]
     if "directions" in accepted:
         params["directions"] = directions
@@ -1338,6 +1351,7 @@ def _normalise_columns(
     for name in ("targets", "lower", "upper"):  # given per indicator of the whole framework
         if params.get(name) is not None and np.size(params[name]) == fw.n_indicators:
             params[name] = np.asarray(params[name], dtype=float)[cols]
+    inds = [fw.indicators[j] for j in cols] if {"targets", "lower"} & accepted else []
     if "targets" in accepted and params.get("targets") is None:
         params["targets"] = np.array([np.nan if i.target is None else i.target for i in inds])
     if "lower" in accepted and params.get("lower") is None:

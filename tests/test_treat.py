@@ -173,18 +173,18 @@ def test_permuting_units_permutes_outputs(raw):
 
 
 def test_one_walk_serves_every_winmax(raw, oracle_dir):
-    """Limits read from a walk made for a larger one (or extended from a smaller one) equal
-    fresh walks, and COINr's winmax-1 result still holds after a winmax-5 call."""
+    """Within ``shared_walks``, limits read from a walk made for a larger one (or extended from
+    a smaller one) equal fresh walks, and COINr's winmax-1 result still holds after a winmax-5
+    call; outside it nothing is kept."""
     codes, x = raw
-    fresh = {}
-    for wm in (1, 3, 5, None):
-        tr._PATHS.clear()
-        fresh[wm] = tr.treat(x, winmax=wm)
-    tr._PATHS.clear()
-    for wm in (3, 5, 1, None, 3):
-        shared = tr.treat(x, winmax=wm)
-        np.testing.assert_array_equal(shared.x, fresh[wm].x)
-        np.testing.assert_array_equal(shared.flags, fresh[wm].flags)
-        pd.testing.assert_frame_equal(shared.details, fresh[wm].details)
-    assert len(tr._PATHS) == 1  # one walk for all of them
-    assert_close(tr.treat(x, winmax=1).x, units_matrix(oracle_dir, "treatcat_winmax1.csv", codes))
+    fresh = {wm: tr.treat(x, winmax=wm) for wm in (1, 3, 5, None)}
+    with tr.shared_walks({}) as store:
+        for wm in (3, 5, 1, None, 3):
+            shared = tr.treat(x, winmax=wm)
+            np.testing.assert_array_equal(shared.x, fresh[wm].x)
+            np.testing.assert_array_equal(shared.flags, fresh[wm].flags)
+            pd.testing.assert_frame_equal(shared.details, fresh[wm].details)
+        assert len(store) == 1  # one walk for all of them
+        one = tr.treat(x, winmax=1).x
+    assert_close(one, units_matrix(oracle_dir, "treatcat_winmax1.csv", codes))
+    assert len(store) == 1 and tr._WALKS.get() is None

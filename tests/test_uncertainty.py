@@ -380,6 +380,20 @@ def test_variant_configs_equal_the_overrides_applied_together(design, ds, fw):
             assert got.model_dump(exclude_unset=True) == want.model_dump(exclude_unset=True)
 
 
+def test_factor_configs_are_reused_only_for_the_config_resolved_for():
+    """A config factor's alternatives are validated once, at resolve, for its base config; for
+    any other base they are validated again, so an alternative that is wrong there is still an
+    error (here ``normalise.l``, which a z-score does not take)."""
+    f = sp.config_factor("l", "normalise.l", [0, 1], BASE)
+    assert [f.config(BASE, a) for a in range(2)] == [BASE.with_overrides([o]) for o in f.overrides]
+    assert f.config(BASE, 1) is f.configs[1]
+    other = BASE.with_overrides(["normalise.u=50"])
+    assert f.config(other, 1) == other.with_overrides(["normalise.l=1"])
+    zscore = BASE.with_overrides(['normalise={"method": "zscore"}'])
+    with pytest.raises(InputError, match="unknown parameter 'l' for normalisation 'zscore'"):
+        f.config(zscore, 0)
+
+
 def test_effective_weights_table_gives_the_per_run_scores(ds, fw):
     """Runs sharing few weight choices read their effective weights from one table per variant;
     the scores are bit for bit those of the per-chunk product (and of the node-by-node pass to

@@ -130,14 +130,15 @@ class RankCounts:
         """Add a (runs, units) chunk of integer ranks (NaN allowed)."""
         r = np.asarray(ranks, dtype=float).reshape(-1, self.n_units)
         miss = np.isnan(r)
-        ok = ~miss
-        values = r[ok]
+        full = not miss.any()  # every unit ranked: no selection (the same keys, in order)
+        values = r.ravel() if full else r[~miss]
         bad = ValueError(f"ranks must be integers in 1..{self.n_ranks} (or NaN)")
         if values.size and (
             values.min() < 1 or values.max() > self.n_ranks or np.any(values != np.floor(values))
         ):
             raise bad
-        keys = (np.arange(self.n_units) * self.n_ranks + (r - 1.0))[ok].astype(np.int64)
+        keys = np.arange(self.n_units) * self.n_ranks + (r - 1.0)
+        keys = (keys.ravel() if full else keys[~miss]).astype(np.int64)
         self._grow(len(r))
         if self._dense is not None:
             self._dense += np.bincount(keys, minlength=len(self._dense)).astype(self._dense.dtype)
@@ -231,8 +232,11 @@ def mean_abs_rank_change(ranks: np.ndarray, nominal: np.ndarray) -> np.ndarray:
     ``ranks`` (…, units) → (…,).
     """
     diff = np.abs(np.asarray(ranks, dtype=float) - np.asarray(nominal, dtype=float))
+    gaps = np.isnan(diff)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nansum(diff, axis=-1) / (~np.isnan(diff)).sum(axis=-1)
+        if not gaps.any():  # the same sums and counts, without replacing NaN
+            return diff.sum(axis=-1) / diff.shape[-1]
+        return np.nansum(diff, axis=-1) / (~gaps).sum(axis=-1)
 
 
 def share_within(

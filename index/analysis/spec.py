@@ -120,7 +120,9 @@ class Factor:
 
     A config factor has one ``key=value`` override per alternative (``stage`` upstream, weighting
     or aggregation); a weight factor (``stage="weights"``) has a table of weight multipliers
-    (alternatives × nodes in ``fw.codes`` order).
+    (alternatives × nodes in ``fw.codes`` order). ``configs`` are the configs the overrides gave
+    when they were validated at :func:`resolve`, ``base.with_overrides([override])`` each, so an
+    evaluator of that same ``base`` reads them instead of validating every alternative again.
     """
 
     name: str
@@ -128,6 +130,15 @@ class Factor:
     stage: str
     overrides: tuple[str, ...] = ()
     multipliers: np.ndarray | None = field(default=None, compare=False)
+    base: Config | None = field(default=None, compare=False, repr=False)
+    configs: tuple[Config, ...] = field(default=(), compare=False, repr=False)
+
+    def config(self, base: Config, a: int) -> Config:
+        """``base`` with override ``a`` of this config factor: the config validated at
+        :func:`resolve` when ``base`` is the config it was resolved for, else validated now."""
+        if base is self.base and self.configs:
+            return self.configs[a]
+        return base.with_overrides([self.overrides[a]])
 
     @property
     def n_alt(self) -> int:
@@ -292,18 +303,19 @@ def _config_factor(key: str, alts: Any, config: Config, source: str) -> Factor:
         )
     if not isinstance(alts, list) or len(alts) < 2:
         raise InputError(Problem(source, None, where, "give a list of at least 2 alternatives"))
-    overrides = []
+    overrides, configs = [], []
     for i, value in enumerate(alts):
         item = f"{key}={json.dumps(value, ensure_ascii=False)}"
         try:
-            config.with_overrides([item])
+            configs.append(config.with_overrides([item]))
         except InputError as exc:
             msg = "; ".join(
                 p.message if not p.field else f"{p.field}: {p.message}" for p in exc.problems
             )
             raise InputError(Problem(source, None, f"{where}[{i}]", msg)) from None
         overrides.append(item)
-    return Factor(key, tuple(label(v) for v in alts), stage, tuple(overrides))
+    labels = tuple(label(v) for v in alts)
+    return Factor(key, labels, stage, tuple(overrides), base=config, configs=tuple(configs))
 
 
 def _node_levels(fw: Framework) -> np.ndarray:
@@ -376,5 +388,4 @@ def weight_sets(
 
 def config_factor(name: str, key: str, values: list, config: Config) -> Factor:
     """A config factor built in Python (same validation as the TOML ``[factors]``)."""
-    f = _config_factor(key, values, config, "<python>")
-    return Factor(name, f.labels, f.stage, f.overrides)
+    return replace(_config_factor(key, values, config, "<python>"), name=name)

@@ -18,7 +18,6 @@ optional per-run arrays that per-region Sobol' indices need).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -85,8 +84,8 @@ class ScoreMoments:
         a worker returns these per pool, so the parent combines them in the same order as one
         process would, and the moments are the same bits whatever the number of processes."""
         ok = ~np.isnan(x)
-        nb = ok.sum(axis=0).astype(float)
         full = bool(ok.all())  # no NaN: the same sums without masking
+        nb = np.full(x.shape[1], float(len(x))) if full else ok.sum(axis=0).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             mb = (x if full else np.where(ok, x, 0.0)).sum(axis=0) / nb
             dev2 = (x - mb) ** 2
@@ -272,15 +271,15 @@ class Evaluator:
             stages, _ = upstream(config, self.data, self.fw, self._cache, log=False)
             xn = stages["normalised"][self._yi]
             weights = joint_weights(config, self.fw, xn, nominal_weights(config, self.fw))
-        opts = aggregation_options(config)
-        v = _Variant(label, config, xn, weights, opts, config_weigher(config))
-        kind = _linear_kind(v, self.fw)
-        if kind is None:
-            return v
-        with self._named(label):
+            opts = aggregation_options(config)
+            weigher = config_weigher(config)
+            v = _Variant(label, config, xn, weights, opts, weigher)
+            kind = _linear_kind(v, self.fw)
+            if kind is None:
+                return v
             weights = _shared_weights(v, self.fw)
         data = np.log(xn) if kind == "gmean" else xn
-        return dataclasses.replace(v, weights=weights, linear=data, log=kind == "gmean")
+        return _Variant(label, config, xn, weights, opts, weigher, linear=data, log=kind == "gmean")
 
     @contextlib.contextmanager
     def _named(self, label: str) -> Iterator[None]:
@@ -307,10 +306,10 @@ class Evaluator:
 
     def _one(self, j: int, a: int) -> Config:
         """The nominal config with alternative ``a`` of config factor ``j`` alone (validated
-        once per alternative, not once per combination)."""
+        once per alternative, not once per combination: at the design's resolve when it was
+        resolved for this config, :meth:`Factor.config <index.analysis.spec.Factor.config>`)."""
         if (j, a) not in self._alone:
-            item = self.design.factors[self._cfg_cols[j]].overrides[a]
-            self._alone[j, a] = self.config.with_overrides([item])
+            self._alone[j, a] = self.design.factors[self._cfg_cols[j]].config(self.config, a)
         return self._alone[j, a]
 
     def _config_of(self, key: tuple[int, ...]) -> Config:
@@ -445,8 +444,10 @@ class Evaluator:
                             tables[key] = self._effective(v.weights * self.multipliers(alts[first]))
                         table = tables[key]
                         eff = None if table is None else table[which[idx]]
-                    multipliers = self.multipliers(alts[idx])
-                    scores = self.scores(multipliers, v) if eff is None else _product(eff, v)
+                    if eff is None:
+                        scores = self.scores(self.multipliers(alts[idx]), v)
+                    else:
+                        scores = _product(eff, v)
                     sink.add(rows, scores)
                     if bar is not None:
                         bar.update(len(idx))
@@ -611,12 +612,15 @@ def _groups(cols: np.ndarray, n_alts: np.ndarray) -> list[tuple[tuple[int, ...],
     if cols.shape[1] == 0:
         return [((), np.arange(len(cols)))]
     codes = np.ravel_multi_index(tuple(cols.T), tuple(n_alts))
-    keys, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
-    order = np.argsort(inverse, kind="stable")
-    rows = np.stack(np.unravel_index(keys, tuple(n_alts)), axis=1)
+    if not len(codes):
+        return []
+    order = np.argsort(codes, kind="stable")  # runs by code, each code's in increasing order
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    rows = np.stack(np.unravel_index(ordered[starts], tuple(n_alts)), axis=1)
     return [
         (tuple(int(a) for a in row), runs)
-        for row, runs in zip(rows, np.split(order, np.cumsum(counts)[:-1]), strict=True)
+        for row, runs in zip(rows.tolist(), np.split(order, starts[1:]), strict=True)
     ]
 
 

@@ -48,10 +48,12 @@ def _count(a: np.ndarray) -> np.ndarray:
 
 def _mean_sd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample sd (ddof = 1) along axis -2, ignoring NaN, without empty-slice warnings."""
-    n = _count(a)
+    present = ~np.isnan(a)
+    n = np.sum(present, axis=-2, keepdims=True)
+    total = np.sum if present.all() else np.nansum  # complete: the same sums, no NaN replaced
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(a, axis=-2, keepdims=True) / n
-        var = np.nansum((a - mean) ** 2, axis=-2, keepdims=True) / (n - 1)
+        mean = total(a, axis=-2, keepdims=True) / n
+        var = total((a - mean) ** 2, axis=-2, keepdims=True) / (n - 1)
     return mean, np.sqrt(np.where(n > 1, var, np.nan))
 
 

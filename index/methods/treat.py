@@ -20,11 +20,12 @@ Winsorisation step moves every row still failing, so Python loops over steps, no
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -146,10 +147,15 @@ def skew_kurt_rows(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     v = np.ascontiguousarray(v, dtype=float)
     present = ~np.isnan(v)
-    n = np.add.reduce(present, axis=-1).astype(float)
+    full = bool(present.all())  # complete rows: the same sums without masking the gaps
+    n = (
+        np.full(v.shape[:-1], float(v.shape[-1]))
+        if full
+        else np.add.reduce(present, axis=-1).astype(float)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.add.reduce(np.where(present, v, 0.0), axis=-1) / n
-        d = np.where(present, v - mean[..., None], 0.0)
+        mean = np.add.reduce(v if full else np.where(present, v, 0.0), axis=-1) / n
+        d = v - mean[..., None] if full else np.where(present, v - mean[..., None], 0.0)
         d2 = d**2
         m2 = np.add.reduce(d2, axis=-1) / n
         m3 = np.add.reduce(d2 * d, axis=-1) / n
@@ -197,12 +203,16 @@ class Winsorised:
 
 @dataclass(frozen=True)
 class _Walk:
-    """The Winsorisation loop run on many rows at once (one row = one indicator's values)."""
+    """The Winsorisation loop run on many rows at once (one row = one indicator's values), with
+    the pass-test statistics of the data (``start``) and of the result (``skew``, ``kurt``)."""
 
     x: np.ndarray  # (rows, n), NaN kept
     nwin: np.ndarray  # (rows,)
     high: np.ndarray  # (rows, n)
     low: np.ndarray
+    skew: np.ndarray  # (rows,)
+    kurt: np.ndarray
+    start: tuple[np.ndarray, np.ndarray]  # skewness and kurtosis of the untreated rows
 
 
 class _Path:
@@ -213,33 +223,37 @@ class _Path:
     max(steps) times over arrays, not steps × rows times in Python. A row's states do not depend
     on ``winmax``, only the step where it stops does (the first state that passes, is constant,
     or has ``nwin >= winmax``), so the walk to the largest limit asked so far serves every
-    smaller one, and a larger one continues it.
+    smaller one, and a larger one continues it. Only the rows that fail the test at the start
+    (or are forced) are walked; every state keeps its skewness and kurtosis, so the pass tests
+    before and after Winsorisation are read from the walk, not recomputed.
     """
 
     def __init__(self, v: np.ndarray, skew_thresh: float, kurt_thresh: float, force_win: bool):
         v = np.array(v, dtype=float)
         sk, kt = skew_kurt_rows(v)
-        zero = np.zeros(v.shape, bool)
-        # per step: values, last top set, last bottom set, nwin, skew, kurtosis
-        self.steps: list[tuple[np.ndarray, ...]] = [
-            (v, zero, zero, np.zeros(len(v), dtype=np.int64), sk, kt)
-        ]
         self.thresh, self.force = (skew_thresh, kurt_thresh), force_win
-        self._can: list[np.ndarray] = []  # per state: rows failing (or forced), not constant
-        self._stacked: tuple[np.ndarray, ...] | None = None  # values, top, bottom, nwin per state
+        self.start = v, sk, kt
+        self.rows = np.nonzero(self._can(sk, kt))[0]  # the rows that move at all
+        w = v[self.rows]
+        zero = np.zeros(w.shape, bool)
+        # per step, for the walked rows: values, last top set, last bottom set, nwin, skew, kurt
+        self.steps: list[tuple[np.ndarray, ...]] = [
+            (w, zero, zero, np.zeros(len(w), dtype=np.int64), sk[self.rows], kt[self.rows])
+        ]
+        self._stacked: tuple[np.ndarray, ...] | None = None  # the steps' arrays, stacked
 
-    def _moving(self, t: int, limit: float | np.ndarray) -> np.ndarray:
-        """Rows that take a step from state ``t`` under ``limit``: failing (or forced), below
-        it, and not constant (a NaN skewness: nothing left to Winsorise)."""
-        t = t % len(self.steps)
-        while len(self._can) <= t:  # the limit-free part, once per state
-            _, _, _, _, sk, kt = self.steps[len(self._can)]
-            passing = (np.abs(sk) < self.thresh[0]) | (kt < self.thresh[1])
-            self._can.append(~np.isnan(sk) & (self.force | ~passing))
-        return self._can[t] & (self.steps[t][3] < limit)
+    def _can(self, sk: np.ndarray, kt: np.ndarray) -> np.ndarray:
+        """Rows that may take a step (the limit aside): failing or forced, and not constant (a
+        NaN skewness: nothing left to Winsorise)."""
+        passing = (np.abs(sk) < self.thresh[0]) | (kt < self.thresh[1])
+        return ~np.isnan(sk) & (self.force | ~passing)
 
     def _extend(self, limit: float) -> None:
-        while (moving := self._moving(-1, limit)).any():
+        while True:
+            v, high, low, nwin, sk, kt = self.steps[-1]
+            moving = self._can(sk, kt) & (nwin < limit)
+            if not moving.any():
+                return
             v, high, low, nwin, sk, kt = (a.copy() for a in self.steps[-1])
             a = np.nonzero(moving)[0]
             va = v[a]
@@ -259,30 +273,52 @@ class _Path:
     def at(self, limit: float | np.ndarray) -> _Walk:
         """The result of the loop with ``winmax`` = ``limit`` (inf = none) for every row."""
         self._extend(np.max(limit))
-        stop = np.full(len(self.steps[0][0]), len(self.steps) - 1)
-        for t in range(len(self.steps) - 2, -1, -1):  # the first state where a row stops
-            stop[~self._moving(t, limit)] = t
         stacked = self._stacked
         if stacked is None or len(stacked[0]) != len(self.steps):
-            stacked = tuple(np.stack([s[k] for s in self.steps]) for k in range(4))
+            stacked = tuple(np.stack([s[k] for s in self.steps]) for k in range(6))
+            stacked += (self._can(stacked[4], stacked[5]),)
             # kept for the next limit only when small: a large panel's walk is not doubled
             self._stacked = stacked if sum(a.nbytes for a in stacked) <= _STACK_KEPT else None
-        rows = np.arange(len(stop))
-        v, high, low, nwin = (a[stop, rows] for a in stacked)
-        return _Walk(v, nwin, high, low)
+        values, tops, bottoms, counts, skews, kurts, can = stacked
+        # the first state where a row stops (the last one stops every row: extended above)
+        stop = np.argmin(can & (counts < limit), axis=0)
+        walked = np.arange(len(self.rows))
+        v, sk0, kt0 = self.start
+        x, sk, kt = v.copy(), sk0.copy(), kt0.copy()
+        high, low = np.zeros(v.shape, bool), np.zeros(v.shape, bool)
+        nwin = np.zeros(len(v), dtype=np.int64)
+        for out, states in ((x, values), (high, tops), (low, bottoms), (nwin, counts)):
+            out[self.rows] = states[stop, walked]
+        sk[self.rows], kt[self.rows] = skews[stop, walked], kurts[stop, walked]
+        return _Walk(x, nwin, high, low, sk, kt, (sk0, kt0))
 
 
 _STACK_KEPT = 2**20  # bytes: a walk's stacked states are kept up to this size
-_PATHS: OrderedDict[tuple, _Path] = OrderedDict()  # the last few walks, by data and thresholds
-_PATHS_KEPT = 8
+_WALKS: ContextVar[dict[tuple, _Path] | None] = ContextVar("treat_walks", default=None)
+
+
+@contextlib.contextmanager
+def shared_walks(store: dict[tuple, _Path]) -> Iterator[dict[tuple, _Path]]:
+    """Within the block, walks of the Winsorisation path are kept in ``store`` (a dict the
+    caller keeps, e.g. beside its stage cache) by a digest of the data and the thresholds, so
+    treatments that differ only in ``winmax`` (an uncertainty analysis varying it) read one walk
+    and each limit costs a lookup. Outside such a block every call walks afresh: nothing is
+    kept between unrelated calls."""
+    token = _WALKS.set(store)
+    try:
+        yield store
+    finally:
+        _WALKS.reset(token)
 
 
 def _walk(
     v: np.ndarray, winmax: float | np.ndarray, skew_thresh: float, kurt_thresh: float, force_win
 ) -> _Walk:
-    """:meth:`_Path.at` of the walk of ``v`` (rows, n), shared by calls that differ only in
-    ``winmax`` (e.g. an uncertainty analysis varying it): the walk is looked up by a digest of
-    the data and the thresholds among the last few, so each limit costs a lookup."""
+    """:meth:`_Path.at` of the walk of ``v`` (rows, n): the walk kept by :func:`shared_walks`
+    for the same data and thresholds, else a new one (kept there when inside the block)."""
+    store = _WALKS.get()
+    if store is None:
+        return _Path(v, skew_thresh, kurt_thresh, force_win).at(winmax)
     key = (
         hashlib.blake2b(np.ascontiguousarray(v).tobytes(), digest_size=16).digest(),
         v.shape,
@@ -290,11 +326,9 @@ def _walk(
         float(kurt_thresh),
         bool(force_win),
     )
-    path = _PATHS.pop(key, None) or _Path(v, skew_thresh, kurt_thresh, force_win)
-    _PATHS[key] = path
-    while len(_PATHS) > _PATHS_KEPT:
-        _PATHS.popitem(last=False)
-    return path.at(winmax)
+    if key not in store:
+        store[key] = _Path(v, skew_thresh, kurt_thresh, force_win)
+    return store[key].at(winmax)
 
 
 def winsorise(
@@ -413,19 +447,6 @@ DETAIL_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class TreatResult:
-    """Treated data, one log row per (batch item, indicator), and a flag per point ("" = untouched)."""
-
-    x: np.ndarray
-    columns: dict[str, object]  # the log's columns: ``details`` makes the table when first read
-    flags: np.ndarray
-
-    @cached_property
-    def details(self) -> pd.DataFrame:
-        return pd.DataFrame(self.columns)
-
-
 def _transform(name: str, rows: np.ndarray, lmbda: float) -> np.ndarray:
     """A transformation of every row (rows = indicators); NaN stay NaN."""
     cols = rows.T
@@ -443,27 +464,45 @@ def _transform_some(name: str, v: np.ndarray, rows: np.ndarray, lmbda: float) ->
 
 
 class _Log:
-    """The treatment log of a set of rows, column by column (one stage's check at a time)."""
+    """What the treatment did to a set of rows (rows, n): per row the treatment applied and the
+    pass tests (one stage at a time), per point whether it was in the last Winsorised top or
+    bottom set. Checks that only the log shows (after a transformation, after ``f2``) are
+    computed when the log is first read, as are its columns and the point flags."""
 
-    def __init__(self, rows: int):
-        self.cols: dict[str, np.ndarray] = {"treatment": np.full(rows, "none", dtype=object)}
-        self.rows = rows
+    def __init__(self, v: np.ndarray):
+        self.rows = len(v)
+        self.cols: dict[str, np.ndarray] = {"treatment": np.full(self.rows, "none", dtype=object)}
+        self.present = ~np.isnan(v)
+        self.high = np.zeros(v.shape, dtype=bool)
+        self.low = np.zeros(v.shape, dtype=bool)
+        self._later: list[tuple[int, np.ndarray, np.ndarray, dict]] = []
 
     def column(self, name: str, dtype: type) -> np.ndarray:
         return self.cols.setdefault(name, np.full(self.rows, np.nan, dtype=dtype))
 
-    def check(self, stage: int, x: np.ndarray, at: np.ndarray, spec: dict) -> np.ndarray:
-        """Record check ``stage`` for rows ``at`` of values ``x`` (len(at), n); return Pass."""
-        sk, kt = skew_kurt_rows(x)
+    def record(self, stage: int, at: np.ndarray, sk: np.ndarray, kt: np.ndarray, spec: dict):
+        """Record check ``stage`` (skewness ``sk``, kurtosis ``kt``) for rows ``at``; return
+        which fail it (False where the test is undefined: COINr leaves those untreated)."""
         ok = _passes(sk, kt, spec["skew_thresh"], spec["kurt_thresh"])
         self.column(f"check_SkewKurt{stage}.Pass", object)[at] = ok
         self.column(f"check_SkewKurt{stage}.Skew", float)[at] = sk
         self.column(f"check_SkewKurt{stage}.Kurt", float)[at] = kt
-        return ok
+        return ok == False  # noqa: E712 - NaN (undefined) is not False
+
+    def check(self, stage: int, x: np.ndarray, at: np.ndarray, spec: dict) -> np.ndarray:
+        """:meth:`record` of the test of values ``x`` (len(at), n)."""
+        return self.record(stage, at, *skew_kurt_rows(x), spec)
+
+    def later(self, stage: int, x: np.ndarray, at: np.ndarray, spec: dict) -> None:
+        """:meth:`check` when the log is read (the result does not depend on this test)."""
+        self._later.append((stage, x, at, spec))
 
     def frame(self) -> dict[str, np.ndarray]:
         """The columns with the dtypes a table of records would get: a Pass column is bool when
         filled on every row, float when empty, else object; nwin is int when filled, else float."""
+        for stage, x, at, spec in self._later:
+            self.check(stage, x, at, spec)
+        self._later = []
         out = {}
         for name in DETAIL_COLUMNS:
             col = self.cols.get(name)
@@ -478,49 +517,102 @@ class _Log:
             out[name] = col
         return out
 
+    def flags(self) -> np.ndarray:
+        """A flag per point (rows, n): "winhi" / "winlo" in a row Winsorised (its last replaced
+        top / bottom set), the transformation's name on every present point of a transformed row
+        (its last treatment), "" elsewhere."""
+        name = self.cols["treatment"].astype("<U11")[:, None]
+        marks = np.where(self.high, "winhi", np.where(self.low, "winlo", ""))
+        kept = (name == "none") | (name == "winsorise")
+        return np.where(kept, marks, np.where(self.present, name, "")).astype("<U11")
 
-def _treat_rows(v: np.ndarray, spec: dict, log: _Log, at: np.ndarray):
-    """Treat rows ``v`` (indicators × units, NaN = absent) sharing one spec; log into rows ``at``.
-    Returns the values and the point flags."""
-    flags = np.full(v.shape, "", dtype="<U11")
-    present = ~np.isnan(v)
+
+@dataclass(frozen=True)
+class TreatResult:
+    """Treated data (as the input), one log row per (batch item, indicator) (``details``, its
+    ``columns``), and a flag per point (``flags``, "" = untouched); the log and the flags are
+    made when first read (an analysis that only scores reads neither)."""
+
+    x: np.ndarray
+    log: _Log = field(repr=False)
+
+    @cached_property
+    def columns(self) -> dict[str, object]:
+        """The log's columns: ``batch`` (with leading axes), ``column``, then :data:`DETAIL_COLUMNS`."""
+        lead, k = self.x.shape[:-2], self.x.shape[-1]
+        out: dict[str, object] = {}
+        if lead:
+            out["batch"] = [item for item in np.ndindex(lead) for _ in range(k)]
+        out["column"] = np.tile(np.arange(k), self.log.rows // k if k else 0)
+        logged = self.log.frame()
+        empty = np.full(self.log.rows, np.nan)
+        return out | {name: logged.get(name, empty) for name in DETAIL_COLUMNS}
+
+    @cached_property
+    def details(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns)
+
+    @cached_property
+    def flags(self) -> np.ndarray:
+        return _back(self.log.flags(), self.x.shape)
+
+
+def _back(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Rows (batch · k, n) back to the layout (..., n, k) of :func:`treat`'s input."""
+    *lead, n, k = shape
+    return np.moveaxis(rows.reshape(*lead, k, n), -1, -2)
+
+
+def _treat_rows(v: np.ndarray, spec: dict, log: _Log, at: np.ndarray) -> np.ndarray:
+    """Treat rows ``v`` (indicators × units, NaN = absent) sharing one spec; log into rows ``at``
+    of ``log``. With ``f1 = "winsorise"`` every row is walked (rows that pass never move), and
+    the pass tests before and after are the walk's."""
     method = spec["method"]
-    passed = log.check(0, v, at, spec)
+    walks = method == "winsorise" and spec["f1"] == "winsorise"
+    if walks:
+        limit = np.inf if spec["winmax"] is None else spec["winmax"]
+        win = _walk(v, limit, spec["skew_thresh"], spec["kurt_thresh"], spec["force_win"])
+        fails = log.record(0, at, *win.start, spec)
+    else:
+        fails = log.check(0, v, at, spec)
     if method == "none":
-        return v, flags
+        return v
     if method != "winsorise":
         out = _transform(method, v, spec["boxcox_lambda"])
-        log.check(1, out, at, spec)
+        log.later(1, out, at, spec)
         log.cols["treatment"][at] = method
-        flags[present] = method
-        return out, flags
+        return out
     # fails the test (an undefined test leaves it untreated, as COINr), or forced
-    need = np.nonzero((passed == False) | spec["force_win"])[0]  # noqa: E712 - NaN is not False
+    need = np.nonzero(fails | spec["force_win"])[0]
     out = v.copy()
     if not len(need):
-        return out, flags
-    if spec["f1"] == "winsorise":
-        limit = np.inf if spec["winmax"] is None else spec["winmax"]
-        win = _walk(v[need], limit, spec["skew_thresh"], spec["kurt_thresh"], spec["force_win"])
-        log.column("winsorise.nwin", object)[at[need]] = win.nwin
-        log.cols["treatment"][at[need[win.nwin > 0]]] = "winsorise"
-        out[need] = win.x
-        flags[need] = np.where(win.high, "winhi", np.where(win.low, "winlo", ""))
-    elif spec["f1"] != "none":  # COINr f1 = a transformation, of the failing rows only
-        out[need] = _transform_some(spec["f1"], v, need, spec["boxcox_lambda"])
-        log.cols["treatment"][at[need]] = spec["f1"]
-        flags[need] = np.where(present[need], spec["f1"], "")
-    passed1 = log.check(1, out[need], at[need], spec)
-    fallback = need[passed1 == False]  # noqa: E712
+        return out
+    if walks:
+        nwin = win.nwin[need]
+        log.column("winsorise.nwin", object)[at[need]] = nwin
+        log.cols["treatment"][at[need[nwin > 0]]] = "winsorise"
+        out[need] = win.x[need]
+        log.high[at[need]], log.low[at[need]] = win.high[need], win.low[need]
+        fails = log.record(1, at[need], win.skew[need], win.kurt[need], spec)
+    else:
+        if spec["f1"] != "none":  # COINr f1 = a transformation, of the failing rows only
+            out[need] = _transform_some(spec["f1"], v, need, spec["boxcox_lambda"])
+            log.cols["treatment"][at[need]] = spec["f1"]
+        fails = log.check(1, out[need], at[need], spec)
+    fallback = need[fails]
     if len(fallback) and spec["f2"] != "none":
         out[fallback] = _transform_some(spec["f2"], v, fallback, spec["boxcox_lambda"])
-        log.check(2, out[fallback], at[fallback], spec)
+        log.later(2, out[fallback], at[fallback], spec)
         log.cols["treatment"][at[fallback]] = spec["f2"]
-        flags[fallback] = np.where(present[fallback], spec["f2"], "")
-    return out, flags
+    return out
 
 
-def _specs(n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None) -> list[dict]:
+def _specs(
+    n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None
+) -> list[tuple[dict, list[int]]]:
+    """The distinct specs of the columns, each with the columns it treats: the defaults for the
+    columns without an entry in ``per_indicator``, defaults and entry merged for the others.
+    Each distinct spec is checked once, in column order (the first bad column is reported)."""
     per_indicator = per_indicator or {}
     bad_cols = [
         j for j in per_indicator if not (isinstance(j, int | np.integer) and 0 <= j < n_ind)
@@ -529,8 +621,9 @@ def _specs(n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None) ->
         raise InputError(
             f"treat: per_indicator keys must be column indices 0..{n_ind - 1}: {bad_cols}"
         )
-    specs = []
-    for j in range(n_ind):
+    rest = [j for j in range(n_ind) if j not in per_indicator]
+    groups: dict[tuple, tuple[dict, list[int]]] = {}
+    for j in sorted({*per_indicator, *rest[:1]}):
         extra = per_indicator.get(j, {})
         unknown = set(extra) - set(defaults)
         if unknown:
@@ -546,12 +639,12 @@ def _specs(n_ind: int, defaults: dict, per_indicator: dict[int, dict] | None) ->
             raise InputError(f"treat: unknown f1 '{spec['f1']}'; choose from {sorted(TREATMENTS)}")
         if spec["force_win"] and spec["winmax"] is None:
             raise InputError(f"treat: column {j}: force_win needs a finite winmax")
-        specs.append(spec)
-    rest = len(per_indicator) < n_ind
-    if unused := unused_settings(defaults, per_indicator, rest=rest):
+        cols = groups.setdefault(tuple(spec.items()), (spec, []))[1]
+        cols += rest if j not in per_indicator else [j]
+    if unused := unused_settings(defaults, per_indicator, rest=bool(rest)):
         key, name, why = unused[0]
         raise InputError(f"treat: {'' if key is None else f'column {key}: '}{name} {why}")
-    return specs
+    return list(groups.values())
 
 
 def treat(
@@ -588,31 +681,19 @@ def treat(
         force_win=force_win,
         f1=f1,
     )
-    specs = _specs(x.shape[-1], defaults, per_indicator)
-    lead, (n, k) = x.shape[:-2], x.shape[-2:]
+    specs = _specs(x.shape[-1], defaults, per_indicator)  # indicators sharing a spec go together
+    n, k = x.shape[-2:]
     rows = np.ascontiguousarray(np.moveaxis(x, -1, -2).reshape(-1, n))  # (batch · k, n)
     out = np.empty_like(rows)
-    flags = np.empty(rows.shape, dtype="<U11")
-    log = _Log(len(rows))
+    log = _Log(rows)
     column = np.tile(np.arange(k), len(rows) // k if k else 0)
-    by_spec: dict[tuple, list[int]] = {}
-    for j, spec in enumerate(specs):  # indicators sharing a spec are treated together
-        by_spec.setdefault(tuple(spec.items()), []).append(j)
-    for cols in by_spec.values():
-        at = np.nonzero(np.isin(column, cols))[0]
+    for spec, cols in specs:
+        at = np.nonzero(np.isin(column, cols))[0] if len(specs) > 1 else np.arange(len(rows))
         try:
-            out[at], flags[at] = _treat_rows(rows[at], specs[cols[0]], log, at)
+            out[at] = _treat_rows(rows[at], spec, log, at)
         except IndicatorError as exc:  # positions among these rows → indicator columns
             raise IndicatorError(column[at[list(exc.columns)]], exc.reason) from None
-    details: dict[str, object] = {}
-    if x.ndim > 2:
-        details["batch"] = [item for item in np.ndindex(lead) for _ in range(k)]
-    details["column"] = column
-    logged = log.frame()
-    empty = np.full(len(rows), np.nan)
-    details |= {name: logged.get(name, empty) for name in DETAIL_COLUMNS}
-    back = lambda a: np.moveaxis(a.reshape(*lead, k, n), -1, -2)  # noqa: E731
-    return TreatResult(back(out), details, back(flags))
+    return TreatResult(_back(out, x.shape), log)
 
 
 TREAT_DEFAULTS: dict[str, object] = {
