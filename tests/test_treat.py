@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,3 +190,19 @@ def test_one_walk_serves_every_winmax(raw, oracle_dir):
         one = tr.treat(x, winmax=1).x
     assert_close(one, units_matrix(oracle_dir, "treatcat_winmax1.csv", codes))
     assert len(store) == 1 and tr._WALKS.get() is None
+
+
+def test_skew_kurt_of_huge_values_is_the_scale_free_statistic_without_overflow():
+    """Values near the float limit (an iData cell of 1e308) overflowed the fourth powers: NaN
+    statistics, skipped treatment and overflow warnings. Scaling by a power of two is exact, so
+    the statistics equal those of the unscaled rows bit for bit."""
+    rng = np.random.default_rng(7)
+    x = rng.lognormal(size=(4, 30))
+    x[1, 5] = np.nan
+    huge = np.vstack([x[:2], x[2:] * 2.0**1000])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sk, kt = tr.skew_kurt_rows(huge)
+    ref_sk, ref_kt = tr.skew_kurt_rows(x)
+    assert np.array_equal(sk, ref_sk, equal_nan=True) and np.array_equal(kt, ref_kt, equal_nan=True)
+    assert np.isfinite(sk).all()

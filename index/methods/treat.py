@@ -135,6 +135,9 @@ TRANSFORMS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
+_HUGE = 2.0**200  # (2^200)^4 = 2^800: fourth powers of deviations still finite
+
+
 def skew_kurt_rows(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Adjusted skewness and excess kurtosis of every row of ``v`` (rows, n), NaN = absent
     (e1071 type 2 = pandas); NaN where a row has < 4 values or is constant.
@@ -144,8 +147,17 @@ def skew_kurt_rows(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``skew``/``kurtosis(bias=False)`` arithmetic step for step. Sums run along the contiguous
     last axis (NumPy's pairwise summation), so a complete row gives scipy's result bit for bit;
     a row with gaps differs from it by rounding only (the gaps add zeros).
+
+    A row whose fourth powers would overflow (values beyond $2^{200}$) is first scaled by a power
+    of two: exact in binary floating point, and the statistics are scale-free, so the result is
+    the one an unbounded float would give (where scipy's is NaN or ±inf, with overflow warnings).
     """
     v = np.ascontiguousarray(v, dtype=float)
+    with np.errstate(invalid="ignore"):
+        big = np.fmax.reduce(np.abs(v), axis=-1, initial=0.0)
+    if (big > _HUGE).any():
+        shift = np.where(np.isfinite(big) & (big > _HUGE), np.floor(np.log2(big)), 0.0)
+        v = np.ldexp(v, -shift.astype(int)[..., None])
     present = ~np.isnan(v)
     full = bool(present.all())  # complete rows: the same sums without masking the gaps
     n = (
