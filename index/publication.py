@@ -7,7 +7,6 @@ so ``verify`` can rebuild a publication from its manifest alone and compare ever
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import tempfile
@@ -25,8 +24,17 @@ from index.dataset import Dataset, load_inputs
 from index.errors import InputError, Problem
 from index.etl.ingest import ingest
 from index.pipeline import Build, build
-from index.publish import Publication, Verification, build_publication, manifest, parallel, verify
+from index.publish import (
+    Publication,
+    Verification,
+    build_publication,
+    figures,
+    manifest,
+    parallel,
+    verify,
+)
 from index.publish import folder as publish_folder
+from index.publish.build import FigureData, FigureJobs
 from index.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -185,14 +193,16 @@ def _rank_intervals(b: Build, settings: PublishSettings, year: int) -> pd.DataFr
 
 
 def _claims(
-    b: Build, settings: PublishSettings, year: int, jobs: int | None = None
-) -> tuple[pd.DataFrame, list]:
-    """The rank-bounds table of the edition year and, if asked, every ranked region's profile.
+    b: Build, settings: PublishSettings, year: int, pool: parallel.Pool
+) -> tuple[pd.DataFrame, list[parallel.Pending[list]]]:
+    """The rank-bounds table of the edition year and, if asked, every ranked region's profile
+    as pool jobs (lists of profiles, in the table's order whatever the number of processes).
 
     The bounds are computed once, here, and every profile reads them; the profiles (what it
-    takes re-runs the pipeline ~60 times per region) are computed by ``jobs`` forked processes
-    (None = one per core), each taking a consecutive share of the regions whose searches it pools
-    (:func:`~index.analysis.claims.profiles`), in the table's order whatever their number."""
+    takes re-runs the pipeline ~60 times per region) are computed by the pool's processes,
+    each job a consecutive share of the regions whose searches it pools
+    (:func:`~index.analysis.claims.profiles`), carrying the build and the bounds (pickled
+    once per share)."""
     from index.analysis import claims
 
     s = settings.bounds
@@ -201,18 +211,23 @@ def _claims(
     if not s.profiles:
         return table, []
     ranked = [code for code in table["region_code"][table["rank"].notna()]]
-    n = parallel.processes(jobs, len(ranked))
+    n = min(pool.workers, len(ranked))
     shares = [ranked[k * len(ranked) // n : (k + 1) * len(ranked) // n] for k in range(n)]
-    done = parallel.run([functools.partial(claims.profiles, b, p, year, c) for p in shares], jobs)
-    return table, [profile for share in done for profile in share]
+    return table, pool.map(claims.profiles, [(b, share, year, c) for share in shares])
 
 
 def _analyses(
-    b: Build, settings: PublishSettings, year: int, jobs: int | None = None
+    b: Build,
+    settings: PublishSettings,
+    year: int,
+    pool: parallel.Pool,
+    known: Callable[[dict[str, pd.DataFrame | None]], None] = lambda tables: None,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list, pd.DataFrame | None, dict[str, str]]:
     """Rank intervals, rank bounds and profiles, Sobol' indices of the mean absolute rank change
     (``Build.sensitivity(...).overall()``, one row per factor), and the analyses left out
-    (name → why).
+    (name → why). ``known`` is told each table the moment it is computed (FigureData field →
+    table or None), so the figures drawing it start while the rest is computed; the profiles
+    are computed by ``pool`` meanwhile.
 
     A run with groups that have no common child weights (benefit of the doubt, robust BoD, OWA:
     ``Build.nodes.weight_basis``) has no weights to bound, so bounds and profiles are left out;
@@ -253,14 +268,17 @@ def _analyses(
         if u.runs and u.sobol
         else None
     )
-    if not per_unit:
-        bounds, profiles = _claims(b, settings, year, jobs)
-        return intervals, bounds, profiles, sobol, left_out
-    left_out["rank bounds and profiles"] = (
-        f"the child weights of {', '.join(per_unit)} are per unit or by position (BoD, robust "
-        "BoD, OWA), not common weights that could be bounded"
-    )
-    return intervals, None, [], sobol, left_out
+    known({"intervals": intervals, "sobol": sobol})
+    if per_unit:
+        left_out["rank bounds and profiles"] = (
+            f"the child weights of {', '.join(per_unit)} are per unit or by position (BoD, "
+            "robust BoD, OWA), not common weights that could be bounded"
+        )
+        known({"bounds": None})
+        return intervals, None, [], sobol, left_out
+    bounds, chunks = _claims(b, settings, year, pool)
+    known({"bounds": bounds})
+    return intervals, bounds, [p for chunk in chunks for p in chunk.result()], sobol, left_out
 
 
 def run_publication(
@@ -365,15 +383,89 @@ def _run_publication(
     jobs: int | None = None,
     atomic: bool = True,
 ) -> tuple[Publication, Build]:
-    log.info("ingest %s%s", raw.resolve(), f" + {len(overlays)} overlay(s)" if overlays else "")
-    ingest([raw, *overlays], processed)
-    ds = load_inputs(processed)
-    fw_path = fwmod.framework_path(settings.run.framework)
-    log.info("build the index (%s)", settings.run.framework)
-    b = build(settings.run, ds)
-    year, note = _edition_year(b, ds, settings)
-    if year not in b.years:
-        raise InputError(Problem("publish", None, "year", f"{year} not in {list(b.years)}"))
+    """:func:`run_publication` in one pool of ``jobs`` processes, forked before the ingest:
+    the figures of the build alone render while the analyses run, each figure of an analysis
+    the moment its table is known, and the profiles with them; the tables are written while
+    the last figures render."""
+    with parallel.Pool(jobs) as pool:
+        rendering = FigureJobs(pool, figures.font_choice())
+        log.info("ingest %s%s", raw.resolve(), f" + {len(overlays)} overlay(s)" if overlays else "")
+        ingest([raw, *overlays], processed)
+        ds = load_inputs(processed)
+        fw_path = fwmod.framework_path(settings.run.framework)
+        log.info("build the index (%s)", settings.run.framework)
+        b = build(settings.run, ds)
+        year, note = _edition_year(b, ds, settings)
+        if year not in b.years:
+            raise InputError(Problem("publish", None, "year", f"{year} not in {list(b.years)}"))
+        settings = _effective(settings, b, year, raw, overlays, out_dir, source, overlay_sources)
+        log.info("alternate weightings (%d)", len(settings.alternatives))
+        alternatives, skipped = _alternatives(b, settings, year)
+        tables: dict[str, pd.DataFrame | None] = {"alternatives": alternatives}
+
+        def known(more: dict[str, pd.DataFrame | None]) -> None:
+            tables.update(more)
+            data = FigureData(b.scores_long, b.nodes, year, rendering.font is not None, **tables)
+            rendering.submit(data, pending={"intervals", "sobol", "bounds"} - tables.keys())
+
+        known({})
+        u = settings.uncertainty
+        log.info(
+            "analyses of %s: uncertainty %d runs, Sobol' N = %d, rank bounds, province profiles",
+            year, u.runs, u.sobol if u.runs else 0,
+        )  # fmt: skip
+        intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, year, pool, known)
+        settings = settings.model_copy(
+            update={"alternatives_skipped": skipped, "analyses_skipped": left_out}
+        )
+        data = b.dataset.long
+        result = PublicationResult(
+            scores=b.scores_long,
+            nodes=b.nodes,
+            data=data[data["indicator"].isin(b.framework.data_series)].reset_index(drop=True),
+            config=settings.model_dump(mode="json"),
+            alternatives=alternatives,
+            sources=pd.concat([_sources(d) for d in (raw, *overlays)], ignore_index=True),
+            rank_intervals=intervals,
+            rank_bounds=bounds,
+            profiles=profiles,
+            ahp=b.ahp_consistency(),
+            unit_weights=b.unit_weights(year),
+            sobol=sobol,
+            tracker=(
+                tracker.load(national_dir(raw), raw / "sources.csv")
+                if national_dir(raw).is_dir()
+                else None
+            ),
+        )
+        log.info("tables, figures and report")
+        pub = build_publication(
+            result,
+            out_dir,
+            edition=str(settings.edition),
+            inputs=input_files(raw, fw_path, overlays),
+            year=year,
+            seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
+            rendering=rendering,
+            atomic=atomic,
+        )
+    return (replace(pub, notes=(note,)) if note else pub), b
+
+
+def _effective(
+    settings: PublishSettings,
+    b: Build,
+    year: int,
+    raw: Path,
+    overlays: list[Path],
+    out_dir: Path,
+    source: str | Path | None,
+    overlay_sources: list[Path] | None,
+) -> PublishSettings:
+    """The settings as the manifest records them: the edition and year, the raw folder and
+    overlays relative to the publication, and the effective run configuration (the
+    framework's settings included), complete and explicit, so a rebuild from it does not
+    depend on what was left unset."""
     edition = settings.edition or str(year)
     target = out_dir / edition
     recorded = settings.raw_dir if source is not None else _recorded_raw_dir(raw, target)
@@ -382,9 +474,7 @@ def _run_publication(
         if overlay_sources is not None
         else [_recorded_raw_dir(o, target) for o in overlays]
     )
-    # the manifest records the effective run configuration (the framework's settings included),
-    # complete and explicit, so a rebuild from it does not depend on what was left unset
-    settings = settings.model_copy(
+    return settings.model_copy(
         update={
             "edition": edition,
             "year": year,
@@ -393,50 +483,6 @@ def _run_publication(
             "run": b.config,
         }
     )
-    data = b.dataset.long
-    data = data[data["indicator"].isin(b.framework.data_series)]
-    u = settings.uncertainty
-    log.info(
-        "analyses of %s: uncertainty %d runs, Sobol' N = %d, rank bounds, province profiles",
-        year, u.runs, u.sobol if u.runs else 0,
-    )  # fmt: skip
-    intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, year, jobs)
-    log.info("alternate weightings (%d)", len(settings.alternatives))
-    alternatives, skipped = _alternatives(b, settings, year)
-    settings = settings.model_copy(
-        update={"alternatives_skipped": skipped, "analyses_skipped": left_out}
-    )
-    result = PublicationResult(
-        scores=b.scores_long,
-        nodes=b.nodes,
-        data=data.reset_index(drop=True),
-        config=settings.model_dump(mode="json"),
-        alternatives=alternatives,
-        sources=pd.concat([_sources(d) for d in (raw, *overlays)], ignore_index=True),
-        rank_intervals=intervals,
-        rank_bounds=bounds,
-        profiles=profiles,
-        ahp=b.ahp_consistency(),
-        unit_weights=b.unit_weights(year),
-        sobol=sobol,
-        tracker=(
-            tracker.load(national_dir(raw), raw / "sources.csv")
-            if national_dir(raw).is_dir()
-            else None
-        ),
-    )
-    log.info("tables, figures and report")
-    pub = build_publication(
-        result,
-        out_dir,
-        edition=edition,
-        inputs=input_files(raw, fw_path, overlays),
-        year=year,
-        seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
-        jobs=jobs,
-        atomic=atomic,
-    )
-    return (replace(pub, notes=(note,)) if note else pub), b
 
 
 def verify_publication(

@@ -19,6 +19,7 @@ from index.publication import (
     run_publication,
     verify_publication,
 )
+from index.publish import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 32
@@ -89,7 +90,9 @@ def test_a_bod_run_leaves_out_only_what_per_unit_weights_cannot_take(bundled_inp
 
     b = build(configure(None, ['aggregation.by_level={"2": "bod"}']), load_inputs(bundled_inputs))
     settings = PublishSettings(uncertainty=UncertaintySettings(runs=8, seed=1, sobol=0))
-    intervals, bounds, profiles, sobol, left_out = publication._analyses(b, settings, 2024, 1)
+    intervals, bounds, profiles, sobol, left_out = publication._analyses(
+        b, settings, 2024, parallel.Pool(1)
+    )
     assert intervals is None and bounds is None and profiles == [] and sobol is None
     assert "does not use child weights" in left_out["uncertainty"]
 
@@ -98,4 +101,4 @@ def test_a_bod_run_leaves_out_only_what_per_unit_weights_cannot_take(bundled_inp
 
     monkeypatch.setattr(publication, "_rank_intervals", broken)
     with pytest.raises(InputError, match="something else is wrong"):
-        publication._analyses(b, settings, 2024, 1)
+        publication._analyses(b, settings, 2024, parallel.Pool(1))

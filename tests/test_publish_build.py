@@ -219,7 +219,7 @@ def test_figure_registry_entries_are_drawn_in_order_and_skipped_without_data(tmp
     """Every registered figure whose data are present is in the report, in registry order; a
     figure whose table is absent (no rank bounds, no Sobol' indices here) is left out."""
     res = make_result()
-    data = build.FigureData(res, 2024, True, res.rank_intervals, res.alternatives, None)
+    data = build.figure_data(res, 2024, True, bounds=None)
     stems = [e.stem for e in build.FIGURES if e.shown(data)]
     assert stems == [e.stem for e in build.FIGURES if e.stem not in ("rank_bounds", "sobol")]
     page = (published().folder / "report.html").read_text(encoding="utf-8")

@@ -123,13 +123,13 @@ def test_sobol_bars_are_the_estimated_indices():
 
 def test_publication_plan_has_the_sunburst_and_the_sobol_chart():
     result = make_result()
-    data = pbuild.FigureData(result, 2024, True)
+    data = pbuild.figure_data(result, 2024, True)
     stems = [e.stem for e in pbuild.FIGURES if e.shown(data)]
     assert "framework" in stems and "sobol" not in stems
     result.sobol = pd.DataFrame(
         {"variable": ["normalise", "treat"], "S1": [0.5, 0.1], "ST": [0.6, 0.2]}
     )
-    data = pbuild.FigureData(result, 2024, False)
+    data = pbuild.figure_data(result, 2024, False)
     plan = {e.stem: e for e in pbuild.FIGURES if e.shown(data)}
     fig = plan["sobol"].make(data)
     drawn = [p.get_width() for c in fig.axes[0].containers for p in c.patches]

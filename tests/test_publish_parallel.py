@@ -1,8 +1,8 @@
-"""Forked worker processes of the publication: results in job order, errors raised, no nesting."""
+"""The publication's pool of forked worker processes: results in job order, errors raised, no
+nesting, jobs run in this process with one."""
 
 from __future__ import annotations
 
-import functools
 import os
 
 import pytest
@@ -20,16 +20,34 @@ def _square_and_pid(k: int) -> tuple[int, int]:
 
 
 def test_results_come_back_in_job_order_from_other_processes():
-    jobs = [functools.partial(_square_and_pid, k) for k in range(7)]
-    results = parallel.run(jobs, 2)
+    args = [(k,) for k in range(7)]
+    results = parallel.run(_square_and_pid, args, 2)
     assert [r for r, _ in results] == [k * k for k in range(7)]
     assert os.getpid() not in {pid for _, pid in results}  # computed by the workers
-    assert {pid for _, pid in parallel.run(jobs, 1)} == {os.getpid()}
+    assert {pid for _, pid in parallel.run(_square_and_pid, args, 1)} == {os.getpid()}
 
 
-def test_closures_over_unpicklable_data_run_in_the_workers():
-    data = {"f": lambda x: x + 1}  # a lambda cannot be pickled: the workers inherit it
-    assert parallel.run([lambda k=k: data["f"](k) for k in range(3)], 2) == [1, 2, 3]
+def test_jobs_submitted_while_the_pool_runs_see_what_was_computed_since():
+    """The pool is forked at its first job; a later job carries data made after the fork."""
+    with parallel.Pool(2) as pool:
+        first = pool.submit(_square_and_pid, 3)
+        later = {"made": "after the fork"}
+        second = pool.submit(dict.get, later, "made")
+        assert first.result()[0] == 9 and second.result() == "after the fork"
+
+
+def test_one_process_runs_each_job_once_when_asked_for():
+    calls: list[int] = []
+
+    def job(k: int) -> int:  # a closure: never pickled with one process
+        calls.append(k)
+        return -k
+
+    with parallel.Pool(1) as pool:
+        pending = pool.map(job, [(1,), (2,)])
+        assert calls == []  # nothing runs before its result is asked for
+        assert [p.result() for p in pending] == [-1, -2]
+        assert pending[0].result() == -1 and calls == [1, 2]
 
 
 def _fails(k: int) -> int:
@@ -40,19 +58,19 @@ def _fails(k: int) -> int:
 
 def test_the_first_failing_job_raises_its_error_in_the_caller():
     with pytest.raises(InputError, match="f.csv:3:value: not a number") as exc:
-        parallel.run([functools.partial(_fails, k) for k in range(4)], 2)
+        parallel.run(_fails, [(k,) for k in range(4)], 2)
     assert exc.value.problems == [Problem("f.csv", 3, "value", "not a number")]
 
 
 def _nested(k: int) -> list[int]:
-    return [parallel.processes(None, 5), *parallel.run([lambda: k, lambda: -k], 2)]
+    return [parallel.processes(None, 5), *parallel.run(_square_and_pid, [(k,), (-k,)], 2)]
 
 
 def test_a_job_runs_its_own_job_list_in_its_worker():
-    assert parallel.run([functools.partial(_nested, k) for k in (1, 2)], 2) == [
-        [1, 1, -1],
-        [1, 2, -2],
-    ]
+    results = parallel.run(_nested, [(1,), (2,)], 2)
+    assert [r[0] for r in results] == [1, 1]
+    assert [[sq for sq, _ in r[1:]] for r in results] == [[1, 1], [4, 4]]
+    assert all(len({pid for _, pid in r[1:]}) == 1 for r in results)  # in the worker itself
 
 
 def test_process_count():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,13 @@ from matplotlib.figure import Figure
 
 import index
 from index.errors import InputError, Problem
+from index.io import atomic_path
 from index.publish import (
     claims,
     explorer,
     figures,
     folder,
+    fonts,
     manifest,
     parallel,
     report,
@@ -69,28 +72,33 @@ _EDITION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 @dataclass(frozen=True)
 class FigureData:
-    """What a figure draws on: the result, the edition year, whether labels are bilingual (a
-    CJK font is installed) and the optional tables ``assemble`` resolved."""
+    """What a figure draws on: the scores and nodes of the build, the edition year, whether
+    labels are bilingual (a CJK font is installed) and the optional tables of the analyses.
+    Plain tables only, so a figure's job pickles in milliseconds."""
 
-    result: ResultLike
+    scores: pd.DataFrame
+    nodes: pd.DataFrame
     year: int
     bilingual: bool
     intervals: pd.DataFrame | None = None
     alternatives: pd.DataFrame | None = None
     bounds: pd.DataFrame | None = None
+    sobol: pd.DataFrame | None = None  # Sobol' indices of the publication (``result.sobol``)
 
-    @property
-    def scores(self) -> pd.DataFrame:
-        return self.result.scores
 
-    @property
-    def nodes(self) -> pd.DataFrame:
-        return self.result.nodes
-
-    @property
-    def sobol(self) -> pd.DataFrame | None:
-        """Sobol' indices of the publication (``result.sobol``, optional)."""
-        return getattr(self.result, "sobol", None)
+def figure_data(
+    result: ResultLike, year: int, bilingual: bool, **tables: pd.DataFrame | None
+) -> FigureData:
+    """The figures' data of a result: its scores and nodes, its optional ``rank_intervals``,
+    ``alternatives``, ``rank_bounds`` and ``sobol`` unless given in ``tables`` (FigureData
+    field names)."""
+    found = {
+        "intervals": getattr(result, "rank_intervals", None),
+        "alternatives": getattr(result, "alternatives", None),
+        "bounds": getattr(result, "rank_bounds", None),
+        "sobol": getattr(result, "sobol", None),
+    }
+    return FigureData(result.scores, result.nodes, year, bilingual, **(found | tables))
 
 
 def _given(table: pd.DataFrame | None) -> bool:
@@ -100,13 +108,17 @@ def _given(table: pd.DataFrame | None) -> bool:
 @dataclass(frozen=True)
 class FigureEntry:
     """One figure of the publication: file stem, captions (``{year}`` is filled in), the
-    function drawing it and the test whether the data support it."""
+    function drawing it, the test whether the data support it, the analyses' tables it reads
+    (FigureData fields: it is rendered once they are known) and its rendering time in seconds
+    as measured on the bundled data (it only orders the jobs: the longest first)."""
 
     stem: str
     caption_zh: str
     caption_en: str
     make: Callable[[FigureData], Figure]
     shown: Callable[[FigureData], bool] = lambda d: True
+    needs: frozenset[str] = frozenset()
+    cost: float = 0.5
 
 
 #: Every figure of the publication, in report order. Adding a figure = one entry here (its drawing
@@ -117,12 +129,14 @@ FIGURES: tuple[FigureEntry, ...] = (
         "{year}年综合得分（按分项贡献堆叠）",
         "Composite score by pillar contribution, {year}",
         lambda d: figures.composite_bars(d.scores, d.nodes, year=d.year, bilingual=d.bilingual),
+        cost=0.6,
     ),
     FigureEntry(
         "map",
         "{year}年各省综合得分瓦片地图（数字为排名）",
         "Tile-grid map of the composite score, {year} (number = rank)",
         lambda d: figures.tile_map(d.scores, d.nodes, year=d.year, bilingual=d.bilingual),
+        cost=0.4,
     ),
     FigureEntry(
         "rank_intervals",
@@ -130,6 +144,8 @@ FIGURES: tuple[FigureEntry, ...] = (
         "Rank intervals (Q5–Q95) from the uncertainty analysis",
         lambda d: figures.rank_intervals(d.intervals, d.scores, bilingual=d.bilingual),
         lambda d: _given(d.intervals),
+        needs=frozenset({"intervals"}),
+        cost=0.55,
     ),
     FigureEntry(
         "rank_bounds",
@@ -140,12 +156,15 @@ FIGURES: tuple[FigureEntry, ...] = (
         "the bounds)",
         lambda d: claims.bounds_figure(d.bounds, d.intervals, bilingual=d.bilingual),
         lambda d: _given(d.bounds),
+        needs=frozenset({"bounds", "intervals"}),
+        cost=0.7,
     ),
     FigureEntry(
         "profiles",
         "前10名分项得分",
         "Pillar profiles of the top 10",
         lambda d: figures.pillar_profiles(d.scores, d.nodes, year=d.year, bilingual=d.bilingual),
+        cost=0.9,
     ),
     FigureEntry(
         "alternatives",
@@ -153,6 +172,8 @@ FIGURES: tuple[FigureEntry, ...] = (
         "Rankings under alternate weightings",
         lambda d: figures.alternate_rankings(d.alternatives, d.scores, bilingual=d.bilingual),
         lambda d: _given(d.alternatives),
+        needs=frozenset({"alternatives"}),
+        cost=0.45,
     ),
     FigureEntry(
         "bump",
@@ -160,6 +181,7 @@ FIGURES: tuple[FigureEntry, ...] = (
         "Ranks over the years",
         lambda d: figures.bump_chart(d.scores, d.nodes, bilingual=d.bilingual),
         lambda d: d.scores["year"].nunique() > 1,
+        cost=0.55,
     ),
     FigureEntry(
         "correlations",
@@ -168,6 +190,7 @@ FIGURES: tuple[FigureEntry, ...] = (
         lambda d: figures.correlation_heatmap(
             d.scores, d.nodes, year=d.year, bilingual=d.bilingual
         ),
+        cost=1.1,
     ),
     FigureEntry(
         "framework",
@@ -175,6 +198,7 @@ FIGURES: tuple[FigureEntry, ...] = (
         "The framework with effective weights (COINr plot_framework)",
         lambda d: sunburst.framework_sunburst(d.nodes, bilingual=d.bilingual),
         lambda d: sunburst.drawable(d.nodes),
+        cost=0.3,
     ),
     FigureEntry(
         "sobol",
@@ -183,14 +207,56 @@ FIGURES: tuple[FigureEntry, ...] = (
         "the mean absolute rank change",
         lambda d: sobol_chart.sobol_chart(d.sobol, bilingual=d.bilingual),
         lambda d: _given(d.sobol),
+        needs=frozenset({"sobol"}),
+        cost=0.3,
     ),
 )
 
 
-def _render(entry: FigureEntry, data: FigureData, where: Path) -> bytes:
-    """Draw one figure, write its PNG and SVG into ``where``; return the PNG's bytes."""
-    png, _svg = figures.save_figure(entry.make(data), where / entry.stem)
-    return png.read_bytes()
+def render(stem: str, data: FigureData) -> tuple[bytes, bytes]:
+    """The PNG and SVG bytes of the registered figure ``stem``, drawn in the house style (a
+    pool job: every process renders the same bytes; the missing-font warning is the caller's,
+    given once by :func:`index.publish.figures.font_choice`)."""
+    entry = next(e for e in FIGURES if e.stem == stem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fonts.CJKFontWarning)
+        with figures.style():
+            return figures.figure_bytes(entry.make(data))
+
+
+class FigureJobs:
+    """The publication's figures, each submitted to ``pool`` as soon as the tables it needs are
+    known, the longest first; ``font`` is the CJK font they are drawn in (None: English
+    labels)."""
+
+    def __init__(self, pool: parallel.Pool, font: FontChoice | None) -> None:
+        self.pool, self.font = pool, font
+        self._jobs: dict[str, parallel.Pending[tuple[bytes, bytes]] | None] = {}
+
+    def submit(self, data: FigureData, pending: Iterable[str] = ()) -> None:
+        """Submit every figure not yet submitted that needs none of the ``pending`` tables
+        (FigureData fields still being computed); one its data do not support is left out."""
+        waiting = set(pending)
+        ready = [e for e in FIGURES if e.stem not in self._jobs and not e.needs & waiting]
+        for e in sorted(ready, key=lambda e: -e.cost):  # stable: registry order among equals
+            self._jobs[e.stem] = self.pool.submit(render, e.stem, data) if e.shown(data) else None
+
+    def rendered(self, data: FigureData) -> list[tuple[FigureEntry, bytes, bytes]]:
+        """Every shown figure with its PNG and SVG bytes, in registry order (waits for them;
+        submits first those not submitted yet, with ``data``)."""
+        self.submit(data)
+        out = []
+        for e in FIGURES:
+            if (job := self._jobs[e.stem]) is not None:
+                png, svg = job.result()
+                out.append((e, png, svg))
+        return out
+
+
+def _write_figure(where: Path, stem: str, png: bytes, svg: bytes) -> None:
+    for suffix, content in ((".png", png), (".svg", svg)):
+        with atomic_path(where / f"{stem}{suffix}") as tmp:
+            tmp.write_bytes(content)
 
 
 def assemble(
@@ -205,12 +271,44 @@ def assemble(
     sources: pd.DataFrame | None = None,
     seeds: Mapping[str, Any] | None = None,
     jobs: int | None = None,
+    rendering: FigureJobs | None = None,
 ) -> dict[str, Any]:
     """Write every publication file into the existing folder ``target``; return the manifest.
 
-    ``jobs``: processes rendering the figures (None = one per core); the files are the same
-    bytes whatever it is."""
-    target = Path(target)
+    ``rendering``: the figures already submitted to a pool (:class:`FigureJobs`); without it
+    they are rendered by ``jobs`` processes (None = one per core) while the tables are written.
+    The files are the same bytes whatever the number of processes."""
+    if rendering is not None:
+        return _assemble(
+            result, Path(target), edition=edition, inputs=inputs, config=config, year=year,
+            alternatives=alternatives, sources=sources, seeds=seeds, rendering=rendering,
+        )  # fmt: skip
+    with parallel.Pool(jobs, tasks=len(FIGURES)) as pool:
+        rendering = FigureJobs(pool, figures.font_choice())
+        year = views.edition_year(result.scores, year)
+        bilingual = rendering.font is not None
+        given = {} if alternatives is None else {"alternatives": alternatives}
+        rendering.submit(figure_data(result, year, bilingual, **given))
+        return _assemble(
+            result, Path(target), edition=edition, inputs=inputs, config=config, year=year,
+            alternatives=alternatives, sources=sources, seeds=seeds, rendering=rendering,
+        )  # fmt: skip
+
+
+def _assemble(
+    result: ResultLike,
+    target: Path,
+    *,
+    edition: str,
+    inputs: Mapping[str, str | Path] | Iterable[str | Path],
+    config: Mapping[str, Any] | None,
+    year: int | None,
+    alternatives: pd.DataFrame | None,
+    sources: pd.DataFrame | None,
+    seeds: Mapping[str, Any] | None,
+    rendering: FigureJobs,
+) -> dict[str, Any]:
+    """:func:`assemble` with the figures submitted: the tables are written while they render."""
     config = dict(result.config if config is None else config)
     scores, nodes = result.scores, result.nodes
     year = views.edition_year(scores, year)
@@ -219,54 +317,27 @@ def assemble(
     sources = getattr(result, "sources", None) if sources is None else sources
     bounds = getattr(result, "rank_bounds", None)
     profiles = getattr(result, "profiles", None) or []
+    font = rendering.font
     input_hashes = manifest.hash_inputs(inputs)
 
-    (target / "figures").mkdir(parents=True, exist_ok=True)
-    with figures.style() as font:
-        data = FigureData(result, year, font is not None, intervals, alternatives, bounds)
-        shown = [e for e in FIGURES if e.shown(data)]
-        renders = [functools.partial(_render, e, data, target / "figures") for e in shown]
-        with parallel.started(renders, jobs) as pngs:  # rendered while the tables are written
-            sheets = _sheets(result, config, edition, year, intervals, sources, font)
-            if bounds is not None and len(bounds):
-                sheets[0] = claims.with_bounds(sheets[0], bounds, link=bool(profiles))
-            flagged = tables.imputed(scores, nodes) if "imputed" in scores.columns else None
-            plan = _plan(result)
-            own = getattr(result, "unit_weights", None)  # BoD: every unit's own weights
-            bod = [tables.unit_weights(own, nodes)] if own is not None and len(own) else []
-            tables.write_xlsx(
-                [*sheets, *bod, *([flagged] if flagged is not None else []), *plan],
-                target / "ranking.xlsx",
-            )
-            tables.write_csv(sheets[0].frame, target / "ranking.csv")
-            rendered = [
-                report.Figure(
-                    e.stem, e.caption_zh.format(year=year), e.caption_en.format(year=year), png
-                )
-                for e, png in zip(shown, pngs(), strict=True)
-            ]
+    sheets = _sheets(result, config, edition, year, intervals, sources, font)
+    if bounds is not None and len(bounds):
+        sheets[0] = claims.with_bounds(sheets[0], bounds, link=bool(profiles))
+    flagged = tables.imputed(scores, nodes) if "imputed" in scores.columns else None
+    plan = _plan(result)
+    own = getattr(result, "unit_weights", None)  # BoD: every unit's own weights
+    bod = [tables.unit_weights(own, nodes)] if own is not None and len(own) else []
+    tables.write_xlsx(
+        [*sheets, *bod, *([flagged] if flagged is not None else []), *plan],
+        target / "ranking.xlsx",
+    )
+    tables.write_csv(sheets[0].frame, target / "ranking.csv")
     provenance = {
         "edition": edition,
         "year": str(year),
         "config": json.dumps(config, sort_keys=True, ensure_ascii=False, default=str),
     }
     tables.write_parquet(scores, target / "scores.parquet", provenance)
-    page = report.render(
-        edition=edition,
-        year=year,
-        scores=scores,
-        nodes=nodes,
-        rank_intervals=intervals,
-        sheets=sheets,
-        imputed=flagged,
-        figures=rendered,
-        version=index.__version__,
-        profiles=claims.profiles_html(
-            profiles, report.table_html, intervals, config.get("bounds", {}).get("box", 0.5)
-        ),
-        plan=plan,
-    )
-    report.write(target / "report.html", page)
     report.write(
         target / "explorer.html",
         explorer.render(
@@ -278,6 +349,35 @@ def assemble(
             version=index.__version__,
         ),
     )
+    profile_sections = claims.profiles_html(
+        profiles, report.table_html, intervals, config.get("bounds", {}).get("box", 0.5)
+    )
+    data = figure_data(
+        result, year, font is not None, intervals=intervals, alternatives=alternatives
+    )
+    (target / "figures").mkdir(parents=True, exist_ok=True)
+    shown = []
+    for e, png, svg in rendering.rendered(data):
+        _write_figure(target / "figures", e.stem, png, svg)
+        shown.append(
+            report.Figure(
+                e.stem, e.caption_zh.format(year=year), e.caption_en.format(year=year), png
+            )
+        )
+    page = report.render(
+        edition=edition,
+        year=year,
+        scores=scores,
+        nodes=nodes,
+        rank_intervals=intervals,
+        sheets=sheets,
+        imputed=flagged,
+        figures=shown,
+        version=index.__version__,
+        profiles=profile_sections,
+        plan=plan,
+    )
+    report.write(target / "report.html", page)
 
     record = manifest.build(
         edition=edition,
@@ -355,6 +455,7 @@ def build_publication(
     sources: pd.DataFrame | None = None,
     seeds: Mapping[str, Any] | None = None,
     jobs: int | None = None,
+    rendering: FigureJobs | None = None,
     atomic: bool = True,
 ) -> Publication:
     """Build ``<out_dir>/<edition>/`` atomically: the previous folder survives any failure.
@@ -364,7 +465,8 @@ def build_publication(
     ``year``: the edition year (default: the latest in ``result.scores``).
     ``alternatives`` / ``sources``: default to the same-named attributes of ``result``.
     ``seeds``: default = every config entry whose key contains "seed".
-    ``jobs``: processes rendering the figures (None = one per core; same bytes whatever it is).
+    ``jobs``: processes rendering the figures (None = one per core; same bytes whatever it is),
+    unless they were submitted already (``rendering``, see :func:`assemble`).
     ``atomic=False`` writes straight into ``<out_dir>/<edition>/``, which must not exist (a
     private scratch folder, as ``verify``'s rebuild: no staging folder, swap or permissions).
     """
@@ -380,7 +482,7 @@ def build_publication(
     target = Path(out_dir) / edition
     write = functools.partial(
         assemble, result, edition=edition, inputs=inputs, config=config, year=year,
-        alternatives=alternatives, sources=sources, seeds=seeds, jobs=jobs,
+        alternatives=alternatives, sources=sources, seeds=seeds, jobs=jobs, rendering=rendering,
     )  # fmt: skip
     if not atomic:
         target.mkdir(parents=True)

@@ -9,6 +9,7 @@ English ones (used when no CJK font is installed).
 from __future__ import annotations
 
 import contextlib
+import io
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -70,8 +71,24 @@ def style() -> Iterator[fonts.FontChoice | None]:
             yield font
 
 
+def font_choice() -> fonts.FontChoice | None:
+    """The CJK font :func:`style` draws in (None: English labels), with the one
+    :class:`~index.publish.fonts.CJKFontWarning` when there is none; matplotlib's rcParams are
+    left as they are."""
+    return fonts.configure({})
+
+
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.svg`` atomically, without dates or software versions.
+    """Write ``stem.png`` and ``stem.svg`` atomically (:func:`figure_bytes`)."""
+    paths = [Path(f"{stem}.png"), Path(f"{stem}.svg")]
+    for path, content in zip(paths, figure_bytes(fig), strict=True):
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(content)
+    return paths
+
+
+def figure_bytes(fig: Figure) -> tuple[bytes, bytes]:
+    """The figure's PNG and SVG files, without dates or software versions.
 
     One draw at ``DPI`` lays the figure out (constrained layout) and paints the PNG's pixels;
     the tight bounding box (+ ``PAD`` inches) is measured with that renderer's text extents and
@@ -87,18 +104,16 @@ def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
         engine = fig.get_layout_engine()
         fig.set_layout_engine("none")  # laid out above: keep those positions for the SVG
         try:
-            png, svg = Path(f"{stem}.png"), Path(f"{stem}.svg")
+            png, svg = io.BytesIO(), io.BytesIO()
             unsigned: dict[str, Any] = {"Software": None}  # None drops the entry
-            with atomic_path(png) as tmp:
-                mimage.imsave(tmp, _cut(canvas, bbox), format="png", dpi=DPI, metadata=unsigned)
-            with atomic_path(svg) as tmp:
-                fig.savefig(
-                    tmp, format="svg", dpi=DPI, bbox_inches=bbox,
-                    metadata={"Date": None, "Creator": "compute-index"},
-                )  # fmt: skip
+            mimage.imsave(png, _cut(canvas, bbox), format="png", dpi=DPI, metadata=unsigned)
+            fig.savefig(
+                svg, format="svg", dpi=DPI, bbox_inches=bbox,
+                metadata={"Date": None, "Creator": "compute-index"},
+            )  # fmt: skip
         finally:
             fig.set_layout_engine(engine)
-    return [png, svg]
+    return png.getvalue(), svg.getvalue()
 
 
 def _cut(canvas: FigureCanvasAgg, box: Bbox) -> np.ndarray:

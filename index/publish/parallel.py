@@ -1,27 +1,29 @@
-"""Independent jobs run by forked worker processes, their results in submission order.
+"""One pool of forked worker processes for a whole run; jobs submitted as their inputs are known.
 
-The publication's slow parts are many independent pieces of work over data already in memory:
-one figure each (render and save), one province profile each (re-runs of the pipeline). Forked
-workers inherit that data, the house style and the chosen font, so a job is a plain closure (never
-pickled: a worker finds it by position in :data:`_JOBS`, set just before the fork); only its
-result travels back. Each job's result depends on the job alone, so the output is the same bytes
-whatever the number of processes (``jobs=1``: everything in this process, as where ``fork`` is
-unavailable).
+The publication's slow parts are many independent pieces of work: one figure each (render to
+bytes), one chunk of province profiles each (re-runs of the pipeline), while the main process
+ingests, builds and runs the analyses. The pool is forked once, at the start, so the workers
+import what their jobs need (matplotlib for the figures) while the main process ingests and
+builds; each job is then submitted the moment its inputs exist (a figure of the build alone
+before the analyses end) and travels pickled: a module-level function and its arguments (a
+build pickles in milliseconds). Each job's result depends on the job alone, so the output is
+the same bytes whatever the number of processes (``jobs=1``: every job runs in this process
+when its result is asked for, as where ``fork`` is unavailable). Jobs run in submission order:
+submit the longest first.
 """
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-_JOBS: Sequence[Callable[[], Any]] = ()  # the jobs of the pool being forked
-_IN_WORKER = False  # a worker runs nested job lists itself (daemonic processes cannot fork)
+_IN_WORKER = False  # a worker runs nested pools' jobs itself (daemonic processes cannot fork)
 
 
 def processes(jobs: int | None, tasks: int) -> int:
@@ -40,41 +42,67 @@ def _worker_start() -> None:
     _IN_WORKER = True
 
 
-def _run(k: int) -> Any:
-    return _JOBS[k]()
+class Pending(Generic[T]):
+    """The result of a submitted job: :meth:`result` waits for it (and raises its error)."""
+
+    def __init__(self, future: Future[T] | None, job: Callable[[], T] | None = None) -> None:
+        self._future, self._job = future, job
+        self._done = False
+        self._value: T | None = None
+
+    def result(self) -> T:
+        """The job's result; in a one-process pool the job runs now (once)."""
+        if self._future is not None:
+            return self._future.result()
+        if not self._done:
+            assert self._job is not None
+            self._value, self._done, self._job = self._job(), True, None
+        return self._value  # type: ignore[return-value]
 
 
-@contextlib.contextmanager
-def started(
-    jobs: Sequence[Callable[[], T]], n_jobs: int | None = None
-) -> Iterator[Callable[[], list[T]]]:
-    """Start every job; yield a function that waits for them and returns their results in the
-    order of ``jobs`` (the first job's error is raised there). The caller can do other work in
-    between. Workers are stopped on leaving, error or not.
+class Pool:
+    """``workers`` forked processes (one per core when None, see :func:`processes`; with one,
+    every job runs in this process when its result is asked for). Use as a context manager:
+    leaving it stops the workers, error or not (jobs not yet started are cancelled)."""
 
-    ``n_jobs``: processes (None = one per core, see :func:`processes`); with one, the jobs run in
-    this process when the results are asked for.
-    """
-    global _JOBS
-    workers = processes(n_jobs, len(jobs))
-    if workers < 2:
-        yield lambda: [job() for job in jobs]
-        return
-    previous, _JOBS = _JOBS, jobs
-    try:
-        pool = ProcessPoolExecutor(
-            workers, mp_context=mp.get_context("fork"), initializer=_worker_start
+    def __init__(self, workers: int | None = None, *, tasks: int = 1 << 30) -> None:
+        self.workers = processes(workers, tasks)
+        self._executor = (
+            ProcessPoolExecutor(
+                self.workers, mp_context=mp.get_context("fork"), initializer=_worker_start
+            )
+            if self.workers > 1
+            else None
         )
-        futures = [pool.submit(_run, k) for k in range(len(jobs))]  # forks the workers here
-    finally:
-        _JOBS = previous
-    try:
-        yield lambda: [f.result() for f in futures]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Pending[T]:
+        """Queue ``fn(*args)`` (picklable: a module-level function and its arguments); the
+        first submission forks the workers."""
+        if self._executor is None:
+            return Pending(None, lambda: fn(*args))
+        return Pending(self._executor.submit(fn, *args))
+
+    def map(self, fn: Callable[..., T], argsets: Iterable[Sequence[Any]]) -> list[Pending[T]]:
+        """:meth:`submit` ``fn(*args)`` for every tuple of ``argsets``, in order."""
+        return [self.submit(fn, *args) for args in argsets]
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def run(jobs: Sequence[Callable[[], T]], n_jobs: int | None = None) -> list[T]:
-    """Every job's result, in order (:func:`started` and wait)."""
-    with started(jobs, n_jobs) as results:
-        return results()
+def run(
+    fn: Callable[..., T], argsets: Sequence[Sequence[Any]], workers: int | None = None
+) -> list[T]:
+    """``fn(*args)`` for every tuple of ``argsets`` by a pool of ``workers``, results in order
+    (the first failing job's error is raised)."""
+    with Pool(workers, tasks=len(argsets)) as pool:
+        return [p.result() for p in pool.map(fn, argsets)]
