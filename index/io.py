@@ -135,18 +135,34 @@ def write_parquet(
     *,
     schema: pa.Schema | None = None,
 ) -> Path:
-    """Write ``frame`` atomically as zstd Parquet with only our string key-value metadata.
+    """Write ``frame`` atomically as zstd Parquet (:func:`parquet_bytes`). An output that cannot
+    be written is an ``InputError``."""
+    if Path(path).is_dir():
+        raise InputError(Problem(str(path), None, None, "is a folder: give a file name"))
+    return write_bytes(path, parquet_bytes(frame, metadata, schema=schema))
+
+
+def parquet_bytes(
+    frame: pd.DataFrame, metadata: Mapping[str, str], *, schema: pa.Schema | None = None
+) -> bytes:
+    """``frame`` as a zstd Parquet file with only our string key-value metadata.
 
     No timestamps, paths or library versions (pandas' own metadata block) go in, so the same frame
-    and metadata give the same bytes. An output that cannot be written is an ``InputError``.
+    and metadata give the same bytes.
     """
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     meta = {k.encode(): v.encode() for k, v in metadata.items()}
-    if Path(path).is_dir():
-        raise InputError(Problem(str(path), None, None, "is a folder: give a file name"))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(meta), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_path`); an output that cannot be
+    written is an ``InputError`` naming it."""
     try:
         with atomic_path(path) as tmp:
-            pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+            tmp.write_bytes(data)
     except OSError as exc:
         raise unwritable(path, exc) from None
     return Path(path)

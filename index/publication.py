@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +34,7 @@ from index.publish import (
     parallel,
     verify,
 )
+from index.publish import build as publish_build
 from index.publish import folder as publish_folder
 from index.publish.build import FigureData, FigureJobs
 from index.tracker import Tracker
@@ -383,73 +385,105 @@ def _run_publication(
     jobs: int | None = None,
     atomic: bool = True,
 ) -> tuple[Publication, Build]:
-    """:func:`run_publication` in one pool of ``jobs`` processes, forked before the ingest:
-    the figures of the build alone render while the analyses run, each figure of an analysis
-    the moment its table is known, and the profiles with them; the tables are written while
-    the last figures render."""
+    """:func:`run_publication` in one pool of ``jobs`` processes (:func:`_prepare`)."""
     with parallel.Pool(jobs) as pool:
-        rendering = FigureJobs(pool, figures.font_choice())
-        log.info("ingest %s%s", raw.resolve(), f" + {len(overlays)} overlay(s)" if overlays else "")
-        ingest([raw, *overlays], processed)
-        ds = load_inputs(processed)
-        fw_path = fwmod.framework_path(settings.run.framework)
-        log.info("build the index (%s)", settings.run.framework)
-        b = build(settings.run, ds)
-        year, note = _edition_year(b, ds, settings)
-        if year not in b.years:
-            raise InputError(Problem("publish", None, "year", f"{year} not in {list(b.years)}"))
-        settings = _effective(settings, b, year, raw, overlays, out_dir, source, overlay_sources)
-        log.info("alternate weightings (%d)", len(settings.alternatives))
-        alternatives, skipped = _alternatives(b, settings, year)
-        tables: dict[str, pd.DataFrame | None] = {"alternatives": alternatives}
-
-        def known(more: dict[str, pd.DataFrame | None]) -> None:
-            tables.update(more)
-            data = FigureData(b.scores_long, b.nodes, year, rendering.font is not None, **tables)
-            rendering.submit(data, pending={"intervals", "sobol", "bounds"} - tables.keys())
-
-        known({})
-        u = settings.uncertainty
-        log.info(
-            "analyses of %s: uncertainty %d runs, Sobol' N = %d, rank bounds, province profiles",
-            year, u.runs, u.sobol if u.runs else 0,
+        run = _prepare(
+            settings, out_dir, raw, overlays, processed=processed, source=source,
+            overlay_sources=overlay_sources, pool=pool,
         )  # fmt: skip
-        intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, year, pool, known)
-        settings = settings.model_copy(
-            update={"alternatives_skipped": skipped, "analyses_skipped": left_out}
-        )
-        data = b.dataset.long
-        result = PublicationResult(
-            scores=b.scores_long,
-            nodes=b.nodes,
-            data=data[data["indicator"].isin(b.framework.data_series)].reset_index(drop=True),
-            config=settings.model_dump(mode="json"),
-            alternatives=alternatives,
-            sources=pd.concat([_sources(d) for d in (raw, *overlays)], ignore_index=True),
-            rank_intervals=intervals,
-            rank_bounds=bounds,
-            profiles=profiles,
-            ahp=b.ahp_consistency(),
-            unit_weights=b.unit_weights(year),
-            sobol=sobol,
-            tracker=(
-                tracker.load(national_dir(raw), raw / "sources.csv")
-                if national_dir(raw).is_dir()
-                else None
-            ),
-        )
         log.info("tables, figures and report")
         pub = build_publication(
-            result,
-            out_dir,
-            edition=str(settings.edition),
-            inputs=input_files(raw, fw_path, overlays),
-            year=year,
-            seeds={"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
-            rendering=rendering,
-            atomic=atomic,
-        )
-    return (replace(pub, notes=(note,)) if note else pub), b
+            run.result, out_dir, edition=run.edition, inputs=run.inputs, year=run.year,
+            seeds=run.seeds, rendering=run.rendering, atomic=atomic,
+        )  # fmt: skip
+    return (replace(pub, notes=(run.note,)) if run.note else pub), run.build
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A publication's result, computed; its files are made from it (figures being rendered
+    by ``rendering``)."""
+
+    result: PublicationResult
+    build: Build
+    edition: str
+    year: int
+    inputs: dict[str, Path]
+    seeds: dict[str, Any]
+    note: str | None
+    rendering: FigureJobs
+
+
+def _prepare(
+    settings: PublishSettings,
+    out_dir: Path,
+    raw: Path,
+    overlays: list[Path],
+    *,
+    processed: str | Path,
+    source: str | Path | None,
+    overlay_sources: list[Path] | None,
+    pool: parallel.Pool,
+) -> _Run:
+    """Ingest, build, alternatives and analyses, with ``pool`` busy meanwhile: the figures of
+    the build alone render while the analyses run, each figure of an analysis from the moment
+    its table is known, and the profiles with them (so the tables can be written while the last
+    figures render)."""
+    rendering = FigureJobs(pool, figures.font_choice())
+    log.info("ingest %s%s", raw.resolve(), f" + {len(overlays)} overlay(s)" if overlays else "")
+    ingest([raw, *overlays], processed)
+    ds = load_inputs(processed)
+    log.info("build the index (%s)", settings.run.framework)
+    b = build(settings.run, ds)
+    year, note = _edition_year(b, ds, settings)
+    if year not in b.years:
+        raise InputError(Problem("publish", None, "year", f"{year} not in {list(b.years)}"))
+    settings = _effective(settings, b, year, raw, overlays, out_dir, source, overlay_sources)
+    log.info("alternate weightings (%d)", len(settings.alternatives))
+    alternatives, skipped = _alternatives(b, settings, year)
+    tables: dict[str, pd.DataFrame | None] = {"alternatives": alternatives}
+
+    def known(more: dict[str, pd.DataFrame | None]) -> None:
+        tables.update(more)
+        data = FigureData(b.scores_long, b.nodes, year, rendering.font is not None, **tables)
+        rendering.submit(data, pending={"intervals", "sobol", "bounds"} - tables.keys())
+
+    known({})
+    u = settings.uncertainty
+    log.info(
+        "analyses of %s: uncertainty %d runs, Sobol' N = %d, rank bounds, province profiles",
+        year, u.runs, u.sobol if u.runs else 0,
+    )  # fmt: skip
+    intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, year, pool, known)
+    settings = settings.model_copy(
+        update={"alternatives_skipped": skipped, "analyses_skipped": left_out}
+    )
+    data = b.dataset.long
+    result = PublicationResult(
+        scores=b.scores_long,
+        nodes=b.nodes,
+        data=data[data["indicator"].isin(b.framework.data_series)].reset_index(drop=True),
+        config=settings.model_dump(mode="json"),
+        alternatives=alternatives,
+        sources=pd.concat([_sources(d) for d in (raw, *overlays)], ignore_index=True),
+        rank_intervals=intervals,
+        rank_bounds=bounds,
+        profiles=profiles,
+        ahp=b.ahp_consistency(),
+        unit_weights=b.unit_weights(year),
+        sobol=sobol,
+        tracker=(
+            tracker.load(national_dir(raw), raw / "sources.csv")
+            if national_dir(raw).is_dir()
+            else None
+        ),
+    )
+    fw_path = fwmod.framework_path(settings.run.framework)
+    return _Run(
+        result, b, str(settings.edition), year, input_files(raw, fw_path, overlays),
+        {"run.seed": settings.run.seed, "uncertainty.seed": settings.uncertainty.seed},
+        note, rendering,
+    )  # fmt: skip
 
 
 def _effective(
@@ -534,17 +568,17 @@ def verify_publication(
         )
     now = input_files(source, fw_path, layers)
 
-    def rebuild(tmp: Path) -> Path:
-        with tempfile.TemporaryDirectory(prefix="compute-index-") as work:
-            pub, _ = run_publication(
-                settings,
-                tmp,
-                processed=Path(work) / "inputs.parquet",
-                source=source,
-                overlay_sources=layers,
-                jobs=jobs,
-                atomic=False,  # a private scratch folder: no staging and swap
-            )
-        return pub.folder
-
-    return verify(folder, rebuild, current=now)
+    with (
+        tempfile.TemporaryDirectory(prefix="compute-index-") as work,
+        parallel.Pool(jobs) as pool,
+    ):
+        run = _prepare(
+            settings, folder.parent, source, layers, processed=Path(work) / "inputs.parquet",
+            source=source, overlay_sources=layers, pool=pool,
+        )  # fmt: skip
+        log.info("tables, figures and report, compared with %s as they are made", folder)
+        made = publish_build.files(
+            run.result, edition=run.edition, inputs=run.inputs, config=None, year=run.year,
+            alternatives=None, sources=None, seeds=run.seeds, rendering=run.rendering,
+        )  # fmt: skip
+        return verify(folder, made, current=now)

@@ -33,7 +33,7 @@ def published(tmp_path_factory):
         alternatives=[Alternative(label="等权 equal", overrides=["weighting=equal"])],
         uncertainty=UncertaintySettings(runs=RUNS, seed=11, sobol=16),
     )
-    pub, b = run_publication(settings, work / "out", processed=work / "inputs.parquet")
+    pub, b = run_publication(settings, work / "out", processed=work / "inputs.parquet", jobs=2)
     return pub, b
 
 
@@ -74,6 +74,17 @@ def test_verify_rebuilds_every_byte_and_names_a_changed_file(published):
     assert not result.ok
     assert result.differing == ["ranking.csv"] and not result.missing and not result.extra
     assert "differs: ranking.csv" in result.lines()
+
+
+@pytest.mark.slow
+def test_one_process_rebuilds_the_bytes_of_the_pool(published):
+    """The publication made by the pool (figures rendered and profiles computed by forked
+    workers, from a pickled build) is the bytes one process makes, profiles and all."""
+    pub, _ = published
+    page = (pub.folder / "report.html").read_text(encoding="utf-8")
+    assert page.count('<section id="profile-') == 31  # every ranked province's profile
+    result = verify_publication(pub.folder, jobs=1)
+    assert result.ok and result.complete, result.lines()
 
 
 def test_verify_needs_a_manifest(tmp_path):

@@ -56,43 +56,64 @@ def test_manifest_records_inputs_config_versions_seeds_and_outputs():
         assert entry["sha256"] == sha256_file(pub.folder / rel), rel
 
 
-def test_two_builds_are_byte_identical_and_verify_passes(tmp_path):
+@pytest.fixture(scope="module")
+def rebuilt() -> list[tuple[str, bytes]]:
+    """The files of a rebuild of :func:`published`, as ``verify`` receives them."""
+    source = published().folder.parent / "inputs.csv"
+    return list(build.files(make_result(), edition="2024-test", inputs={"inputs.csv": source}))
+
+
+def test_two_builds_are_byte_identical_and_verify_passes():
     pub = published()
-    rebuilt = []
-
-    def rebuild(root: Path) -> Path:
-        rebuilt.append(root)
-        src = pub.folder.parent / "inputs.csv"
-        return build_publication(
-            make_result(), root, edition="2024-test", inputs={"inputs.csv": src}
-        ).folder
-
-    check = verify(pub.folder, rebuild, current={"inputs.csv": pub.folder.parent / "inputs.csv"})
-    assert check.ok and check.lines() == [], check.lines()
-    assert not rebuilt[0].exists()  # the temporary rebuild is removed
+    source = pub.folder.parent / "inputs.csv"
+    made = build.files(make_result(), edition="2024-test", inputs={"inputs.csv": source})
+    check = verify(pub.folder, made, current={"inputs.csv": source})
+    assert check.ok and check.complete and check.lines() == [], check.lines()
 
 
-def test_verify_lists_exactly_what_differs(tmp_path):
+def _changed(rel: str, content: bytes) -> bytes:
+    """``content`` with one byte changed (in the manifest: one hex digit of a recorded hash, so
+    it still reads as JSON)."""
+    if rel == manifest.NAME:
+        at = content.index(b'"sha256": "') + len(b'"sha256": "')
+        return content[:at] + (b"1" if content[at : at + 1] == b"0" else b"0") + content[at + 1 :]
+    middle = len(content) // 2
+    return content[:middle] + bytes([content[middle] ^ 1]) + content[middle + 1 :]
+
+
+@pytest.mark.parametrize(
+    "rel",
+    ["ranking.xlsx", "ranking.csv", "scores.parquet", "explorer.html", "figures/map.png",
+     "figures/correlations.svg", "report.html", "manifest.json"],
+)  # fmt: skip
+def test_verify_finds_a_changed_byte_in_every_kind_of_file(rel, rebuilt, tmp_path):
+    copy = tmp_path / "2024-test"
+    shutil.copytree(published().folder, copy)
+    (copy / rel).write_bytes(_changed(rel, (copy / rel).read_bytes()))
+    check = verify(copy, rebuilt)
+    assert (check.differing, check.missing, check.extra, check.complete) == ([rel], [], [], False)
+    assert f"differs: {rel}" in check.lines()
+
+
+def test_verify_names_the_files_a_rebuild_lacks_or_adds_and_the_changed_inputs(rebuilt, tmp_path):
     pub = published()
     (tmp_path / "inputs.csv").write_text("changed\n", encoding="utf-8")
+    lacking = [(rel, content) for rel, content in rebuilt if rel != "figures/bump.svg"]
+    check = verify(pub.folder, lacking, current={"inputs.csv": tmp_path / "inputs.csv"})
+    assert (check.differing, check.missing, check.extra) == ([], ["figures/bump.svg"], [])
+    assert check.complete and check.inputs_changed == ["inputs.csv"]
+    check = verify(pub.folder, [*rebuilt[:2], ("figures/new.png", b"y"), *rebuilt[2:]])
+    assert (check.differing, check.missing, check.extra) == ([], [], ["figures/new.png"])
 
-    def tampered(root: Path) -> Path:
-        out = root / "copy"
-        shutil.copytree(pub.folder, out)
-        (out / "ranking.csv").write_bytes(b"x")
-        (out / "figures" / "bump.svg").unlink()
-        (out / "figures" / "new.png").write_bytes(b"y")
-        return out
 
-    check = verify(pub.folder, tampered, current={"inputs.csv": tmp_path / "inputs.csv"})
-    assert not check.ok
-    assert (check.differing, check.missing, check.extra) == (
-        ["ranking.csv"],
-        ["figures/bump.svg"],
-        ["figures/new.png"],
-    )
-    assert check.inputs_changed == ["inputs.csv"]
-    assert "differs: ranking.csv" in check.lines()
+def test_verify_stops_the_rebuild_at_the_first_difference(rebuilt):
+    def made():
+        yield rebuilt[0][0], b"not the published bytes"
+        raise AssertionError("the rebuild went on after a difference")
+
+    check = verify(published().folder, made())
+    assert check.differing == [rebuilt[0][0]] and not check.complete
+    assert any("stopped at the first difference" in line for line in check.lines())
 
 
 def test_report_is_self_contained_and_embeds_every_figure():
@@ -131,7 +152,7 @@ def test_failed_build_leaves_previous_publication_intact(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("killed mid-build")
 
-    monkeypatch.setattr(build.tables, "write_xlsx", boom)  # after figures, before the report
+    monkeypatch.setattr(build.tables, "xlsx_bytes", boom)  # the first file made
     monkeypatch.setattr(build, "FIGURES", ())  # keep the test fast
     with pytest.raises(RuntimeError, match="mid-build"):
         build_publication(make_result(), tmp_path, edition="2024")

@@ -79,3 +79,65 @@ def test_process_count():
     assert parallel.processes(None, 1) == 1
     with pytest.raises(ValueError, match="at least 1"):
         parallel.processes(0, 3)
+
+
+def _holds(path: str) -> bool:
+    """Whether this process has a descriptor open on the file ``path``."""
+    want = os.stat(path)
+    for fd in range(256):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino):
+            return True
+    return False
+
+
+def test_a_worker_drops_the_parents_publication_lock(tmp_path):
+    """A worker closes its copy of the lock descriptor (the parent still holds the lock), so a
+    worker outliving a killed parent cannot keep the edition locked."""
+    from index.publish import folder
+
+    with folder.locked(tmp_path / "2024"):
+        (lock,) = folder._held
+        assert parallel.run(_holds, [(str(lock),)] * 2, 2) == [False, False]
+        assert _holds(str(lock))
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = (
+        "import os, sys, time\n"
+        "from index.publish import parallel\n"
+        "with parallel.Pool(2) as pool:\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
+    worker = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    for _ in range(100):  # the worker notices within a fraction of a second
+        if not _alive(worker):
+            break
+        time.sleep(0.1)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    from pathlib import Path
+
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -11,7 +11,6 @@ Seeds: an ``int`` or a ``numpy.random.Generator``; the same seed gives the same 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import qmc
 
 Seed = int | np.random.Generator | None
 
@@ -30,8 +29,11 @@ def sobol_qmc(n: int, d: int, seed: Seed = None, *, scramble: bool = True) -> np
     """Scrambled Sobol' sequence, (n, d), via ``scipy.stats.qmc.Sobol`` (balance needs n = 2^m).
 
     The seed is turned into a Generator first, so ``seed=s`` here equals SALib's
-    ``sample(..., seed=np.random.default_rng(s))``.
+    ``sample(..., seed=np.random.default_rng(s))``. scipy.stats loads here, only for Sobol'
+    designs (a second of start-up otherwise paid by every user of this module).
     """
+    from scipy.stats import qmc
+
     return qmc.Sobol(d, scramble=scramble, rng=_rng(seed)).random(n)
 
 

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from matplotlib.figure import Figure
 
 import index
 from index.errors import InputError, Problem
-from index.io import atomic_path
+from index.io import write_bytes
 from index.publish import (
     claims,
     explorer,
@@ -253,12 +254,6 @@ class FigureJobs:
         return out
 
 
-def _write_figure(where: Path, stem: str, png: bytes, svg: bytes) -> None:
-    for suffix, content in ((".png", png), (".svg", svg)):
-        with atomic_path(where / f"{stem}{suffix}") as tmp:
-            tmp.write_bytes(content)
-
-
 def assemble(
     result: ResultLike,
     target: str | Path,
@@ -273,32 +268,52 @@ def assemble(
     jobs: int | None = None,
     rendering: FigureJobs | None = None,
 ) -> dict[str, Any]:
-    """Write every publication file into the existing folder ``target``; return the manifest.
+    """Write every publication file (:func:`files`, same arguments) into the existing folder
+    ``target``; return the manifest."""
+    made = files(
+        result, edition=edition, inputs=inputs, config=config, year=year,
+        alternatives=alternatives, sources=sources, seeds=seeds, jobs=jobs, rendering=rendering,
+    )  # fmt: skip
+    for rel, content in made:
+        write_bytes(Path(target) / rel, content)
+    return json.loads(content)  # the manifest, made last
+
+
+def files(
+    result: ResultLike,
+    *,
+    edition: str,
+    inputs: Mapping[str, str | Path] | Iterable[str | Path] = (),
+    config: Mapping[str, Any] | None = None,
+    year: int | None = None,
+    alternatives: pd.DataFrame | None = None,
+    sources: pd.DataFrame | None = None,
+    seeds: Mapping[str, Any] | None = None,
+    jobs: int | None = None,
+    rendering: FigureJobs | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Every publication file as (path in the folder, bytes), in the order they are made (the
+    tables while the figures render, the report when they are in, the manifest of all the
+    others last): :func:`assemble` writes them, ``verify`` compares them with a publication's
+    files as they come (and stops the rest at the first difference).
 
     ``rendering``: the figures already submitted to a pool (:class:`FigureJobs`); without it
-    they are rendered by ``jobs`` processes (None = one per core) while the tables are written.
-    The files are the same bytes whatever the number of processes."""
+    they are rendered by ``jobs`` processes (None = one per core). The files are the same bytes
+    whatever the number of processes."""
+    args = (result, edition, inputs, config, year, alternatives, sources, seeds)
     if rendering is not None:
-        return _assemble(
-            result, Path(target), edition=edition, inputs=inputs, config=config, year=year,
-            alternatives=alternatives, sources=sources, seeds=seeds, rendering=rendering,
-        )  # fmt: skip
+        yield from _made(*args, rendering)
+        return
     with parallel.Pool(jobs, tasks=len(FIGURES)) as pool:
         rendering = FigureJobs(pool, figures.font_choice())
-        year = views.edition_year(result.scores, year)
-        bilingual = rendering.font is not None
         given = {} if alternatives is None else {"alternatives": alternatives}
-        rendering.submit(figure_data(result, year, bilingual, **given))
-        return _assemble(
-            result, Path(target), edition=edition, inputs=inputs, config=config, year=year,
-            alternatives=alternatives, sources=sources, seeds=seeds, rendering=rendering,
-        )  # fmt: skip
+        edition_year = views.edition_year(result.scores, year)
+        rendering.submit(figure_data(result, edition_year, rendering.font is not None, **given))
+        yield from _made(*args, rendering)
 
 
-def _assemble(
+def _made(
     result: ResultLike,
-    target: Path,
-    *,
     edition: str,
     inputs: Mapping[str, str | Path] | Iterable[str | Path],
     config: Mapping[str, Any] | None,
@@ -307,8 +322,8 @@ def _assemble(
     sources: pd.DataFrame | None,
     seeds: Mapping[str, Any] | None,
     rendering: FigureJobs,
-) -> dict[str, Any]:
-    """:func:`assemble` with the figures submitted: the tables are written while they render."""
+) -> Iterator[tuple[str, bytes]]:
+    """:func:`files` with the figures submitted to ``rendering``."""
     config = dict(result.config if config is None else config)
     scores, nodes = result.scores, result.nodes
     year = views.edition_year(scores, year)
@@ -319,6 +334,11 @@ def _assemble(
     profiles = getattr(result, "profiles", None) or []
     font = rendering.font
     input_hashes = manifest.hash_inputs(inputs)
+    outputs: dict[str, dict[str, Any]] = {}
+
+    def made(rel: str, content: bytes) -> tuple[str, bytes]:
+        outputs[rel] = {"sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+        return rel, content
 
     sheets = _sheets(result, config, edition, year, intervals, sources, font)
     if bounds is not None and len(bounds):
@@ -327,43 +347,31 @@ def _assemble(
     plan = _plan(result)
     own = getattr(result, "unit_weights", None)  # BoD: every unit's own weights
     bod = [tables.unit_weights(own, nodes)] if own is not None and len(own) else []
-    tables.write_xlsx(
-        [*sheets, *bod, *([flagged] if flagged is not None else []), *plan],
-        target / "ranking.xlsx",
-    )
-    tables.write_csv(sheets[0].frame, target / "ranking.csv")
+    workbook = [*sheets, *bod, *([flagged] if flagged is not None else []), *plan]
+    yield made("ranking.xlsx", tables.xlsx_bytes(workbook))
+    yield made("ranking.csv", tables.csv_bytes(sheets[0].frame))
     provenance = {
         "edition": edition,
         "year": str(year),
         "config": json.dumps(config, sort_keys=True, ensure_ascii=False, default=str),
     }
-    tables.write_parquet(scores, target / "scores.parquet", provenance)
-    report.write(
-        target / "explorer.html",
-        explorer.render(
-            scores,
-            nodes,
-            config,
-            edition=edition,
-            year=year,
-            version=index.__version__,
-        ),
+    yield made("scores.parquet", tables.parquet_bytes(scores, provenance))
+    page = explorer.render(
+        scores, nodes, config, edition=edition, year=year, version=index.__version__
     )
+    yield made("explorer.html", page.encode("utf-8"))
     profile_sections = claims.profiles_html(
         profiles, report.table_html, intervals, config.get("bounds", {}).get("box", 0.5)
     )
     data = figure_data(
         result, year, font is not None, intervals=intervals, alternatives=alternatives
     )
-    (target / "figures").mkdir(parents=True, exist_ok=True)
     shown = []
     for e, png, svg in rendering.rendered(data):
-        _write_figure(target / "figures", e.stem, png, svg)
-        shown.append(
-            report.Figure(
-                e.stem, e.caption_zh.format(year=year), e.caption_en.format(year=year), png
-            )
-        )
+        yield made(f"figures/{e.stem}.png", png)
+        yield made(f"figures/{e.stem}.svg", svg)
+        caption_zh, caption_en = e.caption_zh.format(year=year), e.caption_en.format(year=year)
+        shown.append(report.Figure(e.stem, caption_zh, caption_en, png))
     page = report.render(
         edition=edition,
         year=year,
@@ -377,19 +385,17 @@ def _assemble(
         profiles=profile_sections,
         plan=plan,
     )
-    report.write(target / "report.html", page)
-
+    yield made("report.html", page.encode("utf-8"))
     record = manifest.build(
         edition=edition,
         year=year,
         config=config,
         inputs=input_hashes,
         seeds=manifest.find_seeds(config) if seeds is None else seeds,
-        outputs=manifest.hash_outputs(target),
+        outputs=dict(sorted(outputs.items())),
         font=font,
     )
-    manifest.write(target, record)
-    return record
+    yield manifest.NAME, manifest.dumps(record).encode("utf-8")
 
 
 def _plan(result: ResultLike) -> list[tables.Sheet]:

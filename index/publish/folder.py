@@ -47,6 +47,19 @@ _LEFTOVER = re.compile(
 _held: dict[Path, int] = {}  # lock files this process holds → open descriptor
 
 
+def _drop_inherited_locks() -> None:
+    """In a forked child (a worker of :mod:`index.publish.parallel`): close its copies of the
+    parent's lock descriptors, so the locks end with the parent even if the child outlives it
+    (the parent's own descriptors still hold them), and forget them."""
+    for fd in _held.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 def _hidden(target: Path, pid: int, kind: str) -> Path:
     return target.with_name(f".{target.name}.{pid}{kind}")
 

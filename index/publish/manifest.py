@@ -1,15 +1,15 @@
 """manifest.json: what went into a publication and the SHA-256 of everything that came out.
 
-``verify`` rebuilds a publication into a temporary folder and compares every file byte for byte,
-returning exactly which files differ, are missing or are extra (plus changed inputs and versions).
+``verify`` compares every file a rebuild makes with the publication's, byte for byte, as it is
+made (in memory: nothing is written), and names the first that differs or is extra, and every one
+missing (plus changed inputs and versions).
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -49,16 +49,6 @@ def hash_inputs(inputs: Mapping[str, str | Path] | Iterable[str | Path]) -> dict
         inputs.items() if isinstance(inputs, Mapping) else ((Path(p).as_posix(), p) for p in inputs)
     )
     return {str(label): sha256_file(path) for label, path in pairs}
-
-
-def hash_outputs(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """relative POSIX path → {sha256, bytes} for every file under ``folder`` except the manifest."""
-    folder = Path(folder)
-    return {
-        p.relative_to(folder).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.relative_to(folder).as_posix() != NAME
-    }
 
 
 def find_seeds(config: Any, prefix: str = "") -> dict[str, Any]:
@@ -128,13 +118,17 @@ def read(folder: str | Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Verification:
-    """Outcome of a rebuild: relative paths that differ, are missing from / extra in the rebuild."""
+    """Outcome of a rebuild: relative paths that differ, are missing from / extra in the rebuild.
+
+    ``complete=False``: the comparison stopped at the first file that differs or is extra (the
+    files after it were not made)."""
 
     differing: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     inputs_changed: list[str] = field(default_factory=list)
     versions_changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    complete: bool = True
 
     @property
     def ok(self) -> bool:
@@ -145,24 +139,11 @@ class Verification:
         out = [f"differs: {p}" for p in self.differing]
         out += [f"missing from rebuild: {p}" for p in self.missing]
         out += [f"extra in rebuild: {p}" for p in self.extra]
+        if not self.complete:
+            out.append("stopped at the first difference: the files after it were not compared")
         out += [f"input changed since publication: {p}" for p in self.inputs_changed]
         out += [f"version {k}: {a} → {b}" for k, (a, b) in self.versions_changed.items()]
         return out
-
-
-def compare(published: str | Path, rebuilt: str | Path) -> tuple[list[str], list[str], list[str]]:
-    """(differing, missing, extra) between two folders, by SHA-256 of every file (manifest included)."""
-
-    def files(folder: Path) -> dict[str, str]:
-        return {
-            p.relative_to(folder).as_posix(): sha256_file(p)
-            for p in folder.rglob("*")
-            if p.is_file()
-        }
-
-    a, b = files(Path(published)), files(Path(rebuilt))
-    differing = sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
-    return differing, sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
 
 
 def changed_inputs(manifest: Mapping[str, Any], current: Mapping[str, str | Path]) -> list[str]:
@@ -179,27 +160,35 @@ def changed_inputs(manifest: Mapping[str, Any], current: Mapping[str, str | Path
 
 def verify(
     folder: str | Path,
-    rebuild: Callable[[Path], Path],
+    made: Iterable[tuple[str, bytes]],
     *,
     current: Mapping[str, str | Path] | None = None,
-    workdir: str | Path | None = None,
 ) -> Verification:
-    """Rebuild with ``rebuild(tmp_root) -> rebuilt_folder`` and compare every file with ``folder``.
+    """Compare every file a rebuild makes (path in the folder, bytes), as it comes, with the
+    same file of the publication ``folder``, byte for byte and in memory (nothing is written).
 
-    ``current``: the input files a rebuild reads now (label → path), to report the inputs
-    changed since publication.
+    The first file that differs, or that the publication lacks, ends the comparison (the rebuild
+    is not continued: ``complete=False``); files of the publication the rebuild did not make are
+    missing. ``current``: the input files a rebuild reads now (label → path), to report the inputs
+    changed since publication; the package versions are compared with this environment's.
     """
     folder = Path(folder)
     recorded = read(folder)
     inputs_changed = changed_inputs(recorded, current) if current is not None else []
-    with tempfile.TemporaryDirectory(prefix="compute-index-verify-", dir=workdir) as tmp:
-        rebuilt = Path(rebuild(Path(tmp)))
-        differing, missing, extra = compare(folder, rebuilt)
-        now = read(rebuilt).get("versions", {}) if (rebuilt / NAME).is_file() else {}
-    before = recorded.get("versions", {})
+    before, now = recorded.get("versions", {}), versions()
     changed = {
         k: (before.get(k, ""), now.get(k, ""))
         for k in sorted(before.keys() | now.keys())
         if before.get(k) != now.get(k)
     }
-    return Verification(differing, missing, extra, inputs_changed, changed)
+    published = {
+        p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+    seen: set[str] = set()
+    for rel, content in made:
+        seen.add(rel)
+        if rel not in published or published[rel].read_bytes() != content:
+            found = ([], [rel]) if rel not in published else ([rel], [])
+            return Verification(found[0], [], found[1], inputs_changed, changed, complete=False)
+    missing = sorted(published.keys() - seen)
+    return Verification([], missing, [], inputs_changed, changed)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
@@ -37,9 +39,18 @@ def processes(jobs: int | None, tasks: int) -> int:
     return max(1, min(wanted, tasks))
 
 
-def _worker_start() -> None:
+def _worker_start(parent: int) -> None:
     global _IN_WORKER
     _IN_WORKER = True
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once the process that forked it is gone (killed: nobody will ask for
+    the results, and an orphan would wait for jobs forever)."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
 
 
 class Pending(Generic[T]):
@@ -69,7 +80,10 @@ class Pool:
         self.workers = processes(workers, tasks)
         self._executor = (
             ProcessPoolExecutor(
-                self.workers, mp_context=mp.get_context("fork"), initializer=_worker_start
+                self.workers,
+                mp_context=mp.get_context("fork"),
+                initializer=_worker_start,
+                initargs=(os.getpid(),),
             )
             if self.workers > 1
             else None

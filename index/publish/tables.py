@@ -25,12 +25,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 
 from index import tracker as trk
-from index.io import atomic_path, escape, escaped
-from index.io import write_parquet as write_parquet_file
+from index.io import escape, escaped, write_bytes
+from index.io import parquet_bytes as io_parquet_bytes
 from index.publish import citations, views
 
 #: The one timestamp written into documents and archives (xlsx core properties, zip entries).
@@ -59,7 +57,7 @@ class Sheet:
     links: dict[str, dict[str, str]] = field(default_factory=dict)  # column → cell text → href
 
 
-HIGHLIGHT = PatternFill("solid", fgColor="FFE8A3")  # imputed / flagged cells
+HIGHLIGHT = "FFE8A3"  # fill colour of imputed / flagged cells
 IMPUTED = "填补数 Imputed cells"
 HOW = {
     "latest": ("本省邻近年份", "own series, nearest year"),
@@ -416,7 +414,18 @@ def _text(value: Any) -> str:
 
 # ---- writers --------------------------------------------------------------------------------
 def write_xlsx(sheets: list[Sheet], path: str | Path, *, stamp: datetime = STAMP) -> Path:
-    """Formatted workbook (bold wrapped header, frozen panes, filters, widths, number formats)."""
+    """Write :func:`xlsx_bytes` atomically."""
+    return write_bytes(path, xlsx_bytes(sheets, stamp=stamp))
+
+
+def xlsx_bytes(sheets: list[Sheet], *, stamp: datetime = STAMP) -> bytes:
+    """Formatted workbook (bold wrapped header, frozen panes, filters, widths, number formats),
+    every entry dated ``stamp``. openpyxl loads here, when a workbook is made (not for every
+    user of the tables)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    highlight = PatternFill("solid", fgColor=HIGHLIGHT)
     wb = Workbook()
     wb.remove(wb.active)
     wb.properties.creator = "compute-index"
@@ -442,17 +451,15 @@ def write_xlsx(sheets: list[Sheet], path: str | Path, *, stamp: datetime = STAMP
                 if wrap:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
                 if mark and cell.value not in (None, 0, ""):
-                    cell.fill = HIGHLIGHT
+                    cell.fill = highlight
             ws.column_dimensions[letter].width = _width(col, sheet.frame[col], fmt, wrap)
         ws.row_dimensions[1].height = 45
         ws.freeze_panes = sheet.freeze
         ws.auto_filter.ref = ws.dimensions
-    buffer = io.BytesIO()
+    buffer, out = io.BytesIO(), io.BytesIO()
     wb.save(buffer)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        _rewrite_zip(buffer.getvalue(), tmp, stamp)
-    return path
+    _rewrite_zip(buffer.getvalue(), out, stamp)
+    return out.getvalue()
 
 
 def _cell(value: Any) -> Any:
@@ -479,7 +486,7 @@ def _width(header: str, values: pd.Series, fmt: str | None, wrap: bool) -> float
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
-def _rewrite_zip(data: bytes, target: Path, stamp: datetime) -> None:
+def _rewrite_zip(data: bytes, target: io.BytesIO, stamp: datetime) -> None:
     """Copy a zip with every entry dated ``stamp`` (and the xlsx modified property set to it)."""
     iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(target, "w") as dst:
@@ -495,18 +502,24 @@ def _rewrite_zip(data: bytes, target: Path, stamp: datetime) -> None:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write :func:`csv_bytes` atomically."""
+    return write_bytes(path, csv_bytes(frame))
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with BOM (so Excel detects the encoding of the Chinese names), LF line ends; text
     cells and headers escaped (:func:`escape`)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        escaped(frame).to_csv(
-            tmp, index=False, encoding="utf-8-sig", lineterminator="\n", float_format="%.6g"
-        )
-    return path
+    text = escaped(frame).to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    return text.encode("utf-8-sig")
 
 
 def write_parquet(scores: pd.DataFrame, path: str | Path, metadata: Mapping[str, str]) -> Path:
+    """Write :func:`parquet_bytes` atomically."""
+    return write_bytes(path, parquet_bytes(scores, metadata))
+
+
+def parquet_bytes(scores: pd.DataFrame, metadata: Mapping[str, str]) -> bytes:
     """All scores (every level, every year) sorted by year, level, node and region, with provenance."""
     frame = scores.sort_values(["year", "level", "code", "region_code"], kind="stable")
     meta = {f"compute_index.{k}": v for k, v in metadata.items()}
-    return write_parquet_file(frame.reset_index(drop=True), path, meta)
+    return io_parquet_bytes(frame.reset_index(drop=True), meta)
