@@ -526,8 +526,10 @@ def verify_publication(
     *,
     jobs: int | None = None,
 ) -> Verification:
-    """Rebuild a publication from its manifest and compare every output byte for byte
-    (``jobs``: processes of the rebuild, as for :func:`run_publication`).
+    """Rebuild a publication from its manifest and compare every output byte for byte, in
+    memory as each file is made (:func:`index.publish.manifest.verify`: nothing is written, the
+    rebuild stops at the first difference); ``jobs``: processes of the rebuild, as for
+    :func:`run_publication`.
 
     The raw inputs are read from ``raw_dir`` if given, else from where the manifest says
     (relative to the publication folder, so a checkout moved whole still verifies), else from the
