@@ -195,10 +195,15 @@ def _rank_intervals(b: Build, settings: PublishSettings, year: int) -> pd.DataFr
 
 
 def _claims(
-    b: Build, settings: PublishSettings, year: int, pool: parallel.Pool
+    b: Build,
+    settings: PublishSettings,
+    year: int,
+    pool: parallel.Pool,
+    known: Callable[[dict[str, pd.DataFrame | None]], None],
 ) -> tuple[pd.DataFrame, list[parallel.Pending[list]]]:
-    """The rank-bounds table of the edition year and, if asked, every ranked region's profile
-    as pool jobs (lists of profiles, in the table's order whatever the number of processes).
+    """The rank-bounds table of the edition year (``known`` is told it before the profiles
+    are submitted: its figure starts first) and, if asked, every ranked region's profile as
+    pool jobs (lists of profiles, in the table's order whatever the number of processes).
 
     The bounds are computed once, here, and every profile reads them; the profiles (what it
     takes re-runs the pipeline ~60 times per region) are computed by the pool's processes,
@@ -210,6 +215,7 @@ def _claims(
     s = settings.bounds
     c = b.claims(s.box, tuple(s.order), year, mc=s.mc, seed=s.seed)
     table = c.table()
+    known({"bounds": table})
     if not s.profiles:
         return table, []
     ranked = [code for code in table["region_code"][table["rank"].notna()]]
@@ -278,8 +284,7 @@ def _analyses(
         )
         known({"bounds": None})
         return intervals, None, [], sobol, left_out
-    bounds, chunks = _claims(b, settings, year, pool)
-    known({"bounds": bounds})
+    bounds, chunks = _claims(b, settings, year, pool, known)
     return intervals, bounds, [p for chunk in chunks for p in chunk.result()], sobol, left_out
 
 

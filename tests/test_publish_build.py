@@ -18,7 +18,7 @@ from publish_synthetic import make_result, published
 
 from index.errors import InputError
 from index.io import sha256_file
-from index.publish import build, build_publication, folder, manifest, verify
+from index.publish import build, build_publication, folder, manifest, parallel, verify
 
 EXPECTED = {
     "ranking.xlsx", "ranking.csv", "scores.parquet", "report.html", "explorer.html", "manifest.json",
@@ -248,3 +248,35 @@ def test_figure_registry_entries_are_drawn_in_order_and_skipped_without_data(tmp
         page.index(f"{e.caption_en.format(year=2024)}") for e in build.FIGURES if e.stem in stems
     ]
     assert where == sorted(where)
+
+
+def test_figures_are_submitted_once_their_tables_are_known_and_longest_first():
+    """A figure of the build alone is submitted at once, one of an analysis when its table is
+    known (not before), the longest first; the report lists them in registry order."""
+
+    class Recorder:  # a pool that records the figures submitted to it
+        workers = 2
+
+        def __init__(self) -> None:
+            self.stems: list[str] = []
+
+        def submit(self, fn, stem, data):
+            self.stems.append(stem)
+            return parallel.Pending(None, lambda: (stem.encode(), b"svg"))
+
+    pool = Recorder()
+    jobs = build.FigureJobs(pool, None)
+    res = make_result()
+    waiting = {"intervals", "bounds", "sobol"}
+    jobs.submit(build.figure_data(res, 2024, False, intervals=None), pending=waiting)
+    early = [e for e in build.FIGURES if not e.needs & waiting]
+    assert pool.stems == [e.stem for e in sorted(early, key=lambda e: -e.cost)]
+    assert pool.stems[0] == "correlations"  # the longest
+    jobs.submit(build.figure_data(res, 2024, False), pending={"bounds"})
+    assert pool.stems[len(early) :] == ["rank_intervals"]  # no Sobol' indices: not shown
+    rendered = jobs.rendered(build.figure_data(res, 2024, False))  # bounds known: None
+    assert [e.stem for e, _png, _svg in rendered] == [
+        e.stem for e in build.FIGURES if e.stem not in ("rank_bounds", "sobol")
+    ]
+    assert all(png == e.stem.encode() for e, png, _svg in rendered)
+    assert len(pool.stems) == len(rendered)  # each figure submitted once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 import numpy as np
@@ -67,8 +68,7 @@ def test_sources_lists_used_sources_and_provider_citations(result, sheets):
 
 
 def test_xlsx_layout(sheets, tmp_path):
-    path = tables.write_xlsx(sheets, tmp_path / "r.xlsx")
-    wb = openpyxl.load_workbook(path)
+    wb = openpyxl.load_workbook(io.BytesIO(tables.xlsx_bytes(sheets)))
     assert wb.sheetnames == [
         "排名 Ranking",
         "指标数据 Indicator data 2024",
@@ -86,31 +86,27 @@ def test_xlsx_layout(sheets, tmp_path):
 
 
 def test_xlsx_bytes_are_deterministic(sheets, tmp_path):
-    a = tables.write_xlsx(sheets, tmp_path / "a.xlsx").read_bytes()
-    b = tables.write_xlsx(sheets, tmp_path / "b.xlsx").read_bytes()
+    a, b = tables.xlsx_bytes(sheets), tables.xlsx_bytes(sheets)
     assert a == b
-    with zipfile.ZipFile(tmp_path / "a.xlsx") as z:
+    with zipfile.ZipFile(io.BytesIO(a)) as z:
         assert {i.date_time for i in z.infolist()} == {(2000, 1, 1, 0, 0, 0)}
         core = z.read("docProps/core.xml").decode()
     assert core.count("2000-01-01T00:00:00Z") == 2
 
 
 def test_csv_has_bom_and_reads_back(sheets, tmp_path):
-    path = tables.write_csv(sheets[0].frame, tmp_path / "r.csv")
-    raw = path.read_bytes()
+    raw = tables.csv_bytes(sheets[0].frame)
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
-    back = pd.read_csv(path, encoding="utf-8-sig", dtype={tables.CODE: str})
+    back = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", dtype={tables.CODE: str})
     assert list(back.columns) == list(sheets[0].frame.columns)
     assert back[tables.REGION_ZH].iloc[0] == sheets[0].frame[tables.REGION_ZH].iloc[0]
 
 
 def test_parquet_roundtrip_and_determinism(result, tmp_path):
-    a = tables.write_parquet(result.scores, tmp_path / "a.parquet", {"edition": "t"})
-    b = tables.write_parquet(
-        result.scores.sample(frac=1, random_state=1), tmp_path / "b.parquet", {"edition": "t"}
-    )
-    assert a.read_bytes() == b.read_bytes()  # row order of the input does not matter
-    table = pq.read_table(a)
+    a = tables.parquet_bytes(result.scores, {"edition": "t"})
+    b = tables.parquet_bytes(result.scores.sample(frac=1, random_state=1), {"edition": "t"})
+    assert a == b  # row order of the input does not matter
+    table = pq.read_table(io.BytesIO(a))
     assert table.schema.metadata[b"compute_index.edition"] == b"t"
     back = table.to_pandas()
     assert len(back) == len(result.scores) and set(back["level"]) == {1, 2, 3}

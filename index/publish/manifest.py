@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from index.io import atomic_path, sha256_file
+from index.io import sha256_file
 from index.publish.fonts import FontChoice
 
 NAME = "manifest.json"
@@ -103,13 +103,6 @@ def dumps(manifest: Mapping[str, Any]) -> str:
         )
         + "\n"
     )
-
-
-def write(folder: str | Path, manifest: Mapping[str, Any]) -> Path:
-    path = Path(folder) / NAME
-    with atomic_path(path) as tmp:
-        tmp.write_text(dumps(manifest), encoding="utf-8", newline="\n")
-    return path
 
 
 def read(folder: str | Path) -> dict[str, Any]:

@@ -11,13 +11,11 @@ import html
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from index.io import atomic_path
 from index.publish import tables, views
 
 
@@ -312,11 +310,3 @@ def _imputed_section(sheet: tables.Sheet | None, year: int) -> list[str]:
         f"<details><summary>{html.escape(sheet.name)} ({len(frame)})</summary>"
         f"{table_html(sheet)}</details>",
     ]
-
-
-def write(path: str | Path, page: str) -> Path:
-    """Write the page atomically as UTF-8."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8", newline="\n")
-    return path

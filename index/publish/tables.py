@@ -20,14 +20,13 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from index import tracker as trk
-from index.io import escape, escaped, write_bytes
+from index.io import escape, escaped
 from index.io import parquet_bytes as io_parquet_bytes
 from index.publish import citations, views
 
@@ -413,11 +412,6 @@ def _text(value: Any) -> str:
 
 
 # ---- writers --------------------------------------------------------------------------------
-def write_xlsx(sheets: list[Sheet], path: str | Path, *, stamp: datetime = STAMP) -> Path:
-    """Write :func:`xlsx_bytes` atomically."""
-    return write_bytes(path, xlsx_bytes(sheets, stamp=stamp))
-
-
 def xlsx_bytes(sheets: list[Sheet], *, stamp: datetime = STAMP) -> bytes:
     """Formatted workbook (bold wrapped header, frozen panes, filters, widths, number formats),
     every entry dated ``stamp``. openpyxl loads here, when a workbook is made (not for every
@@ -501,21 +495,11 @@ def _rewrite_zip(data: bytes, target: io.BytesIO, stamp: datetime) -> None:
             dst.writestr(entry, body, compresslevel=6)
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write :func:`csv_bytes` atomically."""
-    return write_bytes(path, csv_bytes(frame))
-
-
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with BOM (so Excel detects the encoding of the Chinese names), LF line ends; text
     cells and headers escaped (:func:`escape`)."""
     text = escaped(frame).to_csv(index=False, lineterminator="\n", float_format="%.6g")
     return text.encode("utf-8-sig")
-
-
-def write_parquet(scores: pd.DataFrame, path: str | Path, metadata: Mapping[str, str]) -> Path:
-    """Write :func:`parquet_bytes` atomically."""
-    return write_bytes(path, parquet_bytes(scores, metadata))
 
 
 def parquet_bytes(scores: pd.DataFrame, metadata: Mapping[str, str]) -> bytes:
