@@ -262,10 +262,11 @@ def test_effective_weights_stay_truthful_with_bod(tmp_path):
 
 def test_publication_of_a_bod_run_names_the_analyses_it_leaves_out():
     from index.publication import PublishSettings, _analyses
+    from index.publish.parallel import Pool
 
     b = build(PLAIN.with_overrides([BOD_PILLARS]), dataset(), FW)
     settings = PublishSettings(run=b.config, uncertainty={"runs": 0})
-    intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, b.years[-1])
+    intervals, bounds, profiles, sobol, left_out = _analyses(b, settings, b.years[-1], Pool(1))
     assert intervals is None and bounds is None and profiles == [] and sobol is None
     assert list(left_out) == ["rank bounds and profiles"]
     assert "child weights of p1, p2 are per unit" in left_out["rank bounds and profiles"]
