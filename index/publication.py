@@ -221,7 +221,14 @@ def _claims(
     ranked = [code for code in table["region_code"][table["rank"].notna()]]
     n = min(pool.workers, len(ranked))
     shares = [ranked[k * len(ranked) // n : (k + 1) * len(ranked) // n] for k in range(n)]
-    return table, pool.map(claims.profiles, [(b, share, year, c) for share in shares])
+    return table, pool.map(
+        claims.profiles, [(b, share, year, c) for share in shares], priority=PROFILES_FIRST
+    )
+
+
+PROFILES_FIRST = 1e9
+"""The profiles' priority in the pool: before any figure waiting (the report's tables wait for
+them in the main process, the figures are only needed at the end)."""
 
 
 def _analyses(

@@ -250,9 +250,10 @@ def test_figure_registry_entries_are_drawn_in_order_and_skipped_without_data(tmp
     assert where == sorted(where)
 
 
-def test_figures_are_submitted_once_their_tables_are_known_and_longest_first():
+def test_figures_are_submitted_once_their_tables_are_known_with_their_cost_as_priority():
     """A figure of the build alone is submitted at once, one of an analysis when its table is
-    known (not before), the longest first; the report lists them in registry order."""
+    known (not before), its rendering time its priority; the report lists them in registry
+    order."""
 
     class Recorder:  # a pool that records the figures submitted to it
         workers = 2
@@ -260,7 +261,8 @@ def test_figures_are_submitted_once_their_tables_are_known_and_longest_first():
         def __init__(self) -> None:
             self.stems: list[str] = []
 
-        def submit(self, fn, stem, data):
+        def submit(self, fn, stem, data, priority):
+            assert priority == next(e.cost for e in build.FIGURES if e.stem == stem)
             self.stems.append(stem)
             return parallel.Pending(None, lambda: (stem.encode(), b"svg"))
 
@@ -270,8 +272,7 @@ def test_figures_are_submitted_once_their_tables_are_known_and_longest_first():
     waiting = {"intervals", "bounds", "sobol"}
     jobs.submit(build.figure_data(res, 2024, False, intervals=None), pending=waiting)
     early = [e for e in build.FIGURES if not e.needs & waiting]
-    assert pool.stems == [e.stem for e in sorted(early, key=lambda e: -e.cost)]
-    assert pool.stems[0] == "correlations"  # the longest
+    assert pool.stems == [e.stem for e in early]  # the pool runs the longest first
     jobs.submit(build.figure_data(res, 2024, False), pending={"bounds"})
     assert pool.stems[len(early) :] == ["rank_intervals"]  # no Sobol' indices: not shown
     rendered = jobs.rendered(build.figure_data(res, 2024, False))  # bounds known: None

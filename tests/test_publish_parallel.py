@@ -50,6 +50,31 @@ def test_one_process_runs_each_job_once_when_asked_for():
         assert pending[0].result() == -1 and calls == [1, 2]
 
 
+def _started(name: str, gate: str) -> tuple[str, int]:
+    """Wait for the file ``gate``, then note when this job started and take a moment."""
+    import time
+    from pathlib import Path
+
+    while not Path(gate).exists():
+        time.sleep(0.01)
+    start = time.monotonic_ns()
+    time.sleep(0.2)
+    return name, start
+
+
+def test_a_free_worker_takes_the_waiting_job_of_highest_priority(tmp_path):
+    gate = str(tmp_path / "open")
+    with parallel.Pool(2) as pool:
+        busy = pool.map(_started, [("gate1", gate), ("gate2", gate)])  # both workers held
+        low, high, middle = (
+            pool.submit(_started, name, gate, priority=p)
+            for name, p in (("low", 1), ("high", 3), ("middle", 2))
+        )
+        (tmp_path / "open").touch()
+        start = dict(p.result() for p in (*busy, low, high, middle))
+    assert start["low"] > start["high"] and start["low"] > start["middle"]
+
+
 def _fails(k: int) -> int:
     if k == 2:
         raise InputError(Problem("f.csv", 3, "value", "not a number"))

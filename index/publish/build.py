@@ -227,7 +227,7 @@ def render(stem: str, data: FigureData) -> tuple[bytes, bytes]:
 
 class FigureJobs:
     """The publication's figures, each submitted to ``pool`` as soon as the tables it needs are
-    known, the longest first; ``font`` is the CJK font they are drawn in (None: English
+    known, its rendering time its priority (the longest first); ``font`` is the CJK font they are drawn in (None: English
     labels)."""
 
     def __init__(self, pool: parallel.Pool, font: FontChoice | None) -> None:
@@ -238,9 +238,14 @@ class FigureJobs:
         """Submit every figure not yet submitted that needs none of the ``pending`` tables
         (FigureData fields still being computed); one its data do not support is left out."""
         waiting = set(pending)
-        ready = [e for e in FIGURES if e.stem not in self._jobs and not e.needs & waiting]
-        for e in sorted(ready, key=lambda e: -e.cost):  # stable: registry order among equals
-            self._jobs[e.stem] = self.pool.submit(render, e.stem, data) if e.shown(data) else None
+        for e in FIGURES:
+            if e.stem not in self._jobs and not e.needs & waiting:
+                job = (
+                    self.pool.submit(render, e.stem, data, priority=e.cost)
+                    if e.shown(data)
+                    else None
+                )
+                self._jobs[e.stem] = job
 
     def rendered(self, data: FigureData) -> list[tuple[FigureEntry, bytes, bytes]]:
         """Every shown figure with its PNG and SVG bytes, in registry order (waits for them;

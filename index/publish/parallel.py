@@ -14,6 +14,9 @@ unavailable). Jobs start in submission order: submit the longest first.
 
 from __future__ import annotations
 
+import functools
+import heapq
+import itertools
 import multiprocessing as mp
 import os
 import threading
@@ -74,7 +77,12 @@ class Pending(Generic[T]):
 class Pool:
     """``workers`` forked processes (one per core when None, see :func:`processes`; with one,
     every job runs in this process when its result is asked for). Use as a context manager:
-    leaving it stops the workers, error or not (jobs not yet started are cancelled)."""
+    leaving it stops the workers, error or not (jobs not yet started are cancelled).
+
+    Jobs wait here, not in the workers' queue: each worker is handed the waiting job of highest
+    ``priority`` when it is free (the earliest submitted among equals), so a job submitted
+    later can still run before those waiting (a result the main process waits for, the
+    longest job)."""
 
     def __init__(self, workers: int | None = None, *, tasks: int = 1 << 30) -> None:
         self.workers = processes(workers, tasks)
@@ -88,17 +96,50 @@ class Pool:
             if self.workers > 1
             else None
         )
+        self._waiting: list[tuple[float, int, Callable[..., Any], tuple, Future]] = []
+        self._order = itertools.count()
+        self._running = 0
+        self._lock = threading.RLock()  # the executor's thread hands out jobs too
 
-    def submit(self, fn: Callable[..., T], /, *args: Any) -> Pending[T]:
+    def submit(self, fn: Callable[..., T], /, *args: Any, priority: float = 0.0) -> Pending[T]:
         """Queue ``fn(*args)`` (picklable: a module-level function and its arguments); the
         first submission forks the workers."""
         if self._executor is None:
             return Pending(None, lambda: fn(*args))
-        return Pending(self._executor.submit(fn, *args))
+        outcome: Future[T] = Future()
+        with self._lock:
+            heapq.heappush(self._waiting, (-priority, next(self._order), fn, args, outcome))
+        self._dispatch()
+        return Pending(outcome)
 
-    def map(self, fn: Callable[..., T], argsets: Iterable[Sequence[Any]]) -> list[Pending[T]]:
+    def map(
+        self, fn: Callable[..., T], argsets: Iterable[Sequence[Any]], *, priority: float = 0.0
+    ) -> list[Pending[T]]:
         """:meth:`submit` ``fn(*args)`` for every tuple of ``argsets``, in order."""
-        return [self.submit(fn, *args) for args in argsets]
+        return [self.submit(fn, *args, priority=priority) for args in argsets]
+
+    def _dispatch(self) -> None:
+        """Hand waiting jobs to free workers, the highest priority first."""
+        assert self._executor is not None
+        with self._lock:
+            while self._waiting and self._running < self.workers:
+                _, _, fn, args, outcome = heapq.heappop(self._waiting)
+                self._running += 1
+                job = self._executor.submit(fn, *args)
+                job.add_done_callback(functools.partial(self._finished, outcome))
+
+    def _finished(self, outcome: Future, job: Future) -> None:
+        """A job ended (in the executor's thread): pass its result on, start the next one."""
+        with self._lock:
+            self._running -= 1
+        if job.cancelled():
+            outcome.cancel()
+        elif (error := job.exception()) is not None:
+            outcome.set_exception(error)
+        else:
+            outcome.set_result(job.result())
+        if not job.cancelled():
+            self._dispatch()
 
     def __enter__(self) -> Pool:
         return self
@@ -109,8 +150,13 @@ class Pool:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._executor is None:
+            return
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+        for *_, outcome in waiting:
+            outcome.cancel()
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 def run(
