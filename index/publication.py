@@ -438,7 +438,7 @@ def _prepare(
     pool: parallel.Pool,
 ) -> _Run:
     """Ingest, build, alternatives and analyses, with ``pool`` busy meanwhile: the figures of
-    the build alone render while the analyses run, each figure of an analysis from the moment
+    the build alone render while the alternatives and analyses run, each figure of an analysis from the moment
     its table is known, and the profiles with them (so the tables can be written while the last
     figures render)."""
     rendering = FigureJobs(pool, figures.font_choice())
@@ -451,16 +451,18 @@ def _prepare(
     if year not in b.years:
         raise InputError(Problem("publish", None, "year", f"{year} not in {list(b.years)}"))
     settings = _effective(settings, b, year, raw, overlays, out_dir, source, overlay_sources)
-    log.info("alternate weightings (%d)", len(settings.alternatives))
-    alternatives, skipped = _alternatives(b, settings, year)
-    tables: dict[str, pd.DataFrame | None] = {"alternatives": alternatives}
+    tables: dict[str, pd.DataFrame | None] = {}
 
     def known(more: dict[str, pd.DataFrame | None]) -> None:
         tables.update(more)
         data = FigureData(b.scores_long, b.nodes, year, rendering.font is not None, **tables)
-        rendering.submit(data, pending={"intervals", "sobol", "bounds"} - tables.keys())
+        pending = {"alternatives", "intervals", "sobol", "bounds"} - tables.keys()
+        rendering.submit(data, pending=pending)
 
-    known({})
+    known({})  # the figures of the build alone, while the rest is computed
+    log.info("alternate weightings (%d)", len(settings.alternatives))
+    alternatives, skipped = _alternatives(b, settings, year)
+    known({"alternatives": alternatives})
     u = settings.uncertainty
     log.info(
         "analyses of %s: uncertainty %d runs, Sobol' N = %d, rank bounds, province profiles",

@@ -227,8 +227,8 @@ def render(stem: str, data: FigureData) -> tuple[bytes, bytes]:
 
 class FigureJobs:
     """The publication's figures, each submitted to ``pool`` as soon as the tables it needs are
-    known, its rendering time its priority (the longest first); ``font`` is the CJK font they are drawn in (None: English
-    labels)."""
+    known, its rendering time its priority (the longest first); ``font`` is the CJK font they
+    are drawn in (None: English labels)."""
 
     def __init__(self, pool: parallel.Pool, font: FontChoice | None) -> None:
         self.pool, self.font = pool, font

@@ -1,15 +1,16 @@
 """One pool of forked worker processes for a whole run; jobs submitted as their inputs are known.
 
 The publication's slow parts are many independent pieces of work: one figure each (render to
-bytes), one chunk of province profiles each (re-runs of the pipeline), while the main process
-runs the analyses and writes the tables. The pool is forked once, at its first job (after the
-build: the workers inherit every module loaded so far, matplotlib's font cache included), and
-each later job is submitted the moment its inputs exist (a figure of the build alone before the
-analyses end, a figure of an analysis as soon as its table is known), travelling pickled: a
-module-level function and its arguments (a build pickles in milliseconds). Each job's result
-depends on the job alone, so the output is the same bytes whatever the number of processes
-(``jobs=1``: every job runs in this process when its result is asked for, as where ``fork`` is
-unavailable). Jobs start in submission order: submit the longest first.
+bytes), one share of the province profiles each (pooled re-runs of the pipeline), while the
+main process runs the analyses and writes the tables. The pool is forked once, at its first job
+(after the build: the workers inherit every module loaded so far, matplotlib's font cache
+included), and each later job is submitted the moment its inputs exist (a figure of the build
+alone before the analyses end, a figure of an analysis as soon as its table is known),
+travelling pickled: a module-level function and its arguments (a build pickles in
+milliseconds). Each job's result depends on the job alone, so the output is the same bytes
+whatever the number of processes (``jobs=1``: every job runs in this process when its result is
+asked for, as where ``fork`` is unavailable). A free worker takes the waiting job of highest
+priority (:class:`Pool`).
 """
 
 from __future__ import annotations
