@@ -59,17 +59,19 @@ def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framewor
     """Build a Framework from an iMeta table. Further columns are passed over, as COINr keeps
     them, but one that differs from a column read here only in case or by a slip (``target``,
     ``Weigth``) is an error: its values would be ignored without a word."""
-    from index.methods.params import suggest
-
     out = []
     for col in map(str, imeta.columns):
         if col in _READ_COLS:
             continue
-        same = [k for k in _READ_COLS if k.lower() == col.lower()]
-        hint = f" (did you mean '{same[0]}'?)" if same else suggest(col, _READ_COLS)
-        if hint:
-            out.append(Problem(source, 1, col, f"unknown column '{col}'{hint}: COINr's iMeta "
-                               "column names are case-sensitive"))  # fmt: skip
+        if same := [k for k in sorted(_READ_COLS) if k.lower() == col.lower()]:
+            why = "COINr's iMeta column names are case-sensitive"
+        elif same := [k for k in sorted(_READ_COLS) if _one_slip(col, k)]:
+            why = "its values would not be read"
+        else:  # another column (iName_zh, Description …): passed over, as COINr keeps it
+            continue
+        out.append(
+            Problem(source, 1, col, f"unknown column '{col}' (did you mean '{same[0]}'?): {why}")
+        )
     if missing := _META_COLS - set(imeta.columns):
         out.append(Problem(source, None, None, f"missing columns {sorted(missing)}"))
     if out:
@@ -197,6 +199,19 @@ def _same_for_all(indicators: pd.DataFrame, source: str) -> None:
                     f"differs between indicators; set one normalise.{setting} for all instead",
                 )
             )
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """``a`` is ``b`` with one character added, dropped, changed, or two neighbours swapped
+    (``Weigth``, ``Units``, ``Levl``); names shorter than four letters are never slips."""
+    if a == b or min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        swap = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+        return len(diff) == 1 or (swap and a[diff[1]] == b[diff[0]])
+    short, long = sorted((a, b), key=len)
+    return any(long[:k] + long[k + 1 :] == short for k in range(len(long)))
 
 
 def _num(v, default: float) -> float:

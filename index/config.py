@@ -399,6 +399,12 @@ class Screen(BaseModel):
     is kept when it passes in every year built; ``dset`` is the stage screened."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    READS: ClassVar[dict[str, set[str]]] = {  # the settings each rule reads
+        "none": set(),
+        "byNA": {"dset", "dat_thresh"},
+        "byzeros": {"dset", "nonzero_thresh"},
+        "byNAandzeros": {"dset", "dat_thresh", "nonzero_thresh"},
+    }
 
     unit_screen: Literal["none", "byNA", "byzeros", "byNAandzeros"] = Field(
         default="none", description="COINr Screen rule: by missing data, by zeros, or both"
@@ -422,16 +428,12 @@ class Screen(BaseModel):
         equal to the default, as an effective-config file writes it, is not a choice)."""
         if self.unit_screen == "none" and self.force:
             raise PydanticCustomError("config", "screen settings need screen.unit_screen")
-        reads = {
-            "none": set(),
-            "byNA": {"dset", "dat_thresh"},
-            "byzeros": {"dset", "nonzero_thresh"},
-            "byNAandzeros": {"dset", "dat_thresh", "nonzero_thresh"},
-        }[self.unit_screen]
         fields = type(self).model_fields
         unused = sorted(
             name
-            for name in self.model_fields_set - reads - {"unit_screen", "force"}
+            for name in self.model_fields_set
+            - self.READS[self.unit_screen]
+            - {"unit_screen", "force"}
             if getattr(self, name) != fields[name].default
         )
         if unused:
@@ -574,6 +576,13 @@ def _apply(data: dict, item: str, given: set[str]) -> None:
             )  # fmt: skip
     else:
         target[leaf] = value
+        if path == ["screen", "unit_screen"] and value in Screen.READS:  # a switch of rule:
+            # the old rule's thresholds go, unless given in this batch (then they are reported)
+            for name in ("dset", "dat_thresh", "nonzero_thresh"):
+                if name not in Screen.READS[value] and f"screen.{name}" not in given:
+                    target.pop(name, None)
+            if value == "none" and "screen.force" not in given:
+                target.pop("force", None)
     given.add(".".join(path))
 
 

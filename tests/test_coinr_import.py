@@ -148,5 +148,8 @@ def test_idata_column_without_imeta_row_and_near_miss_imeta_columns(tables, tmp_
         _load(tmp_path, data, meta.rename(columns={"Target": "target"}))
     with pytest.raises(InputError, match=r"iMeta\.csv:1:Weigth: .*did you mean 'Weight'"):
         _load(tmp_path, data, meta.rename(columns={"Weight": "Weigth"}))
-    fw, _ = _load(tmp_path, data, meta.assign(Comment="kept, not read"))
+    with pytest.raises(InputError, match=r"iMeta\.csv:1:Units: .*did you mean 'Unit'"):
+        _load(tmp_path, data, meta.rename(columns={"Unit": "Units"}))
+    further = meta.assign(Comment="kept", Description="not read", iName_zh=meta["iName"])
+    fw, _ = _load(tmp_path, data, further)
     assert len(fw.indicators) == (meta["Type"] == "Indicator").sum()

@@ -166,6 +166,8 @@ def test_cli_unreachable_scheduler(bundled_inputs, tmp_path, closed_port):
     ("extra", "expected"),
     [
         (["--dask", "nonsense://x"], "unknown address scheme 'nonsense'"),
+        (["--dask", "notaurl"], "missing port number in address 'notaurl'"),
+        (["--dask", "tcp://host"], "missing port number in address 'host'"),
         (["--dask", "tcp://127.0.0.1:8786", "--jobs", "2"], "give --jobs or --dask, not both"),
     ],
 )

@@ -83,6 +83,11 @@ BAD = {
         "b.csv:2:value: duplicate region/year/indicator 北京市/2024/gdp with a different value: "
         "49843.1 here, 49670.2 at a.csv:2",
     ),
+    "a row repeated in its own file, also given by another file": (
+        {"a.csv": HEADER + GOOD, "b.csv": HEADER + GOOD + GOOD},
+        "b.csv:3:value: duplicate region/year/indicator 北京市/2024/gdp (the same value 49670.2 "
+        "twice) at a.csv:2",
+    ),
     "a row repeated in its own file": (
         {"a.csv": HEADER + GOOD + GOOD},
         "a.csv:3:value: duplicate region/year/indicator 北京市/2024/gdp (the same value 49670.2 "

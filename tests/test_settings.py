@@ -120,6 +120,21 @@ MISTAKES = [
 ]
 
 
+def test_switching_the_screening_rule_drops_the_old_rules_thresholds(bundled_inputs, tmp_path):
+    """A config's byNA threshold does not block ``--set screen.unit_screen=none`` or ``=byzeros``
+    (the user did not give it in this command); given in the same command it is reported."""
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[screen]\nunit_screen = "byNA"\ndat_thresh = 0.5\n', encoding="utf-8")
+    base = ["run", "-q", "--data", str(bundled_inputs), "-c", str(cfg)]
+    for rule in ("none", "byzeros"):
+        res = runner.invoke(app, [*base, "--set", f"screen.unit_screen={rule}"])
+        assert res.exit_code == 0, res.output
+    res = runner.invoke(
+        app, [*base, "--set", "screen.dat_thresh=0.4", "--set", "screen.unit_screen=byzeros"]
+    )
+    assert res.exit_code == 2 and "screen.dat_thresh has no effect" in res.output
+
+
 @pytest.mark.parametrize("quiet", [False, True], ids=["loud", "quiet"])
 @pytest.mark.parametrize("args,expected", MISTAKES, ids=[" ".join(a) for a, _ in MISTAKES])
 def test_mistaken_setting_exits_2_naming_it_and_writes_nothing(

@@ -150,13 +150,17 @@ def connect(address: str | None, jobs: int = 1) -> Iterator[Client | None]:
     try:
         from distributed import Client
         from distributed.comm import parse_address
+        from distributed.comm.addressing import parse_host_port
         from distributed.comm.registry import get_backend
     except ImportError:
         raise InputError(
             Problem("--dask", None, address, f"the Dask extra is not installed: {EXTRA}")
         ) from None
     try:
-        get_backend(parse_address(address)[0])  # before a Client, whose clean-up would hang
+        scheme, location = parse_address(address)  # all before a Client, whose clean-up
+        get_backend(scheme)  # would hang for a minute on a malformed address
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)  # a missing port number
         client = Client(address, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__

@@ -99,8 +99,9 @@ def collapse_duplicates(frame: pd.DataFrame, limit: int = 5) -> tuple[pd.DataFra
     files holding the values kept. A row repeating one of its own file is left in: the
     uniqueness check reports it as a duplicate row (a copy-paste slip, not an overlap)."""
     keys = [*PANEL_KEY, "value"]
-    first_file = frame.groupby(keys, sort=False)["file"].transform("first")
-    repeat = frame.duplicated(keys, keep="first") & (frame["file"] != first_file)
+    within = frame.duplicated([*keys, "file"], keep="first")  # its own file's row again: kept,
+    # so the uniqueness check names it whatever other files hold
+    repeat = frame.duplicated(keys, keep="first") & ~within
     first = frame[~repeat].set_index([*PANEL_KEY, "value"])["file"]
     notes = []
     for file, group in frame[repeat].groupby("file", sort=True):
