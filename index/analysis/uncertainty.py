@@ -402,14 +402,17 @@ class Evaluator:
         ]
         disable = None if progress is None else not progress
         with tqdm(total=len(alts), disable=disable, unit="run", desc="uncertainty") as bar:
-            worker = self if mapper.local else _Chunks(self)
-            sink = _Sink(*shape)
-            for runs, part in mapper.map(
-                _scored, [s for s in shares if s], worker=worker, alts=alts, shape=shape,
-                bar=bar if mapper.local else None,
-            ):  # fmt: skip
-                sink.merge(part, runs)
-                if not mapper.local:
+            if mapper.local:  # the one share, scored straight into the design's rows: no second
+                # sink to merge (at 30,000 units its rank counts alone are a gigabyte)
+                direct = [(g, [(v, idx, idx) for v, idx in pool]) for g, pool in shares[0]]
+                sink = self._evaluate(alts, direct, shape, bar)
+            else:
+                sink = _Sink(*shape)
+                for runs, part in mapper.map(
+                    _scored, [s for s in shares if s], worker=_Chunks(self), alts=alts,
+                    shape=shape,
+                ):  # fmt: skip
+                    sink.merge(part, runs)
                     bar.update(len(runs))
             sink.settle()
         return Outcome(
@@ -454,9 +457,7 @@ class Evaluator:
                 sink.flush(g)
         return sink
 
-    def _share(
-        self, alts: np.ndarray, pools: list, shape: tuple, bar=None
-    ) -> tuple[np.ndarray, _Sink]:
+    def _share(self, alts: np.ndarray, pools: list, shape: tuple) -> tuple[np.ndarray, _Sink]:
         """A worker's share of the pools: its runs (in pool order) and a sink whose per-run
         output holds only those runs, in that order (a worker returns its own rows, not the
         design's), with the pools' score moments kept apart (:meth:`_Sink.settle`)."""
@@ -465,7 +466,7 @@ class Evaluator:
         position = np.empty(len(alts), dtype=np.int64)
         position[runs] = np.arange(len(runs))
         local = [(g, [(v, idx, position[idx]) for v, idx in pool]) for g, pool in pools]
-        return runs, self._evaluate(alts, local, (len(runs), *shape[1:]), bar)
+        return runs, self._evaluate(alts, local, (len(runs), *shape[1:]))
 
     def _checked(self, alternatives: np.ndarray) -> np.ndarray:
         alts = np.asarray(alternatives)
@@ -481,10 +482,10 @@ class Evaluator:
         return alts
 
 
-def _scored(share: list, *, worker: Evaluator, alts: np.ndarray, shape: tuple, bar=None):
+def _scored(share: list, *, worker: Evaluator, alts: np.ndarray, shape: tuple):
     """A share of the pools scored by ``worker`` (what a mapper applies: a pure function of its
     arguments, see :meth:`Evaluator.run`)."""
-    return worker._share(alts, share, shape, bar)
+    return worker._share(alts, share, shape)
 
 
 class _Chunks(Evaluator):
