@@ -88,6 +88,10 @@ BAD = {
         "b.csv:3:value: duplicate region/year/indicator 北京市/2024/gdp (the same value 49670.2 "
         "twice) at a.csv:2",
     ),
+    "a row without the source its file's other rows give": (
+        {"a.csv": HEADER + GOOD + "天津市,2024,gdp,17931.3,亿元,\n"},
+        "a.csv:3:source: no source id, while other rows of this file give one",
+    ),
     "a row repeated in its own file": (
         {"a.csv": HEADER + GOOD + GOOD},
         "a.csv:3:value: duplicate region/year/indicator 北京市/2024/gdp (the same value 49670.2 "

@@ -23,7 +23,8 @@ Layouts (detected in this order, or forced with ``format`` in the table's metada
 
 Units: a label ending in a parenthesised unit (``软件业务收入(万元)``) declares it; otherwise the row's
 ``unit`` column, else the metadata ``unit`` (one string, or a table by indicator label). Sources: the
-``source`` column, else the metadata ``source``, else the file's own name.
+``source`` column, else the metadata ``source``, else — for a file that cites no source in any row —
+the file's own name (a blank source cell in a file whose other rows cite one is an error).
 
 Metadata comes from the ``meta`` argument; ``index.etl.ingest`` loads it from a sidecar
 ``<file stem>.toml`` with keys ``format indicator year unit source`` and, for workbooks, per-sheet
@@ -727,9 +728,17 @@ def _frame(grid: Grid, records: list[Record], meta: TableMeta, source: str) -> p
         u or labels[i][1] or declared[i]
         for i, u in zip(frame["indicator"], frame["unit"], strict=True)
     ]
+    cited = {i: meta.lookup("source", labels[i][0]) or meta.lookup("source", i) for i in labels}
+    unsourced = [  # a file citing no source at all is its own source (its name, as documented)
+        Problem(grid.name, n, "source", "no source id, while other rows of this file give one "
+                "(a value needs its source: give it here, or in the file's metadata)")
+        for n, i, s in zip(frame["row"], frame["indicator"], frame["source"], strict=True)
+        if not s and not cited[i]
+    ] if frame["source"].astype(bool).any() else []  # fmt: skip
+    if unsourced:
+        raise InputError(unsourced)
     frame["source"] = [
-        s or meta.lookup("source", labels[i][0]) or meta.lookup("source", i) or source
-        for i, s in zip(frame["indicator"], frame["source"], strict=True)
+        s or cited[i] or source for i, s in zip(frame["indicator"], frame["source"], strict=True)
     ]
     frame["indicator"] = frame["indicator"].map(lambda i: labels[i][0])
     frame.insert(0, "file", grid.name)
