@@ -224,6 +224,10 @@ BAD = {
         f"indicators.csv:{APPENDED}: malformed CSV from this row on (unexpected end of data)",
     ),
     "empty sources table": ({"sources.csv": "", "a.csv": HEADER + GOOD}, "sources.csv: empty file"),
+    "a source's commit that is not a commit id": (
+        {"sources.csv": "source_id,publisher,commit\nS227,NBS,2016.5\n", "a.csv": HEADER + GOOD},
+        "sources.csv:2:commit: must be a git commit id or blank: '2016.5'",
+    ),
     "empty file": ({"a.csv": ""}, "a.csv: empty file: no data"),
     "header-only file": ({"a.csv": HEADER}, "a.csv:1: header only: no data rows"),
     "undecodable encoding": (

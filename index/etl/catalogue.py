@@ -59,7 +59,15 @@ CATALOGUE_SCHEMA: Final = pa.DataFrameSchema(
     },
 )
 SOURCES_SCHEMA: Final = pa.DataFrameSchema(
-    {"source_id": pa.Column(str, _nonempty, unique=True), "publisher": pa.Column(str, _nonempty)},
+    {
+        "source_id": pa.Column(str, _nonempty, unique=True),
+        "publisher": pa.Column(str, _nonempty),
+        "commit": pa.Column(  # where a stored copy sits: a git commit id, or blank (a web page)
+            str,
+            pa.Check.str_matches(r"^([0-9a-f]{7,64})?$", error="must be a git commit id or blank"),
+            required=False,
+        ),
+    },
 )
 
 
