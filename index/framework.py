@@ -402,13 +402,13 @@ class Framework:
             if not (data_unit and i.unit and as_is and not i.complement):
                 continue
             try:
-                same = factor(i.unit, data_unit) == 1
+                ratio = factor(i.unit, data_unit)
             except UnitError:  # not comparable: a label in the framework's own words
-                same = True
-            if not same:
+                continue
+            if ratio != 1:
                 problems.append(
                     Problem(self.source, i.code, "unit",
-                            f"unit '{i.unit}' is {factor(i.unit, data_unit)} × the data's unit "
+                            f"unit '{i.unit}' is {ratio} × the data's unit "
                             f"'{data_unit}' of series '{i.data_series}' (its values are in "
                             f"'{data_unit}': give that unit, or leave unit out)")
                 )  # fmt: skip

@@ -402,8 +402,8 @@ class Evaluator:
         ]
         disable = None if progress is None else not progress
         with tqdm(total=len(alts), disable=disable, unit="run", desc="uncertainty") as bar:
-            if mapper.local:  # the one share, scored straight into the design's rows: no second
-                # sink to merge (at 30,000 units its rank counts alone are a gigabyte)
+            if isinstance(mapper, workers.InProcess):  # straight into the design's rows: no
+                # second sink to merge (at 30,000 units its rank counts alone are a gigabyte)
                 direct = [(g, [(v, idx, idx) for v, idx in pool]) for g, pool in shares[0]]
                 sink = self._evaluate(alts, direct, shape, bar)
             else:

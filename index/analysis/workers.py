@@ -29,16 +29,12 @@ EXTRA = "pip install 'compute-index[dask]'"
 
 
 class Mapper(Protocol):
-    """Applies ``fn(item, **shared)`` to every item, yielding the results in any order."""
+    """Applies ``fn(item, **shared)`` to every item in other processes, yielding the results in
+    any order."""
 
     @property
     def workers(self) -> int:
         """How many shares to deal the work into (one per worker)."""
-        ...
-
-    @property
-    def local(self) -> bool:
-        """Whether ``fn`` runs in this process (it may then report progress itself)."""
         ...
 
     def map(self, fn: Callable[..., R], items: list[T], **shared: Any) -> Iterator[R]: ...
@@ -46,13 +42,10 @@ class Mapper(Protocol):
 
 @dataclass(frozen=True)
 class InProcess:
-    """Everything in this process, one item after the other."""
+    """Everything in this process: the evaluator scores every pool straight into the design's
+    rows (one share, nothing to map or merge)."""
 
     workers: int = 1
-    local: bool = True
-
-    def map(self, fn: Callable[..., R], items: list[T], **shared: Any) -> Iterator[R]:
-        return (fn(item, **shared) for item in items)
 
 
 @dataclass(frozen=True)
@@ -60,7 +53,6 @@ class Processes:
     """``jobs`` joblib (loky) worker processes on this machine; joblib memory-maps large arrays."""
 
     workers: int
-    local: bool = False
 
     def map(self, fn: Callable[..., R], items: list[T], **shared: Any) -> Iterator[R]:
         from joblib import Parallel, delayed  # type: ignore[import-untyped]
@@ -75,7 +67,6 @@ class Cluster:
     in a task is raised here and the other tasks are cancelled."""
 
     client: Client
-    local: bool = False
 
     @property
     def workers(self) -> int:
@@ -96,7 +87,7 @@ class Cluster:
             self.client.cancel([*futures, *sent.values()])
 
 
-def mapper(jobs: int = 1, client: Client | None = None) -> Mapper:
+def mapper(jobs: int = 1, client: Client | None = None) -> InProcess | Mapper:
     """The mapper for ``jobs`` processes or a Dask ``client`` (one or the other).
 
     ``jobs``: an integer ≥ 1 (1 = this process). ``client``: a ``distributed.Client`` whose
