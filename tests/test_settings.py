@@ -117,6 +117,7 @@ MISTAKES = [
         "screen.dat_thresh has no effect with screen.unit_screen = 'byzeros'",
     ),
     (["--set", "weighting={}"], "weighting: an empty table changes nothing"),
+    (["--set", "screen.unit_screen=[1]"], "screen.unit_screen: Input should be 'none'"),
 ]
 
 
