@@ -577,8 +577,8 @@ def _apply(data: dict, item: str, given: set[str]) -> None:
     else:
         target[leaf] = value
         if path == ["screen", "unit_screen"] and isinstance(value, str) and value in Screen.READS:
-            # a switch of rule:
-            # the old rule's thresholds go, unless given in this batch (then they are reported)
+            # a switch of rule: the old rule's thresholds go, unless given in this batch (then
+            # they are reported)
             for name in set().union(*Screen.READS.values()):
                 if name not in Screen.READS[value] and f"screen.{name}" not in given:
                     target.pop(name, None)
