@@ -12,6 +12,9 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# the project's own modules compiled once (an editable install leaves them as source, and
+	@# where PYTHONDONTWRITEBYTECODE is set every command would compile them again)
+	$(BIN)/python -m compileall -q index
 	touch $(STAMP)
 
 index: $(STAMP)

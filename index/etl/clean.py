@@ -41,20 +41,31 @@ class Cleaned:
     problems: list[Problem]
 
 
+def _each(func: Callable[..., Any], *columns: pd.Series) -> pd.Series:
+    """``func`` of each row's cells, called once per distinct tuple of the columns (object dtype).
+
+    The columns are read as object arrays: iterating a pyarrow-backed string column cell by cell
+    costs more than the work on its few distinct values."""
+    keys = list(zip(*(c.to_numpy(dtype=object) for c in columns), strict=True))
+    results = {k: func(*k) for k in dict.fromkeys(keys)}
+    return pd.Series([results[k] for k in keys], index=columns[0].index, dtype=object)
+
+
 def _apply(func: Callable[..., Any], *columns: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``func`` once per distinct tuple of the columns → (results, error messages; '' if none)."""
-    keys = list(zip(*columns, strict=True))
-    results: dict[tuple, Any] = {}
-    errors: dict[tuple, str] = {}
-    for k in dict.fromkeys(keys):
+    """:func:`_each` of ``func`` → (results, error messages; '' if none): a ``ValueError`` is
+    the cell's error (None its result)."""
+
+    def attempt(*cells: Any) -> tuple[Any, str]:
         try:
-            results[k], errors[k] = func(*k), ""
+            return func(*cells), ""
         except ValueError as exc:  # includes UnitError
-            results[k], errors[k] = None, str(exc)
-    index = columns[0].index
+            return None, str(exc)
+
+    both = _each(attempt, *columns)
+    results, errors = zip(*both, strict=True) if len(both) else ((), ())
     return (
-        pd.Series([results[k] for k in keys], index=index, dtype=object),
-        pd.Series([errors[k] for k in keys], index=index, dtype=object),
+        pd.Series(results, index=both.index, dtype=object),
+        pd.Series(errors, index=both.index, dtype=object),
     )
 
 
@@ -111,7 +122,7 @@ def clean(
     """Resolve, parse and convert the raw long frame; ``sources`` (if given) are the valid ids and
     ``years`` the accepted (first, last) year."""
     code, region_err = _apply(_region, raw["region"])
-    indicator = raw["indicator"].map(catalogue.resolve).astype(object)
+    indicator = _each(catalogue.resolve, raw["indicator"])
     known = indicator.notna()
     year, year_err = _apply(lambda text: _year(text, years), raw["year"])
     parsed, value_err = _apply(parse_decimal, raw["value"])
@@ -174,7 +185,7 @@ def clean(
 def _footnote_notes(raw: pd.DataFrame, limit: int = 5) -> list[str]:
     """One note per file whose value cells carried footnote marks (``123.4①``), which were
     stripped: the marks and the first rows, so the user can check the footnotes."""
-    marks = raw["value"].map(footnote)
+    marks = _each(footnote, raw["value"])
     notes = []
     for file, group in raw[marks != ""].groupby("file", sort=True):
         rows = ", ".join(map(str, group["row"].iloc[:limit])) + (
