@@ -146,3 +146,33 @@ def test_heatmap_cell_labels_are_the_values(result):
     for c in stamps:
         j, i = np.asarray(c.get_offsets()).T.astype(int)
         assert len({f"{v:.2f}" for v in np.asarray(corr)[i, j]}) == 1
+
+
+def test_png_is_rgb_when_opaque_and_rgba_when_not():
+    """An opaque figure (the house style's white face) is written as RGB; one with transparent
+    pixels keeps its alpha channel, the pixels unchanged either way."""
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    with figures.style():
+        modes = {}
+        for face in ("white", "none"):
+            fig = Figure(figsize=(2, 1), facecolor=face)
+            fig.add_subplot().plot([0, 1], [0, 1])
+            png, _ = figures.figure_bytes(fig)
+            modes[face] = Image.open(io.BytesIO(png)).mode
+    assert modes == {"white": "RGB", "none": "RGBA"}
+
+
+def test_heatmap_cell_labels_are_centred_on_their_ink(result):
+    """Each stamped label's outline is centred on (0, 0): the box of its curves (solved exactly
+    by ``Path.get_extents``) has its middle at the data point."""
+    with figures.style():
+        fig = figures.correlation_heatmap(result.scores, result.nodes)
+    stamps = [c for c in fig.axes[0].collections if len(c.get_paths()) == 1]
+    assert stamps
+    for c in stamps:
+        box = c.get_paths()[0].get_extents()
+        np.testing.assert_allclose([box.x0 + box.x1, box.y0 + box.y1], 0.0, atol=1e-9)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib import image as mimage
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
@@ -27,8 +26,10 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
+from matplotlib.path import Path as Outline
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D, Bbox
+from PIL import Image
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -94,7 +95,8 @@ def figure_bytes(fig: Figure) -> tuple[bytes, bytes]:
     the tight bounding box (+ ``PAD`` inches) is measured with that renderer's text extents and
     the PNG is that box cut from the pixels (white where it reaches past the figure's edge: the
     picture ``savefig(bbox_inches=box)`` draws, up to a sub-pixel shift, without laying the text
-    out again). The SVG is printed from the same layout and box.
+    out again), written as RGB where every pixel is opaque (as the house style's white face
+    makes them), RGBA otherwise. The SVG is printed from the same layout and box.
     """
     with mpl.rc_context({"svg.hashsalt": HASH_SALT, "svg.fonttype": "path"}):
         fig.set_dpi(DPI)
@@ -105,8 +107,11 @@ def figure_bytes(fig: Figure) -> tuple[bytes, bytes]:
         fig.set_layout_engine("none")  # laid out above: keep those positions for the SVG
         try:
             png, svg = io.BytesIO(), io.BytesIO()
-            unsigned: dict[str, Any] = {"Software": None}  # None drops the entry
-            mimage.imsave(png, _cut(canvas, bbox), format="png", dpi=DPI, metadata=unsigned)
+            pixels = _cut(canvas, bbox)
+            opaque = bool((pixels[..., 3] == 255).all())  # RGB: a quarter fewer bytes to pack
+            Image.fromarray(pixels[..., :3] if opaque else pixels).save(
+                png, format="png", dpi=(DPI, DPI)
+            )  # no text chunks: no software version, no date
             fig.savefig(
                 svg, format="svg", dpi=DPI, bbox_inches=bbox,
                 metadata={"Date": None, "Creator": "compute-index"},
@@ -501,7 +506,10 @@ def _cell_labels(
     SVG draws text as outlines anyway, ``svg.fonttype = path``), centred on its ink; but a few
     dozen artists instead of hundreds: each ``Text`` is laid out and drawn on its own, which for a
     heatmap's cells costs more than the rest of the figure. Each distinct label is converted to
-    an outline once (in points) and stamped at its data points (the SVG defines it once).
+    an outline once (in points) and stamped at its data points (the SVG defines it once). The
+    ink box is the box of the outline's points (``Path.get_extents`` would solve every curve for
+    its extremes, a third of the figure's making): the same box, as outlines have points at their
+    extremes (as the TrueType and OpenType specifications recommend and the fonts drawn here do).
     """
     prop = FontProperties(size=fontsize)
     points = Affine2D().scale(1 / 72) + ax.figure.dpi_scale_trans
@@ -510,10 +518,11 @@ def _cell_labels(
         at.setdefault(label, []).append(k)
     for label, where in at.items():  # first-appearance order: the same file every time
         path = TextPath((0, 0), label, prop=prop)
-        box = path.get_extents()
-        centred = path.transformed(
-            Affine2D().translate(-(box.x0 + box.x1) / 2, -(box.y0 + box.y1) / 2)
-        )
+        if not len(path.vertices):  # a blank label: no ink
+            continue
+        ink = path.vertices[path.codes != Outline.CLOSEPOLY]  # a CLOSEPOLY's vertex is ignored
+        middle = (ink.min(axis=0) + ink.max(axis=0)) / 2
+        centred = path.transformed(Affine2D().translate(-middle[0], -middle[1]))
         stamps = PathCollection(
             [centred],
             offsets=np.column_stack([x[where], y[where]]),
