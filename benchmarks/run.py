@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,20 +97,34 @@ def timed(fn: Callable[[], object], repeat: int) -> dict:
     """Best and median wall time of ``repeat`` calls, the least CPU time of a call (and that of
     the best call), and the 1-minute load average before the first (on a shared machine CPU
     time shows the cost without waiting for other processes)."""
-    wall, cpu, load1 = [], [], os.getloadavg()[0]
+    return timed_alternately([fn], repeat)[0]
+
+
+def timed_alternately(fns: Sequence[Callable[[], object]], repeat: int) -> list[dict]:
+    """:func:`timed` of each of ``fns``, called in turn ``repeat`` times (a, b, a, b, …), so
+    that workloads compared with each other meet the same drift of the machine's speed."""
+    wall: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
+    load1 = os.getloadavg()[0]
     for _ in range(repeat):
-        t, c = time.perf_counter(), cpu_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(cpu_time() - c)
-    best = int(np.argmin(wall))
-    return {
-        "best_s": wall[best],
-        "median_s": statistics.median(wall),
-        "cpu_s": min(cpu),
-        "cpu_s_of_best": cpu[best],
-        "load": round(load1, 2),
-    }
+        for k, fn in enumerate(fns):
+            t, c = time.perf_counter(), cpu_time()
+            fn()
+            wall[k].append(time.perf_counter() - t)
+            cpu[k].append(cpu_time() - c)
+    out = []
+    for w, c in zip(wall, cpu, strict=True):
+        best = int(np.argmin(w))
+        out.append(
+            {
+                "best_s": w[best],
+                "median_s": statistics.median(w),
+                "cpu_s": min(c),
+                "cpu_s_of_best": c[best],
+                "load": round(load1, 2),
+            }
+        )
+    return out
 
 
 def one_thread(fn: Callable[[], object]) -> Callable[[], object]:
@@ -462,9 +476,9 @@ def cli(repeat: int) -> list[dict]:
             shutil.rmtree(out, ignore_errors=True)
             call("publish", "--out", str(out))()
 
-        pub = timed(publish, max(1, repeat // 2))
+        publish()
         folder = next(p for p in out.iterdir() if p.is_dir()) if out.is_dir() else out
-        ver = timed(call("verify", str(folder)), max(1, repeat // 2))
+        pub, ver = timed_alternately([publish, call("verify", str(folder))], repeat)
         rows.append(row("compute-index publish", pub, None))
         rows.append(
             row(

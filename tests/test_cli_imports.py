@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("sklearn", "matplotlib", "openpyxl", "scipy", "dask", "distributed")
+HEAVY = ("sklearn", "matplotlib", "openpyxl", "scipy", "scipy.stats", "dask", "distributed")
 PROBE = f"""
 import json, sys
 from index.cli import app
@@ -20,7 +20,7 @@ try:
     code = 0
 except SystemExit as exc:
     code = exc.code
-loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+loaded = sorted(m for m in {HEAVY!r} if m in sys.modules)
 print(json.dumps({{"code": code, "heavy": loaded}}))
 """
 
@@ -48,6 +48,15 @@ def run_loads(bundled_inputs, tmp_path) -> list[str]:
 def test_run_imports_no_sklearn_matplotlib_or_scipy(bundled_inputs, tmp_path):
     """The default run needs none of them (scipy: only Box-Cox, optimisation, statistics)."""
     assert not {"sklearn", "matplotlib", "scipy"} & set(run_loads(bundled_inputs, tmp_path))
+
+
+def test_entropy_weights_import_no_scipy_stats(bundled_inputs, tmp_path):
+    """Entropy weights need scipy.special's -p ln p only (scipy.stats costs 0.5–1 s to load)."""
+    out = tmp_path / "results.parquet"
+    args = ("run", "--data", str(bundled_inputs), "--out", str(out), "-q")
+    loaded = loaded_after(*args, "--set", "weighting=entropy")
+    assert out.is_file() and "scipy" in loaded  # the probe sees scipy: it would see scipy.stats
+    assert "scipy.stats" not in loaded
 
 
 def test_run_imports_no_openpyxl(bundled_inputs, tmp_path):
