@@ -136,6 +136,39 @@ def test_switching_the_screening_rule_drops_the_old_rules_thresholds(bundled_inp
     assert res.exit_code == 2 and "screen.dat_thresh has no effect" in res.output
 
 
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("[weighting]\n", "weighting"),
+        (
+            '[treat]\nmethod = "winsorise"\n[treat.per_indicator.hub_node]\n',
+            "treat.per_indicator.hub_node",
+        ),
+        ("weights = {}\n", "weights"),
+    ],
+)
+def test_an_empty_table_in_a_config_file_is_refused(bundled_inputs, tmp_path, text, key):
+    """A file's tables are laid over the framework's: an empty one changes nothing, and is named
+    (as ``--set weighting={}`` is)."""
+    cfg = tmp_path / "empty.toml"
+    cfg.write_text(text, encoding="utf-8")
+    res = runner.invoke(app, ["run", "-q", "--data", str(bundled_inputs), "-c", str(cfg)])
+    assert res.exit_code == 2
+    assert f"empty.toml:{key}: an empty table changes nothing" in res.output, res.output
+
+
+def test_a_written_config_has_no_empty_table_and_reads_back(tmp_path):
+    """``to_toml`` leaves out the empty tables a dump holds (defaults such as ``weights``), so the
+    file it writes is one :func:`index.config.load` accepts, and the same settings."""
+    from index.config import Config, load, to_toml
+
+    config = Config()
+    path = tmp_path / "written.toml"
+    path.write_text(to_toml(config), encoding="utf-8")
+    assert "{}" not in path.read_text(encoding="utf-8")
+    assert load(path) == config
+
+
 @pytest.mark.parametrize("quiet", [False, True], ids=["loud", "quiet"])
 @pytest.mark.parametrize("args,expected", MISTAKES, ids=[" ".join(a) for a, _ in MISTAKES])
 def test_mistaken_setting_exits_2_naming_it_and_writes_nothing(
