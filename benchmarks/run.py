@@ -453,7 +453,8 @@ def bounds(repeat: int) -> list[dict]:
 # ---- command line ------------------------------------------------------------------------------------
 def cli(repeat: int) -> list[dict]:
     exe = str(BIN / "compute-index")
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    # bytecode cached as on a user's machine (any value of the variable, even "0", disables it)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     tmp = Path(tempfile.mkdtemp(prefix="bench-pub-"))
     try:
 

@@ -677,38 +677,17 @@ def load(path: str | Path) -> Config:
     except UnicodeDecodeError as exc:
         raise InputError(Problem(str(path), None, None, f"not valid TOML: {exc}")) from None
     data = parse_toml(text, str(path))
-    if empty := _empty_tables(data):
+    if empty := [step for step in _STEPS if data.get(step) == {}]:
+        # a step's table is laid over the framework's by :func:`switch`: with nothing in it, the
+        # step keeps its method and settings (other empty tables can clear the framework's)
         raise InputError(
             [
-                Problem(str(path), None, key, "an empty table changes nothing (a file's settings "
-                        "are laid over the framework's): give a setting under it, or remove it")
-                for key in empty
+                Problem(str(path), None, step, f"an empty table changes nothing: give {step} a "
+                        "method or a setting, or remove the table")
+                for step in empty
             ]
         )  # fmt: skip
     return validate(data, str(path))
-
-
-def _empty_tables(data: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """The dotted keys of the empty tables in nested settings (``[weighting]`` with nothing under
-    it), depth first."""
-    out: list[str] = []
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            out += _empty_tables(value, f"{prefix}{key}.") if value else [f"{prefix}{key}"]
-    return out
-
-
-def _without_empty_tables(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` without its empty tables, at any depth (they change nothing, and a file holding
-    one is refused by :func:`load`)."""
-    out = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            value = _without_empty_tables(value)
-            if not value:
-                continue
-        out[key] = value
-    return out
 
 
 def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
@@ -831,7 +810,6 @@ def to_toml(config: Config, recommended: Mapping[str, Any] | None = None) -> str
 
     data = config.model_dump(mode="json", exclude_none=True)
     data.pop("overrides", None)
-    data = _without_empty_tables(data)
     if "aggregation" in data:  # TOML keys are strings
         agg = data["aggregation"]
         for key in ("by_level", "dat_thresh"):

@@ -69,3 +69,13 @@ def test_sys_exit_with_a_message_prints_it_and_exits_1(tmp_path):
     res = console(tmp_path, "config", before=before)
     assert res.returncode == 1
     assert "stopped: reason" in res.stderr
+
+
+def test_a_closed_stream_is_no_error(tmp_path):
+    """Started with stdout or stderr closed (``>&-``, as some schedulers do), a command that
+    succeeds still exits 0."""
+    code = "import sys\nfrom index.cli import main\nsys.argv = ['compute-index', 'config']\nmain()"
+    for redirect in (">&-", "2>&-"):
+        shell = f'"$0" -c "$1" {redirect}'
+        res = subprocess.run(["sh", "-c", shell, sys.executable, code], cwd=tmp_path)
+        assert res.returncode == 0, redirect

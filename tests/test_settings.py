@@ -136,37 +136,27 @@ def test_switching_the_screening_rule_drops_the_old_rules_thresholds(bundled_inp
     assert res.exit_code == 2 and "screen.dat_thresh has no effect" in res.output
 
 
-@pytest.mark.parametrize(
-    "text,key",
-    [
-        ("[weighting]\n", "weighting"),
-        (
-            '[treat]\nmethod = "winsorise"\n[treat.per_indicator.hub_node]\n',
-            "treat.per_indicator.hub_node",
-        ),
-        ("weights = {}\n", "weights"),
-    ],
-)
-def test_an_empty_table_in_a_config_file_is_refused(bundled_inputs, tmp_path, text, key):
-    """A file's tables are laid over the framework's: an empty one changes nothing, and is named
-    (as ``--set weighting={}`` is)."""
+@pytest.mark.parametrize("step", ["weighting", "treat", "aggregation"])
+def test_an_empty_step_table_in_a_config_file_is_refused(bundled_inputs, tmp_path, step):
+    """A step's table is laid over the framework's (same method: merged key by key), so one with
+    nothing under it changes nothing, and is named (as ``--set weighting={}`` is)."""
     cfg = tmp_path / "empty.toml"
-    cfg.write_text(text, encoding="utf-8")
+    cfg.write_text(f"[{step}]\n", encoding="utf-8")
     res = runner.invoke(app, ["run", "-q", "--data", str(bundled_inputs), "-c", str(cfg)])
     assert res.exit_code == 2
-    assert f"empty.toml:{key}: an empty table changes nothing" in res.output, res.output
+    assert f"empty.toml:{step}: an empty table changes nothing" in res.output, res.output
 
 
-def test_a_written_config_has_no_empty_table_and_reads_back(tmp_path):
-    """``to_toml`` leaves out the empty tables a dump holds (defaults such as ``weights``), so the
-    file it writes is one :func:`index.config.load` accepts, and the same settings."""
-    from index.config import Config, load, to_toml
+def test_an_empty_table_that_clears_the_frameworks_is_kept(bundled_inputs, tmp_path):
+    """An empty table that is not a whole step can mean something: ``per_indicator = {}`` with
+    another method clears the framework's per-indicator treatments, and the file says so."""
+    from index.config import load
 
-    config = Config()
-    path = tmp_path / "written.toml"
-    path.write_text(to_toml(config), encoding="utf-8")
-    assert "{}" not in path.read_text(encoding="utf-8")
-    assert load(path) == config
+    cfg = tmp_path / "clear.toml"
+    cfg.write_text('[treat]\nmethod = "log_CT"\nper_indicator = {}\n', encoding="utf-8")
+    assert load(cfg).treat.per_indicator == {}
+    res = runner.invoke(app, ["run", "-q", "--data", str(bundled_inputs), "-c", str(cfg)])
+    assert res.exit_code == 0, res.output
 
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["loud", "quiet"])

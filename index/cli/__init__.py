@@ -48,7 +48,8 @@ def main() -> None:
     if alive or multiprocessing.active_children():
         sys.exit(code)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to deliver
-            stream.flush()
+    for stream in (sys.stdout, sys.stderr):  # None when the process was started without it
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to deliver
+                stream.flush()
     os._exit(code or 0)

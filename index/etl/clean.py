@@ -48,7 +48,8 @@ def _each(func: Callable[..., Any], *columns: pd.Series) -> pd.Series:
     costs more than the work on its few distinct values."""
     keys = list(zip(*(c.to_numpy(dtype=object) for c in columns), strict=True))
     results = {k: func(*k) for k in dict.fromkeys(keys)}
-    return pd.Series([results[k] for k in keys], index=columns[0].index, dtype=object)
+    name = columns[0].name if len(columns) == 1 else None
+    return pd.Series([results[k] for k in keys], index=columns[0].index, dtype=object, name=name)
 
 
 def _apply(func: Callable[..., Any], *columns: pd.Series) -> tuple[pd.Series, pd.Series]:

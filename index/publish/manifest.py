@@ -26,6 +26,7 @@ PACKAGES = (
     "scipy",
     "scikit-learn",
     "matplotlib",
+    "pillow",  # encodes the PNGs
     "openpyxl",
     "compute-index",
 )
