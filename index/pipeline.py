@@ -482,7 +482,8 @@ class Build:
     def treatment_flags(self, year: int | None = None) -> pd.DataFrame:
         """What the outlier treatment did to each value of one year (units × indicators; COINr
         ``Treated_Points``): "winhi" / "winlo" for a Winsorised high / low point, the name of
-        the transformation that replaced the value (``log_CT``, ``boxcox`` …), "" untreated
+        the transformation that replaced the value (``log_CT``, ``boxcox`` …), both joined by
+        "+" where ``combine_treat`` applied f2 on top of f1 ("winhi+log_CT"), "" untreated
         (also every missing value)."""
         flags = self.stages.get("treat_flags")
         if flags is None:  # a Build assembled by hand, without the treatment stage's flags
@@ -496,7 +497,8 @@ class Build:
 
     def treatment_details(self, year: int | None = None) -> pd.DataFrame:
         """The treatment log of one year, one row per indicator (COINr ``Dets_Table``):
-        ``treatment`` applied (``none``, ``winsorise`` or a transformation), the skewness /
+        ``treatment`` applied (``none``, ``winsorise``, a transformation, or ``f1+f2`` such as
+        ``winsorise+log_CT`` where ``combine_treat`` applied f2 on top of f1), the skewness /
         kurtosis test before (``check_SkewKurt0.*``), after the first stage (``…1.*``) and after
         ``f2`` (``…2.*``), and ``winsorise.nwin``. Empty (no rows) when nothing is treated."""
         log = self.treat_log

@@ -7,12 +7,15 @@ Default (``method="winsorise"``), per indicator and ignoring NaN:
    max (skew >= 0) or the min (skew < 0) by the max/min of the remaining values; ``nwin`` = size of
    the last replaced top set + size of the last replaced bottom set (a cumulative count per side,
    since earlier Winsorised points tie with the new extreme);
-3. if it still fails, apply ``f2`` (default ``log_CT``) to the ORIGINAL values, whatever its result.
+3. if it still fails, apply ``f2`` (default ``log_CT``) to the ORIGINAL values, whatever its result;
+   with ``combine_treat`` (COINr ``Treat(combine_treat = TRUE)``) to step 2's result instead, so
+   that the two treatments combine: ``f2(winsorised x)``.
 
 Step 2 is COINr's first stage ``f1``: ``f1 = "winsorise"`` (default) is the loop above; any name of
 :data:`TRANSFORMS` (``f1 = "boxcox"``, ``"log_CT"`` …) instead transforms the indicators that fail
 the test in step 1, and step 3 still applies ``f2`` to the original values of those that fail
-after it. A transformation's name as ``method`` transforms every indicator, with no test.
+after it (with ``combine_treat``: ``f2(f1(x))``). A transformation's name as ``method``
+transforms every indicator, with no test.
 Treatment is a per-column decision, taken for every column (and leading batch item) at once:
 columns become rows of one array, the pass test is one vectorised skewness/kurtosis, and each
 Winsorisation step moves every row still failing, so Python loops over steps, not columns.
@@ -378,7 +381,9 @@ def used_options(spec: Mapping[str, object]) -> set[str]:
     """The options of :func:`treat` that can change the result under ``spec`` (its ``method``,
     ``f1``, ``f2``): the pass test, ``f1`` and ``f2`` only with the two-stage ``winsorise``;
     ``winmax`` and ``force_win`` only when ``f1`` Winsorises; ``boxcox_lambda`` only where Box-Cox
-    is applied. Setting any other option is a mistake a config reports (it would change nothing)."""
+    is applied; ``combine_treat`` only when there is an ``f2`` and ``f1`` can change the values it
+    is applied to (not ``f1 = "none"``, nor a Winsorisation with ``winmax = 0``). Setting any other
+    option is a mistake a config reports (it would change nothing)."""
     method = spec.get("method", "winsorise")
     if method != "winsorise":
         return {"boxcox_lambda"} if method == "boxcox" else set()
@@ -386,6 +391,8 @@ def used_options(spec: Mapping[str, object]) -> set[str]:
     used = {"f1", "f2", "skew_thresh", "kurt_thresh"}
     if f1 == "winsorise":
         used |= {"winmax", "force_win"}
+    if f2 != "none" and f1 != "none" and not (f1 == "winsorise" and spec.get("winmax", 5) == 0):
+        used.add("combine_treat")
     if "boxcox" in (f1, f2):
         used.add("boxcox_lambda")
     return used
@@ -431,6 +438,14 @@ def _why_unused(name: str, spec: Mapping[str, object]) -> str:
         )
     elif name in ("winmax", "force_win"):
         hint = f"f1 = '{f1}' does not Winsorise (did you mean f1 = 'winsorise'?)"
+    elif name == "combine_treat":
+        hint = (
+            "f2 = 'none' applies no second stage to combine with f1"
+            if spec.get("f2", "log_CT") == "none"
+            else "f1 = 'none' leaves the values as they are, so f2 already applies to them"
+            if f1 == "none"
+            else "winmax = 0 Winsorises nothing, so f2 already applies to the original values"
+        )
     else:
         hint = "neither f1 nor f2 is 'boxcox'"
     return f"changes nothing: {hint}"
@@ -442,7 +457,7 @@ def method_summary(name: str) -> str:
         return (
             "COINr Treat: indicators failing the test (pass: |skew| < skew_thresh or kurt < kurt_thresh) get f1 "
             "(default Winsorisation up to winmax points); those still failing get f2 of their "
-            "original values"
+            "original values (combine_treat: f2 of f1's result)"
         )
     doc = (TREATMENTS[name].__doc__ or "").strip().splitlines()[0]
     if name == "none":
@@ -532,11 +547,19 @@ class _Log:
     def flags(self) -> np.ndarray:
         """A flag per point (rows, n): "winhi" / "winlo" in a row Winsorised (its last replaced
         top / bottom set), the transformation's name on every present point of a transformed row
-        (its last treatment), "" elsewhere."""
-        name = self.cols["treatment"].astype("<U11")[:, None]
+        (its last treatment), "" elsewhere. A row treated ``f1+f2`` (``combine_treat``) gets
+        f1's flag, then "+f2" on every present point: "winhi+log_CT" on a Winsorised point,
+        "log_CT" on the others (COINr's ``Treated_Points`` of a combined treatment)."""
+        first, _, second = np.strings.partition(self.cols["treatment"].astype(str), "+")
+        name = first[:, None]
         marks = np.where(self.high, "winhi", np.where(self.low, "winlo", ""))
         kept = (name == "none") | (name == "winsorise")
-        return np.where(kept, marks, np.where(self.present, name, "")).astype("<U11")
+        out = np.where(kept, marks, np.where(self.present, name, "")).astype("<U11")
+        if not (second != "").any():
+            return out
+        on_top = self.present & (second != "")[:, None]
+        joined = np.strings.add(np.where(out == "", "", np.strings.add(out, "+")), second[:, None])
+        return np.where(on_top, joined, out)
 
 
 @dataclass(frozen=True)
@@ -613,9 +636,15 @@ def _treat_rows(v: np.ndarray, spec: dict, log: _Log, at: np.ndarray) -> np.ndar
         fails = log.check(1, out[need], at[need], spec)
     fallback = need[fails]
     if len(fallback) and spec["f2"] != "none":
-        out[fallback] = _transform_some(spec["f2"], v, fallback, spec["boxcox_lambda"])
+        # COINr: f2 of the original values, or of f1's result with combine_treat (f2 ∘ f1)
+        base = out if spec["combine_treat"] else v
+        out[fallback] = _transform_some(spec["f2"], base, fallback, spec["boxcox_lambda"])
         log.later(2, out[fallback], at[fallback], spec)
-        log.cols["treatment"][at[fallback]] = spec["f2"]
+        first = log.cols["treatment"][at[fallback]]
+        combined = spec["combine_treat"] & (first != "none")
+        log.cols["treatment"][at[fallback]] = np.where(
+            combined, first + "+" + spec["f2"], spec["f2"]
+        )
     return out
 
 
@@ -649,6 +678,11 @@ def _specs(
             raise InputError(f"treat: unknown f2 '{spec['f2']}'; choose from {sorted(TRANSFORMS)}")
         if spec["f1"] not in TREATMENTS:
             raise InputError(f"treat: unknown f1 '{spec['f1']}'; choose from {sorted(TREATMENTS)}")
+        for name in ("force_win", "combine_treat"):  # a truthy "no" would silently switch it on
+            if not isinstance(spec[name], bool | np.bool_):
+                raise InputError(
+                    f"treat: column {j}: {name} must be true or false, got {spec[name]!r}"
+                )
         if spec["force_win"] and spec["winmax"] is None:
             raise InputError(f"treat: column {j}: force_win needs a finite winmax")
         cols = groups.setdefault(tuple(spec.items()), (spec, []))[1]
@@ -671,12 +705,15 @@ def treat(
     force_win: bool = False,
     per_indicator: dict[int, dict] | None = None,
     f1: FirstStage = "winsorise",
+    combine_treat: bool = False,
 ) -> TreatResult:
     """Treat every indicator column of ``x`` (..., n_units, n_ind); see the module docstring.
 
     ``f1`` is the first stage of ``method="winsorise"`` (COINr ``Treat(f1 = ...)``), applied to
-    the indicators that fail the test; an option that changes nothing under the chosen
-    ``method``/``f1``/``f2`` (:func:`used_options`) and differs from its default is an error.
+    the indicators that fail the test; ``combine_treat`` applies ``f2`` to ``f1``'s result
+    rather than to the original values (COINr ``Treat(combine_treat = TRUE)``). An option that
+    changes nothing under the chosen ``method``/``f1``/``f2`` (:func:`used_options`) and differs
+    from its default is an error.
     ``per_indicator`` maps a column index to overrides of any keyword here (e.g.
     ``{3: {"method": "none"}, 7: {"winmax": 2, "force_win": True}}``). ``winmax=None`` = no limit.
     """
@@ -692,6 +729,7 @@ def treat(
         boxcox_lambda=boxcox_lambda,
         force_win=force_win,
         f1=f1,
+        combine_treat=combine_treat,
     )
     specs = _specs(x.shape[-1], defaults, per_indicator)  # indicators sharing a spec go together
     n, k = x.shape[-2:]
