@@ -276,3 +276,32 @@ def test_build_rebuild_with_combine_treat(oracle_dir):
     changed = ~np.isclose(b.stages["treated"], c.stages["treated"], equal_nan=True)
     cols = [b.framework.indicator_codes.index(code) for code in fell]
     assert changed[..., cols].any(axis=-2).all() and not np.delete(changed, cols, axis=-1).any()
+
+
+def test_uncertainty_factor_varying_combine_equals_the_two_builds(oracle_dir):
+    """An uncertainty factor over combine_treat (the engine's shared stage cache and walks):
+    every region's lowest and highest score over the runs are its scores in the two builds."""
+    from test_build_outputs import asem_build
+
+    b = asem_build(oracle_dir, treat={"method": "winsorise", "winmax": 1})
+    c = b.rebuild("treat.combine_treat=true")
+    alts = [{"method": "winsorise", "winmax": 1, "combine_treat": flag} for flag in (False, True)]
+    spec = {"sampling": {"method": "mc", "n": 16, "seed": 1}, "factors": {"treat": alts}}
+    t = b.uncertainty(spec=spec, keep_scores=True).table().set_index("region_code")
+    s1 = b.ranking().score
+    s2 = c.ranking().score.loc[s1.index]
+    assert (s1 != s2).any()
+    np.testing.assert_allclose(t.score_min.loc[s1.index], np.minimum(s1, s2), rtol=1e-12)
+    np.testing.assert_allclose(t.score_max.loc[s1.index], np.maximum(s1, s2), rtol=1e-12)
+
+
+def test_recommended_combine_made_useless_by_the_user_is_dropped_not_refused():
+    """A framework's recommended ``combine_treat = true`` under the user's ``f2 = "none"`` is not
+    the user's mistake: it is dropped (as an inherited winmax under f1 = "boxcox")."""
+    from index import config as cfgmod
+
+    recommended = {"treat": {"method": "winsorise", "winmax": 5, "combine_treat": True}}
+    dropped = cfgmod.effective(Config().with_overrides(["treat.f2=none"]), recommended)
+    assert "combine_treat" not in dropped.treat.params and dropped.treat.params["f2"] == "none"
+    kept = cfgmod.effective(Config().with_overrides(["treat.f2=log"]), recommended)
+    assert kept.treat.params["combine_treat"] is True
