@@ -37,7 +37,7 @@ def _compare_details(details: pd.DataFrame, expected: pd.DataFrame) -> None:
     ("stem", "params"),
     [
         ("treatcat_default_winmax5", {}),
-        ("treatcat_winmax1", {"winmax": 1}),  # 10 indicators fall back to log_CT
+        ("treatcat_winmax1", {"winmax": 1}),  # 9 indicators fall back to log_CT
         ("treat2_boxcox_f2", {"f2": "boxcox", "boxcox_lambda": 0.5}),
     ],
 )
