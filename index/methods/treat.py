@@ -550,15 +550,15 @@ class _Log:
         (its last treatment), "" elsewhere. A row treated ``f1+f2`` (``combine_treat``) gets
         f1's flag, then "+f2" on every present point: "winhi+log_CT" on a Winsorised point,
         "log_CT" on the others (COINr's ``Treated_Points`` of a combined treatment)."""
-        first, _, second = np.strings.partition(self.cols["treatment"].astype(str), "+")
-        name = first[:, None]
+        parts = np.char.partition(self.cols["treatment"].astype(str), "+")  # (rows, 3)
+        name, second = parts[:, :1], parts[:, 2]
         marks = np.where(self.high, "winhi", np.where(self.low, "winlo", ""))
         kept = (name == "none") | (name == "winsorise")
         out = np.where(kept, marks, np.where(self.present, name, "")).astype("<U11")
         if not (second != "").any():
             return out
         on_top = self.present & (second != "")[:, None]
-        joined = np.strings.add(np.where(out == "", "", np.strings.add(out, "+")), second[:, None])
+        joined = np.char.add(np.where(out == "", "", np.char.add(out, "+")), second[:, None])
         return np.where(on_top, joined, out)
 
 
