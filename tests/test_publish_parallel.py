@@ -166,3 +166,23 @@ def _alive(pid: int) -> bool:
         return stat.read_text().split(") ")[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _frozen_in_worker(_: int) -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_objects_are_frozen_for_the_pools_lifetime_and_in_its_workers(workers):
+    """The cyclic GC skips what existed when the pool opened (and when it forked), in this
+    process and in the workers; leaving the pool, error or not, unfreezes them."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(ZeroDivisionError), parallel.Pool(workers) as pool:
+        assert gc.get_freeze_count() > 0
+        assert pool.submit(_frozen_in_worker, 0).result() > 0
+        raise ZeroDivisionError
+    assert gc.get_freeze_count() == 0
