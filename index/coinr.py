@@ -1,8 +1,11 @@
 """Import COINr's iData/iMeta pair (the JRC's R package format) as a framework and a dataset.
 
 iMeta rows of Type ``Indicator`` and ``Aggregate`` become the hierarchy (Level, Parent, Weight,
-Direction, Target, Denominator, and the goalposts ``goalpost_lower`` / ``goalpost_upper``);
-``Group`` rows name unit-group columns; ``Denominator`` rows name denominator series; ``Other``
+Direction, Target, Denominator, the goalposts ``goalpost_lower`` / ``goalpost_upper`` and the
+bounds ``scaled_lower`` / ``scaled_upper`` of ``n_scaled``, each pair both or neither); COINr's
+per-indicator ``goalpost_scale``, ``goalpost_trunc2posts``, ``scale_factor`` and
+``dist2targ_cap_max`` are one setting each here, carried as the framework's recommended
+``normalise.method_defaults`` (values that differ between indicators are an error); ``Group`` rows name unit-group columns; ``Denominator`` rows name denominator series; ``Other``
 rows are passed over. iData holds one row per unit (and per numeric ``Time`` for panels);
 ``uName`` and ``iName`` are optional (default: the code).
 
@@ -34,8 +37,19 @@ from index.framework import Aggregate, Framework, Indicator, Root
 
 _META_COLS = {"Level", "iCode", "Direction", "Weight", "Parent", "Type"}
 _TYPES = ("Indicator", "Aggregate", "Group", "Denominator", "Other")
-_READ_COLS = _META_COLS | {"iName", "Unit", "Target", "Denominator", "goalpost_lower",
-                           "goalpost_upper", "goalpost_scale", "goalpost_trunc2posts"}  # fmt: skip
+_PAIRS = {  # iMeta columns → the framework field of the (lower, upper) pair they give
+    "goalposts": ("goalpost_lower", "goalpost_upper"),  # n_goalposts
+    "scaled_bounds": ("scaled_lower", "scaled_upper"),  # n_scaled
+}
+_SETTINGS = {  # iMeta column → (normaliser, its parameter, is a logical): one value for all here
+    "goalpost_scale": ("goalposts", "scale", False),
+    "goalpost_trunc2posts": ("goalposts", "trunc", True),
+    "scale_factor": ("scaled", "scale_factor", False),
+    "dist2targ_cap_max": ("dist2targ", "cap", True),
+}
+_NUMERIC = ("Level", "Direction", "Weight", "Target", *(c for p in _PAIRS.values() for c in p),
+            *(c for c, (_, _, flag) in _SETTINGS.items() if not flag))  # fmt: skip
+_READ_COLS = _META_COLS | {"iName", "Unit", "Target", "Denominator", *_NUMERIC, *_SETTINGS}
 
 
 def _read(path: str | Path) -> pd.DataFrame:
@@ -106,11 +120,13 @@ def framework_from_imeta(imeta: pd.DataFrame, source: str = "iMeta") -> Framewor
                     unit="" if pd.isna(row.get("Unit")) else str(row.get("Unit")),
                     denominator=None if pd.isna(den) else str(den),
                     target=None if pd.isna(row.get("Target")) else float(row["Target"]),
-                    goalposts=_goalposts(row, source),
+                    goalposts=_pair(row, _PAIRS["goalposts"], source),
+                    scaled_bounds=_pair(row, _PAIRS["scaled_bounds"], source),
                 )
             )
-    _same_for_all(rows[rows["Type"] == "Indicator"], source)
-    return Framework.from_nodes(root, aggs, inds, source)
+    defaults = _same_for_all(rows[rows["Type"] == "Indicator"], source)
+    config = {"normalise": {"method_defaults": defaults}} if defaults else None
+    return Framework.from_nodes(root, aggs, inds, source, config)
 
 
 def _line(i: object) -> int:
@@ -135,7 +151,7 @@ def _check_imeta(imeta: pd.DataFrame, source: str) -> None:
     for i in imeta.index[code.duplicated() & code.notna()]:
         out.append(Problem(source, _line(i), "iCode", f"duplicate code {code[i]!r}"))
     tree = typ.isin(["Indicator", "Aggregate"])
-    for col in ("Level", "Direction", "Weight", "Target"):
+    for col in _NUMERIC:
         if col not in imeta.columns:
             continue
         num = _numeric(imeta[col])
@@ -174,31 +190,69 @@ def _check_imeta(imeta: pd.DataFrame, source: str) -> None:
         raise InputError(out)
 
 
-def _goalposts(row: pd.Series, source: str) -> tuple[float, float] | None:
-    """COINr's ``goalpost_lower`` / ``goalpost_upper`` iMeta columns (``n_goalposts``, "use_iMeta")."""
-    lo, hi = row.get("goalpost_lower"), row.get("goalpost_upper")
+def _pair(row: pd.Series, cols: tuple[str, str], source: str) -> tuple[float, float] | None:
+    """A (lower, upper) pair of iMeta columns read with COINr's ``f_n_para = "use_iMeta"``:
+    ``goalpost_lower`` / ``goalpost_upper`` (``n_goalposts``), ``scaled_lower`` /
+    ``scaled_upper`` (``n_scaled``). Both or neither."""
+    lo, hi = row.get(cols[0]), row.get(cols[1])
     if pd.isna(lo) and pd.isna(hi):
         return None
     if pd.isna(lo) or pd.isna(hi):
+        given, blank = cols if pd.isna(hi) else cols[::-1]
         raise InputError(
-            Problem(source, row["iCode"], "goalpost_lower", "give both goalposts or neither")
-        )
+            Problem(source, _line(row.name), blank, f"give both {cols[0]} and {cols[1]} or "
+                    f"neither ({row['iCode']!r} has {given} only)")
+        )  # fmt: skip
     return float(lo), float(hi)
 
 
-def _same_for_all(indicators: pd.DataFrame, source: str) -> None:
-    """``goalpost_scale`` / ``goalpost_trunc2posts`` are one setting here (normalise.scale/trunc):
-    per-indicator values that differ cannot be honoured, so they are an error, not ignored."""
-    for col, setting in (("goalpost_scale", "scale"), ("goalpost_trunc2posts", "trunc")):
-        if col in indicators.columns and indicators[col].nunique(dropna=False) > 1:
-            raise InputError(
-                Problem(
-                    source,
-                    None,
-                    col,
-                    f"differs between indicators; set one normalise.{setting} for all instead",
-                )
-            )
+def _same_for_all(indicators: pd.DataFrame, source: str) -> dict[str, dict[str, float | bool]]:
+    """The per-indicator iMeta parameters that are one setting here (:data:`_SETTINGS`:
+    ``goalpost_scale`` → ``normalise.scale`` …), as ``normalise.method_defaults`` (used when the
+    run config does not set them). Values that differ between indicators cannot be honoured, so
+    they are an error, not ignored; a blank cell among given ones differs too."""
+    from index.methods import params as prm
+    from index.methods.normalize import NORMALISERS
+
+    out: dict[str, dict[str, float | bool]] = {}
+    for col, (method, param, flag) in _SETTINGS.items():
+        if col not in indicators.columns or indicators[col].isna().all():
+            continue
+        cells = indicators[col]
+        values = {i: _flag(v, source, _line(i), col) if flag else v for i, v in cells.items()}
+        value = values[cells.index[0]]
+        for i, v in values.items():
+            if not (v == value or (pd.isna(v) and pd.isna(value))):
+                raise InputError(
+                    Problem(source, _line(i), col, f"{_cell(v)} differs from {_cell(value)} above"
+                            f" (line {_line(cells.index[0])}); set one normalise.{param} for all "
+                            "instead")
+                )  # fmt: skip
+        value = bool(value) if flag else float(value)
+        if problems := prm.check("normalisation", method, NORMALISERS[method], {param: value}):
+            raise InputError(Problem(source, _line(indicators.index[0]), col, problems[0]))
+        out.setdefault(method, {})[param] = value
+    return out
+
+
+def _flag(v: object, source: str, line: int, col: str) -> bool | float:
+    """An R logical cell: TRUE/FALSE (T/F, true/false); blank stays NaN; anything else is an
+    error (COINr would fail on it)."""
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if pd.isna(v):
+        return np.nan
+    word = {"TRUE": True, "T": True, "FALSE": False, "F": False}.get(str(v).strip().upper())
+    if word is None:
+        raise InputError(Problem(source, line, col, f"not TRUE or FALSE: {v!r}"))
+    return word
+
+
+def _cell(v: object) -> str:
+    """A cell as the user wrote it: blank, TRUE/FALSE, or the number."""
+    if isinstance(v, bool):
+        return str(v).upper()
+    return "a blank" if pd.isna(v) else f"{v:g}"
 
 
 def _one_slip(a: str, b: str) -> bool:

@@ -209,6 +209,11 @@ class Normalise(Step):
         default_factory=dict,
         description="indicator code → its own {method, parameters} (COINr indiv_specs)",
     )
+    method_defaults: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="method → the parameters it runs with where the config does not set them "
+        "(what load_coinr reads from COINr iMeta: dist2targ_cap_max, scale_factor, goalpost_*)",
+    )
 
     @classmethod
     def registry(cls) -> Mapping[str, Callable]:
@@ -231,7 +236,17 @@ class Normalise(Step):
                 continue
             for p in prm.check(self.KIND, method, reg[method], spec):
                 out.append(f"normalise.per_indicator.{code}: {p}")
+        for method, given in self.method_defaults.items():
+            where = f"normalise.method_defaults.{method}"
+            if not prm.known(method, reg):
+                out.append(f"{where}: " + prm.unknown_method(self.KIND, method, reg))
+            else:
+                out += [f"{where}: {p}" for p in prm.check(self.KIND, method, reg[method], given)]
         return out
+
+    def with_defaults(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` of ``method`` over its :attr:`method_defaults` (the config's own win)."""
+        return {**self.method_defaults.get(method, {}), **params}
 
 
 DATA_DRIVEN_DEFAULT_LEVELS = [1]

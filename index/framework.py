@@ -94,9 +94,10 @@ class Indicator(_Node):
     fill_from: FillFrom | None = None
     target: float | None = None
     goalposts: tuple[float, float] | None = Field(None, strict=False)  # TOML gives a list
+    scaled_bounds: tuple[float, float] | None = Field(None, strict=False)  # normalise = "scaled"
     proxy: bool = False
 
-    @field_validator("scale", "target", "goalposts")
+    @field_validator("scale", "target", "goalposts", "scaled_bounds")
     @classmethod
     def _finite_numbers(cls, v: object) -> object:
         values = v if isinstance(v, tuple) else (v,)
@@ -366,6 +367,8 @@ class Framework:
         for i in self.indicators:
             if i.goalposts is not None and i.goalposts[0] == i.goalposts[1]:
                 err(i.code, "goalposts", "lower and upper goalposts are equal")
+            if i.scaled_bounds is not None and i.scaled_bounds[0] == i.scaled_bounds[1]:
+                err(i.code, "scaled_bounds", "lower and upper bounds are equal")
         if problems:
             raise InputError(problems)
 

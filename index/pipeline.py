@@ -1314,11 +1314,13 @@ def _normalise(x: np.ndarray, config: Config, fw: fwmod.Framework, ds: Dataset) 
     rest = [j for j in range(fw.n_indicators) if j not in own]
     out = np.full_like(x, np.nan)
     if rest:
-        out[..., rest] = _normalise_columns(x, rest, step.method, step.params, step.panel, fw, ds)
+        params = step.with_defaults(step.method, step.params)
+        out[..., rest] = _normalise_columns(x, rest, step.method, params, step.panel, fw, ds)
     for j, spec in own.items():
         spec = dict(spec)
         method = spec.pop("method", step.method)
-        out[..., [j]] = _normalise_columns(x, [j], method, spec, step.panel, fw, ds)
+        params = step.with_defaults(method, spec)
+        out[..., [j]] = _normalise_columns(x, [j], method, params, step.panel, fw, ds)
     return out
 
 
@@ -1353,13 +1355,16 @@ def _normalise_columns(
     for name in ("targets", "lower", "upper"):  # given per indicator of the whole framework
         if params.get(name) is not None and np.size(params[name]) == fw.n_indicators:
             params[name] = np.asarray(params[name], dtype=float)[cols]
-    inds = [fw.indicators[j] for j in cols] if {"targets", "lower"} & accepted else []
+    from_fw = {"targets", "lower", "scaled_bounds"}
+    inds = [fw.indicators[j] for j in cols] if from_fw & accepted else []
     if "targets" in accepted and params.get("targets") is None:
         params["targets"] = np.array([np.nan if i.target is None else i.target for i in inds])
     if "lower" in accepted and params.get("lower") is None:
         posts = [i.goalposts or (np.nan, np.nan) for i in inds]
         params["lower"] = np.array([p[0] for p in posts])
         params["upper"] = np.array([p[1] for p in posts])
+    if "scaled_bounds" in accepted:
+        params["scaled_bounds"] = np.array([i.scaled_bounds or (np.nan, np.nan) for i in inds])
     if "ref" in params:
         params["ref"] = _unit_position(ds, params["ref"])
     if panel != "per_year":

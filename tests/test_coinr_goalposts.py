@@ -59,5 +59,7 @@ def test_inconsistent_goalpost_settings_are_errors(oracle_dir, tmp_path):
     half["goalpost_lower"] = np.where(half["iCode"] == "LPI", 1.0, np.nan)
     path = tmp_path / "half.csv"
     half.to_csv(path, index=False)
-    with pytest.raises(InputError, match="both goalposts"):
+    lpi = int(np.nonzero(meta["iCode"] == "LPI")[0][0]) + 2  # its CSV line
+    msg = f"half.csv:{lpi}:goalpost_upper: give both goalpost_lower and goalpost_upper or neither"
+    with pytest.raises(InputError, match=msg):
         load_coinr(oracle_dir / "input_iData.csv", path)

@@ -633,7 +633,7 @@ def _searches(b: Build, rs: Rescorer, u: int) -> tuple[list[Search[dict]], dict]
     base_s, _ = aggregate_tree(xn, fw, weights, **opts)
     levels = {fw.level[fw.codes[p]] for p, _ in fw.groups}
     linear = {cfg.aggregation.method_at(lev) for lev in levels} == {"amean"}
-    params = cfg.normalise.params
+    params = cfg.normalise.with_defaults(cfg.normalise.method, cfg.normalise.params)
     minmax = cfg.normalise.method == "minmax" and cfg.normalise.panel == "per_year"
     own_norm = set(getattr(cfg.normalise, "per_indicator", {}) or {})
     l_, u_ = float(params.get("l", 0.0)), float(params.get("u", 100.0))

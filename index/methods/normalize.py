@@ -2,7 +2,8 @@
 
 Arrays are ``(..., n_units, n_ind)``; statistics are taken along axis -2 ignoring NaN, and NaN
 stays NaN. Directions are applied by the caller (``x * direction``) before every method except
-``goalposts`` and ``dist2targ``, which take the original ``x`` and ``directions`` explicitly.
+``goalposts``, ``dist2targ`` and ``target``, which take the original ``x`` and ``directions``
+explicitly (COINr's ``Normalise`` applies directions the same way: its ``f_n`` gets ``d·x``).
 
 ``fit_on`` (where accepted) is an array with the same last axis from which the statistics (min,
 max, mean, sd) are computed instead of ``x``; its leading axes broadcast against ``x``. Pass all
@@ -175,6 +176,37 @@ def goalposts(
     return (np.clip(y, 0.0, 1.0) if trunc else y) * scale
 
 
+@constraint("u != l (u = l divides by zero)", lambda p: p["u"] != p["l"])
+def scaled(
+    x,
+    *,
+    l: float = 0.0,  # noqa: E741
+    u: float = 100.0,
+    scale_factor: Annotated[float, Field(gt=0)] = 100.0,
+    scaled_bounds=None,
+) -> np.ndarray:
+    """Scaled (COINr ``n_scaled``, GII 2020): $(x - l)/(u - l)\\,f$, $f$ = ``scale_factor``.
+
+    A fixed linear map, not min-max: $l$ and $u$ are given, not the data's minimum and maximum,
+    so values outside $[l, u]$ fall outside $[0, f]$. ``x`` is the directed value $d\\,x$ (the
+    caller multiplies by the direction, as COINr's ``Normalise`` does before ``n_scaled``), so for
+    a direction −1 indicator $l, u$ are on the negated scale. ``scaled_bounds`` (one $(l, u)$ row
+    per column, NaN where the framework gives none; from iMeta's ``scaled_lower`` /
+    ``scaled_upper``) override ``l`` and ``u`` column by column.
+    """
+    x = _f(x)
+    n = x.shape[-1]
+    given = np.full((n, 2), np.nan) if scaled_bounds is None else _f(scaled_bounds)
+    given = np.broadcast_to(given, (n, 2))
+    if (half := np.isnan(given).sum(axis=1) == 1).any():
+        raise InputError(f"scaled: give both bounds or neither, column(s) {np.nonzero(half)[0]}")
+    lo = np.where(np.isnan(given[:, 0]), l, given[:, 0])
+    hi = np.where(np.isnan(given[:, 1]), u, given[:, 1])
+    if (bad := ~(np.isfinite(lo) & np.isfinite(hi) & (lo != hi))).any():
+        raise InputError(f"scaled: infinite or equal bounds for column(s) {np.nonzero(bad)[0]}")
+    return (x - lo) / (hi - lo) * scale_factor
+
+
 def target(
     x,
     *,
@@ -229,6 +261,7 @@ NORMALISERS: dict[str, Callable[..., np.ndarray]] = {
     "dist2targ": dist2targ,
     "fracmax": fracmax,
     "goalposts": goalposts,
+    "scaled": scaled,
     "target": target,
 }
 

@@ -5,7 +5,8 @@ parameters are its settings: their annotations (``float``, ``Literal[...]``,
 ``Annotated[float, Field(ge=0)]``) are read here into a pydantic model, so a run configuration is
 checked — names, types, ranges — before anything runs, and ``compute-index methods`` can list
 them. Parameters in :data:`INJECTED` are filled by the pipeline from the framework or the data
-(directions, targets, goalposts, unit groups, the fitting sample), never by the user.
+(directions, targets, goalposts, scaled bounds, unit groups, the fitting sample), never by the
+user.
 
 Cross-parameter rules (``l < u`` for min-max) are declared with :func:`constraint`.
 """
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 INJECTED: dict[str, frozenset[str]] = {
     "imputation": frozenset({"groups", "ind_groups", "directions", "times"}),
     "treatment": frozenset(),
-    "normalisation": frozenset({"fit_on", "directions"}),
+    "normalisation": frozenset({"fit_on", "directions", "scaled_bounds"}),
     "weighting": frozenset(),
     "aggregation": frozenset({"w"}),
 }
