@@ -63,3 +63,28 @@ def test_inconsistent_goalpost_settings_are_errors(oracle_dir, tmp_path):
     msg = f"half.csv:{lpi}:goalpost_upper: give both goalpost_lower and goalpost_upper or neither"
     with pytest.raises(InputError, match=msg):
         load_coinr(oracle_dir / "input_iData.csv", path)
+
+
+def test_one_goalpost_scale_and_trunc_for_all_are_used(oracle_dir, tmp_path):
+    """goalpost_scale = 1 and goalpost_trunc2posts = FALSE on every row: the goalposts build
+    without scale/trunc in the config is the scale-1, untruncated one; the config's own win."""
+    plain, ds = load_coinr(oracle_dir / "input_iData.csv", _imeta_with_posts(oracle_dir, tmp_path))
+    fw, _ = load_coinr(
+        oracle_dir / "input_iData.csv",
+        _imeta_with_posts(oracle_dir, tmp_path, goalpost_scale=1.0, goalpost_trunc2posts="FALSE"),
+    )
+    assert fw.config == {
+        "normalise": {"method_defaults": {"goalposts": {"scale": 1.0, "trunc": False}}}
+    }
+
+    def normalised(f, **params):
+        cfg = Config.model_validate(
+            {"denominate": False, "treat": {"method": "none"},
+             "normalise": {"method": "goalposts", **params}}
+        )  # fmt: skip
+        return build(cfg, ds, f).stages["normalised"]
+
+    untrunc = normalised(plain, scale=1.0, trunc=False)
+    assert (untrunc > 1).any()  # truncation would change it
+    np.testing.assert_array_equal(normalised(fw), untrunc)
+    np.testing.assert_array_equal(normalised(fw, scale=100.0, trunc=True), normalised(plain))

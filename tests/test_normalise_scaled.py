@@ -62,6 +62,9 @@ def test_formula_by_hand():
     np.testing.assert_array_equal(
         nz.normalise(x, "scaled", l=0.0, u=10.0, scale_factor=100.0)[:, 0], [20, 40, 60, np.nan]
     )
+    # methodology.md's example with direction −1: the formula on −x
+    minus = nz.normalise(-np.array([[2.0], [4.0], [6.0]]), "scaled", l=0.0, u=10.0)
+    np.testing.assert_array_equal(minus[:, 0], [-20, -40, -60])
     # (3 - 1)/(5 - 1)·1 = 0.5; outside [l, u] is not clipped: (9 - 1)/4 = 2
     np.testing.assert_array_equal(
         nz.normalise(np.array([[3.0], [9.0]]), "scaled", l=1.0, u=5.0, scale_factor=1.0)[:, 0],
