@@ -185,7 +185,7 @@ def scaled(
     scale_factor: Annotated[float, Field(gt=0)] = 100.0,
     scaled_bounds=None,
 ) -> np.ndarray:
-    """Scaled (COINr ``n_scaled``, GII 2020): $(x - l)/(u - l)\\,f$, $f$ = ``scale_factor``.
+    """Scaled (COINr n_scaled, GII 2020): $(x - l)/(u - l)\\,f$, f the scale_factor, on d·x.
 
     A fixed linear map, not min-max: $l$ and $u$ are given, not the data's minimum and maximum,
     so values outside $[l, u]$ fall outside $[0, f]$. ``x`` is the directed value $d\\,x$ (the
