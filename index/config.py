@@ -710,7 +710,7 @@ def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
     as :func:`switch` describes (same method: merged key by key; another method: the step's own
     settings kept, the old method's parameters dropped; ``none``: the step off)."""
     if not recommended:
-        return _refuse_unused_defaults(config, config)
+        return config
     base = {k: dict(v) if isinstance(v, dict) else v for k, v in recommended.items()}
     for key, value in config.explicit().items():
         rec = base.get(key)
@@ -720,25 +720,7 @@ def effective(config: Config, recommended: Mapping[str, Any]) -> Config:
                 base[key] = _without_inherited_unused(base[key], value)
         else:
             base[key] = value
-    return _refuse_unused_defaults(config, validate(base, "config"))
-
-
-def _refuse_unused_defaults(given: Config, final: Config) -> Config:
-    """``final``, unless ``given`` (the user's settings) sets ``normalise.method_defaults`` for a
-    method no indicator is normalised with: it would change nothing. (A framework's, read from
-    COINr iMeta columns that serve whichever method is chosen, are kept.)"""
-    mine = given.explicit().get("normalise", {}).get("method_defaults", {})
-    step = final.normalise
-    used = {step.method} | {s.get("method", step.method) for s in step.per_indicator.values()}
-    if unused := sorted(set(mine) - used):
-        raise InputError(
-            [
-                Problem("config", None, f"normalise.method_defaults.{m}", "changes nothing: no "
-                        f"indicator is normalised with {m!r} (normalise runs {sorted(used)})")
-                for m in unused
-            ]
-        )  # fmt: skip
-    return final
+    return validate(base, "config")
 
 
 def steps() -> dict[str, type[Step]]:

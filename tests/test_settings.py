@@ -117,10 +117,6 @@ MISTAKES = [
         "screen.dat_thresh has no effect with screen.unit_screen = 'byzeros'",
     ),
     (["--set", "weighting={}"], "weighting: an empty table changes nothing"),
-    (
-        ["--set", "normalise.method_defaults.goalposts.trunc=false"],
-        "normalise.method_defaults.goalposts: changes nothing: no indicator is normalised with",
-    ),
     (["--set", "screen.unit_screen=[1]"], "screen.unit_screen: Input should be 'none'"),
 ]
 
