@@ -234,8 +234,14 @@ class Normalise(Step):
                     f"normalise.per_indicator.{code}: " + prm.unknown_method(self.KIND, method, reg)
                 )
                 continue
-            for p in prm.check(self.KIND, method, reg[method], spec):
+            for p in prm.check(self.KIND, method, reg[method], self.with_defaults(method, spec)):
                 out.append(f"normalise.per_indicator.{code}: {p}")
+        if self.method in self.method_defaults and prm.known(self.method, reg):
+            merged = self.with_defaults(self.method, self.params)  # what the method runs with
+            own = type(self).model_fields
+            for p in prm.check(self.KIND, self.method, reg[self.method], merged, own=own):
+                if p not in out:
+                    out.append(f"normalise with its method_defaults: {p}")
         for method, given in self.method_defaults.items():
             where = f"normalise.method_defaults.{method}"
             if not prm.known(method, reg):
@@ -631,12 +637,26 @@ def switch(section: str, step: Mapping[str, Any], new: Mapping[str, Any]) -> dic
             new.get("per_indicator"), dict
         ):
             merged["per_indicator"] = {**step["per_indicator"], **new["per_indicator"]}
-        return merged
+        return _merged_method_defaults(merged, step, new)
     model = Config.model_fields[section].annotation
     own = set(model.model_fields) - {"method"} if isinstance(model, type) else set()
     if section == "weighting" and isinstance(method, str) and method in FIXED_WEIGHTS:
         own.discard("levels")  # fixed weights weigh no level from data
-    return {**{k: v for k, v in step.items() if k in own}, **new}
+    kept = {**{k: v for k, v in step.items() if k in own}, **new}
+    return _merged_method_defaults(kept, step, new)
+
+
+def _merged_method_defaults(
+    merged: dict[str, Any], step: Mapping[str, Any], new: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``merged`` with ``method_defaults`` merged method by method, parameter by parameter
+    (the new step's win): a file giving one method's defaults keeps the framework's others."""
+    old, given = step.get("method_defaults"), new.get("method_defaults")
+    if isinstance(old, dict) and isinstance(given, dict):
+        merged["method_defaults"] = {
+            m: {**(old.get(m) or {}), **(given.get(m) or {})} for m in {**old, **given}
+        }
+    return merged
 
 
 def _without_inherited_unused(merged: dict, new: Mapping[str, Any]) -> dict:

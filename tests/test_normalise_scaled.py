@@ -240,3 +240,34 @@ def test_listed_and_in_the_uncertainty_spec(tmp_path):
         )
         np.testing.assert_allclose(out.scores[run], ref.stage("scores")["Index"], rtol=1e-12)
     assert set(out.alternatives[:, 0]) == {0, 1}
+
+
+def test_a_files_method_defaults_merge_with_the_frameworks():
+    """A config giving one method's defaults keeps the framework's for the others (as
+    ``per_indicator`` entries merge), parameter by parameter."""
+    from index.config import effective
+
+    recommended = {
+        "normalise": {"method": "dist2targ", "method_defaults": {"dist2targ": {"cap": True}}}
+    }
+    mine = Config.model_validate(
+        {"normalise": {"method": "dist2targ", "method_defaults": {"scaled": {"u": 10.0}}}}
+    )
+    got = effective(mine, recommended).normalise.method_defaults
+    assert got == {"dist2targ": {"cap": True}, "scaled": {"u": 10.0}}
+
+
+def test_method_defaults_are_checked_with_the_parameters_they_join():
+    """The method runs with its defaults under the config's own parameters: that whole set is
+    checked (min-max's l < u), not each half alone."""
+    spec = {
+        "method": "rank",
+        "method_defaults": {"minmax": {"l": 50.0}},
+        "per_indicator": {"A": {"method": "minmax", "u": 10.0}},
+    }
+    with pytest.raises(ValueError, match=r"normalise.per_indicator.A: .*l < u"):
+        Config.model_validate({"normalise": spec})
+    with pytest.raises(ValueError, match=r"normalise with its method_defaults: .*u != l"):
+        Config.model_validate(
+            {"normalise": {"method": "scaled", "l": 5.0, "method_defaults": {"scaled": {"u": 5.0}}}}
+        )

@@ -226,6 +226,12 @@ def test_combine_must_be_a_bool_in_the_python_api(value):
             ['treat.per_indicator={"a": {"combine_treat": "yes"}}'],
             r"treat.per_indicator.a: combine_treat: Input should be a valid boolean",
         ),
+        # no limit: Winsorised until it passes (or is constant), so no fallback runs
+        (
+            ["treat.winmax=null", "treat.combine_treat=true"],
+            r"treat.combine_treat changes nothing: winmax = None",
+        ),
+        (["treat.winmax=null", "treat.f2=boxcox"], r"treat.f2 changes nothing: winmax = None"),
     ],
 )
 def test_config_refuses_combine_of_the_wrong_type_or_without_effect(overrides, message):

@@ -382,8 +382,10 @@ def used_options(spec: Mapping[str, object]) -> set[str]:
     ``f1``, ``f2``): the pass test, ``f1`` and ``f2`` only with the two-stage ``winsorise``;
     ``winmax`` and ``force_win`` only when ``f1`` Winsorises; ``boxcox_lambda`` only where Box-Cox
     is applied; ``combine_treat`` only when there is an ``f2`` and ``f1`` can change the values it
-    is applied to (not ``f1 = "none"``, nor a Winsorisation with ``winmax = 0``). Setting any other
-    option is a mistake a config reports (it would change nothing)."""
+    is applied to (not ``f1 = "none"``, nor a Winsorisation with ``winmax = 0``); neither ``f2``
+    nor ``combine_treat`` under ``winmax = None`` (no limit: an indicator is Winsorised until it
+    passes, or is constant and untestable, so no fallback runs). Setting any other option is a
+    mistake a config reports (it would change nothing)."""
     method = spec.get("method", "winsorise")
     if method != "winsorise":
         return {"boxcox_lambda"} if method == "boxcox" else set()
@@ -393,7 +395,9 @@ def used_options(spec: Mapping[str, object]) -> set[str]:
         used |= {"winmax", "force_win"}
     if f2 != "none" and f1 != "none" and not (f1 == "winsorise" and spec.get("winmax", 5) == 0):
         used.add("combine_treat")
-    if "boxcox" in (f1, f2):
+    if f1 == "winsorise" and spec.get("winmax", 5) is None:  # Winsorised until it passes or is
+        used -= {"f2", "combine_treat"}  # constant (then untested): no fallback ever runs
+    if f1 == "boxcox" or (f2 == "boxcox" and "f2" in used):
         used.add("boxcox_lambda")
     return used
 
@@ -438,6 +442,11 @@ def _why_unused(name: str, spec: Mapping[str, object]) -> str:
         )
     elif name in ("winmax", "force_win"):
         hint = f"f1 = '{f1}' does not Winsorise (did you mean f1 = 'winsorise'?)"
+    elif f1 == "winsorise" and "winmax" in spec and spec["winmax"] is None:
+        hint = (
+            "winmax = None Winsorises an indicator until it passes (or is constant and cannot be "
+            "tested): no fallback f2 ever runs (give winmax a number)"
+        )
     elif name == "combine_treat":
         hint = (
             "f2 = 'none' applies no second stage to combine with f1"
