@@ -101,13 +101,16 @@ def timed(fn: Callable[[], object], repeat: int) -> dict:
 
 
 def timed_alternately(fns: Sequence[Callable[[], object]], repeat: int) -> list[dict]:
-    """:func:`timed` of each of ``fns``, called in turn ``repeat`` times (a, b, a, b, …), so
-    that workloads compared with each other meet the same drift of the machine's speed."""
+    """:func:`timed` of each of ``fns``, called in turn ``repeat`` times, the order reversed
+    every other round (a, b, b, a, a, b, …), so that workloads compared with each other meet
+    the same drift of the machine's speed and none always follows another (the one after a
+    publication pays for the kernel writing its files back to disk)."""
     wall: list[list[float]] = [[] for _ in fns]
     cpu: list[list[float]] = [[] for _ in fns]
     load1 = os.getloadavg()[0]
-    for _ in range(repeat):
-        for k, fn in enumerate(fns):
+    for r in range(repeat):
+        order = list(enumerate(fns))
+        for k, fn in order if r % 2 == 0 else reversed(order):
             t, c = time.perf_counter(), cpu_time()
             fn()
             wall[k].append(time.perf_counter() - t)
