@@ -21,7 +21,7 @@ import copy
 import functools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -530,7 +530,10 @@ class Config(BaseModel):
             mine = {k: v for k, v in treat.items() if k not in theirs or f"treat.{k}" in given}
             data["treat"] = _without_inherited_unused(treat, mine)
         data["overrides"] = [*self.overrides, *items]
-        return validate(data, "--set")
+        out = validate(data, "--set")
+        if unused := _unused_method_defaults(out.normalise, given):
+            raise InputError(unused)
+        return out
 
     def with_whatif(
         self, weights: Mapping[str, float] | None = None, exclude: list[str] | None = None
@@ -644,6 +647,40 @@ def switch(section: str, step: Mapping[str, Any], new: Mapping[str, Any]) -> dic
         own.discard("levels")  # fixed weights weigh no level from data
     kept = {**{k: v for k, v in step.items() if k in own}, **new}
     return _merged_method_defaults(kept, step, new)
+
+
+def _unused_method_defaults(step: Normalise, given: Collection[str]) -> list[Problem]:
+    """The ``normalise.method_defaults`` the overrides ``given`` set (``…method_defaults.M.P``,
+    ``….M`` or the whole table) that no indicator's normalisation takes: method M normalises
+    none, or each that M normalises sets P itself (the step's or its own ``per_indicator``
+    parameters win). Only the user's keys of this batch: a framework's defaults serve whichever
+    method is chosen."""
+    prefix = ["normalise", "method_defaults"]
+    wanted: dict[str, list[tuple[str, str]]] = {}  # key given → (method, parameter) it set
+    for key in given:
+        parts = key.split(".")
+        if parts[:2] != prefix:
+            continue
+        methods = [parts[2]] if len(parts) > 2 else list(step.method_defaults)
+        wanted[key] = [
+            (m, p)
+            for m in methods
+            for p in ([parts[3]] if len(parts) > 3 else list(step.method_defaults.get(m, {})))
+        ]
+    specs = [(step.method, step.params)] + [
+        (s.get("method", step.method), s) for s in step.per_indicator.values()
+    ]
+    out = []
+    for key, pairs in sorted(wanted.items()):
+        for m, p in pairs:
+            if not any(method == m and p not in params for method, params in specs):
+                why = (
+                    f"no indicator is normalised with '{m}'"
+                    if m not in {method for method, _ in specs}
+                    else f"every normalisation with '{m}' sets {p} itself"
+                )
+                out.append(Problem("--set", None, f"{key}", f"changes nothing: {why}"))
+    return out
 
 
 def _merged_method_defaults(

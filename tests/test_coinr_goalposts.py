@@ -88,3 +88,19 @@ def test_one_goalpost_scale_and_trunc_for_all_are_used(oracle_dir, tmp_path):
     assert (untrunc > 1).any()  # truncation would change it
     np.testing.assert_array_equal(normalised(fw), untrunc)
     np.testing.assert_array_equal(normalised(fw, scale=100.0, trunc=True), normalised(plain))
+
+
+def test_a_frameworks_method_defaults_never_block_another_method(oracle_dir, tmp_path):
+    """A framework read from an iMeta with goalpost_scale/trunc2posts carries defaults for
+    goalposts; a min-max build, its rebuilds and its overrides use and refuse nothing of them
+    (the reviewer's case: they must not count as the user's settings)."""
+    fw, ds = load_coinr(
+        oracle_dir / "input_iData.csv",
+        _imeta_with_posts(oracle_dir, tmp_path, goalpost_scale=1.0, goalpost_trunc2posts="FALSE"),
+    )
+    cfg = Config.model_validate({"denominate": False, "normalise": {"method": "minmax"}})
+    b = build(cfg, ds, fw)
+    assert b.rebuild().config.normalise.method_defaults == fw.config["normalise"]["method_defaults"]
+    b.rebuild("weighting=equal")
+    with pytest.raises(InputError, match=r"method_defaults.dist2targ.cap: changes nothing"):
+        b.rebuild("normalise.method_defaults.dist2targ.cap=true")

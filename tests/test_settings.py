@@ -117,6 +117,16 @@ MISTAKES = [
         "screen.dat_thresh has no effect with screen.unit_screen = 'byzeros'",
     ),
     (["--set", "weighting={}"], "weighting: an empty table changes nothing"),
+    (
+        ["--set", "normalise.method_defaults.dist2targ.cap=true"],
+        "normalise.method_defaults.dist2targ.cap: changes nothing: no indicator is normalised "
+        "with 'dist2targ'",
+    ),
+    (
+        ["--set", "normalise.method_defaults.minmax.l=1"],
+        "normalise.method_defaults.minmax.l: changes nothing: every normalisation with 'minmax' "
+        "sets l itself",
+    ),
     (["--set", "screen.unit_screen=[1]"], "screen.unit_screen: Input should be 'none'"),
 ]
 
