@@ -5,8 +5,9 @@ Direction, Target, Denominator, the goalposts ``goalpost_lower`` / ``goalpost_up
 bounds ``scaled_lower`` / ``scaled_upper`` of ``n_scaled``, each pair both or neither); COINr's
 per-indicator ``goalpost_scale``, ``goalpost_trunc2posts``, ``scale_factor`` and
 ``dist2targ_cap_max`` are one setting each here, carried as the framework's recommended
-``normalise.method_defaults`` (values that differ between indicators are an error); ``Group`` rows name unit-group columns; ``Denominator`` rows name denominator series; ``Other``
-rows are passed over. iData holds one row per unit (and per numeric ``Time`` for panels);
+``normalise.method_defaults`` (values that differ between indicators are an error); ``Group``
+rows name unit-group columns; ``Denominator`` rows name denominator series; ``Other`` rows are
+passed over. iData holds one row per unit (and per numeric ``Time`` for panels);
 ``uName`` and ``iName`` are optional (default: the code).
 
 Both tables are checked as COINr's ``check_iMeta`` / ``check_iData`` / ``new_coin`` check them,

@@ -679,7 +679,7 @@ def _unused_method_defaults(step: Normalise, given: Collection[str]) -> list[Pro
                     if m not in {method for method, _ in specs}
                     else f"every normalisation with '{m}' sets {p} itself"
                 )
-                out.append(Problem("--set", None, f"{key}", f"changes nothing: {why}"))
+                out.append(Problem("--set", None, key, f"changes nothing: {why}"))
     return out
 
 
